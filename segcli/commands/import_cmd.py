@@ -1,0 +1,157 @@
+"""segcli import KIND FILE...: translate options, call the importer, report each file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from segcli.errors import ImportRefused, SegcliError
+from segcli.importer.kinds import KINDS, LINE_ITEM_COLUMNS
+from segcli.importer.load import ImportOptions, ImportResult, header_of, import_file
+from segcli.importer.rejects import RejectsFile
+from segcli.output import file_progress, say, warn
+
+EXIT_REJECTED = 3
+
+
+def _parse_mapping(kind: str, mappings: tuple[str, ...]) -> dict[str, str]:
+    known = set(KINDS[kind].columns)
+    if kind == "orders":
+        known |= set(LINE_ITEM_COLUMNS)
+    mapping: dict[str, str] = {}
+    for item in mappings:
+        source, equals, target = item.rpartition("=")
+        source, target = source.strip().lower(), target.strip().lower()
+        if not equals or not source or not target:
+            raise click.BadParameter(f"{item!r} is not SOURCE=TARGET", param_hint="--map")
+        if target not in known and not KINDS[kind].keeps_unknown_columns:
+            raise click.BadParameter(
+                f"{target!r} is not a {kind} column; expected one of: {', '.join(sorted(known))}",
+                param_hint="--map",
+            )
+        mapping[source] = target
+    return mapping
+
+
+def _delimiter(value: str) -> str:
+    value = {"\\t": "\t", "tab": "\t"}.get(value, value)
+    if len(value) != 1:
+        raise click.BadParameter("give one character (or 'tab')", param_hint="--delimiter")
+    return value
+
+
+def _report(shown_path: str, result: ImportResult) -> None:
+    verb = "would be" if result.dry_run and result.refused is None else ""
+    counts = (
+        f"{result.rows_read} rows read: {result.inserted} inserted, {result.updated} updated, "
+        f"{result.unchanged} unchanged, {result.rejected} rejected"
+    )
+    for message in result.warnings:
+        warn(f"{shown_path}: {message}")
+    for reject in result.rejects:
+        say(f"{shown_path}, line {reject.line}: rejected: {reject.reason}")
+    hidden = result.rejected - len(result.rejects)
+    if hidden > 0:
+        say(f"{shown_path}: ... and {hidden} more rejected rows (see --rejects FILE for all)")
+    if result.refused:
+        say(f"{shown_path}: refused: {result.refused}")
+    elif result.dry_run:
+        say(f"{shown_path}: dry run, nothing written; {counts.replace(': ', f': {verb} ', 1)}")
+    else:
+        say(f"{shown_path}: {counts}")
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(sorted(KINDS)), metavar="KIND")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--from",
+    "dialect",
+    type=click.Choice(["native"]),
+    default="native",
+    show_default=True,
+    help="The file's dialect.",
+)
+@click.option(
+    "--map",
+    "mappings",
+    multiple=True,
+    metavar="SOURCE=TARGET",
+    help="Read the file's column SOURCE as segcli's column TARGET (repeatable).",
+)
+@click.option(
+    "--delimiter", default=",", show_default=True, help="Field separator ('tab' for TSV)."
+)
+@click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the file.")
+@click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
+@click.option(
+    "--rejects",
+    "rejects_path",
+    type=click.Path(path_type=Path, dir_okay=True),
+    help="Write rejected rows here as CSV, with their line number and reason.",
+)
+@click.option("--strict", is_flag=True, help="Refuse a file whole if any row is rejected.")
+@click.pass_obj
+def import_command(
+    app, kind, files, dialect, mappings, delimiter, encoding, dry_run, rejects_path, strict
+):
+    """Import CSV FILES of KIND into the database.
+
+    KIND is one of customers, orders, items, products, reviews, subscribers, carts.
+    Each file is imported in one transaction: all of it or, when it is refused, none.
+    Exit status: 0 all rows imported, 3 some rows rejected, 1 a file refused.
+    """
+    options = ImportOptions(
+        encoding=encoding,
+        delimiter=_delimiter(delimiter),
+        mapping=_parse_mapping(kind, mappings),
+        dry_run=dry_run,
+        strict=strict,
+    )
+    store = app.open_store()
+    rejects_file = None
+    if rejects_path is not None:
+        rejects_file = _open_rejects(rejects_path, files, options)
+    exit_code = 0
+    try:
+        for path in files:
+            try:
+                with file_progress(f"{kind} {path.name}") as (on_start, on_progress):
+                    result = import_file(
+                        store,
+                        kind,
+                        path,
+                        options,
+                        rejects_file=rejects_file,
+                        on_start=on_start,
+                        on_progress=on_progress,
+                    )
+            except ImportRefused as error:
+                say(f"error: {error}")
+                exit_code = 1
+                continue
+            _report(str(path), result)
+            if result.refused:
+                exit_code = 1
+            elif result.rejected and exit_code == 0:
+                exit_code = EXIT_REJECTED
+    except BaseException:
+        if rejects_file is not None:
+            rejects_file.discard()
+        raise
+    if rejects_file is not None:
+        rejects_file.commit()
+        say(f"{rejects_file.rows} rejected row(s) written to {rejects_path}")
+    click.get_current_context().exit(exit_code)
+
+
+def _open_rejects(rejects_path: Path, files: tuple[Path, ...], options: ImportOptions):
+    columns: list[str] = []
+    for path in files:
+        try:
+            header = header_of(path, options)
+        except SegcliError:
+            continue  # reported when the file itself is imported
+        columns.extend(name for name in header if name not in columns)
+    return RejectsFile(rejects_path, columns, with_file_column=len(files) > 1)

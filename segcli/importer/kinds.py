@@ -1,0 +1,343 @@
+"""The seven kinds of native CSV file: their columns, parsers, keys and stored rows (SPEC 2.1)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from segcli.errors import BadValue
+from segcli.importer import values
+
+Parser = Callable[[str], object]
+Row = dict[str, object]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of file: what it may hold and how a parsed row becomes a stored row."""
+
+    name: str
+    table: str
+    columns: dict[str, Parser]
+    # Each group needs at least one of its columns in the header.
+    required: tuple[tuple[str, ...], ...]
+    # The stored columns after the key, in table order.
+    stored: tuple[str, ...]
+    key_column: str = "record_key"
+    # Unknown columns become custom fields (customers) instead of being ignored.
+    keeps_unknown_columns: bool = False
+    description: str = ""
+    optional_note: dict[str, str] = field(default_factory=dict)
+
+    def expected_columns(self) -> str:
+        needed = ", ".join(" or ".join(group) for group in self.required)
+        optional = ", ".join(c for c in self.columns if all(c not in g for g in self.required))
+        return f"required: {needed}; optional: {optional}"
+
+
+def _person_ref(row: Row) -> str:
+    if row.get("customer_id"):
+        return f"c:{row['customer_id']}"
+    if row.get("email"):
+        return f"e:{row['email']}"
+    raise BadValue("the row has neither customer_id nor email")
+
+
+def _product_ref(row: Row) -> str:
+    if row.get("product_id"):
+        return f"p:{row['product_id']}"
+    if row.get("sku"):
+        return f"s:{row['sku']}"
+    raise BadValue("the row has neither product_id nor sku")
+
+
+def _composite(*parts: object) -> str:
+    return json.dumps(parts, ensure_ascii=False)
+
+
+def customer_row(row: Row) -> tuple:
+    key = _person_ref(row)
+    return (
+        key,
+        row.get("customer_id"),
+        row.get("email"),
+        row.get("first_name"),
+        row.get("last_name"),
+        row.get("created_at"),
+        row.get("accepts_marketing"),
+        row.get("country"),
+        row.get("region"),
+        row.get("city"),
+        row.get("tags") or "[]",
+        row.get("customer_group"),
+        row.get("channel"),
+        row.get("custom") or "{}",
+    )
+
+
+def order_row(row: Row) -> tuple:
+    """A whole order from one row of a flat orders file."""
+    if not row.get("order_id"):
+        raise BadValue("order_id is empty")
+    _person_ref(row)
+    if row.get("created_at") is None:
+        raise BadValue("created_at is empty")
+    if row.get("total") is None:
+        raise BadValue("total is empty")
+    return order_head(row)
+
+
+def order_head(row: Row) -> tuple:
+    """The order-level fields of a row (in the line-item form they may all be empty)."""
+    status = row.get("status")
+    return (
+        row.get("order_id"),
+        row.get("customer_id"),
+        row.get("email"),
+        row.get("created_at"),
+        row.get("total"),
+        status,
+        row.get("currency"),
+        values.is_counted(status),
+    )
+
+
+def item_row(row: Row) -> tuple:
+    if not row.get("order_id"):
+        raise BadValue("order_id is empty")
+    _product_ref(row)
+    quantity = row.get("quantity")
+    return (
+        row.get("order_id"),
+        row.get("product_id"),
+        row.get("sku"),
+        row.get("title"),
+        row.get("collection"),
+        1 if quantity is None else quantity,
+        row.get("price"),
+    )
+
+
+def product_row(row: Row) -> tuple:
+    return (
+        _product_ref(row),
+        row.get("product_id"),
+        row.get("sku"),
+        row.get("title"),
+        row.get("collections") or "[]",
+        row.get("product_type"),
+        row.get("vendor"),
+        row.get("tags") or "[]",
+    )
+
+
+def review_row(row: Row) -> tuple:
+    person = _person_ref(row)
+    product = _product_ref(row)
+    if row.get("rating") is None:
+        raise BadValue("rating is empty")
+    if row.get("review_id"):
+        key = f"r:{row['review_id']}"
+    else:
+        key = _composite(person, product, row.get("created_at"))
+    return (
+        key,
+        row.get("review_id"),
+        row.get("customer_id"),
+        row.get("email"),
+        row.get("product_id"),
+        row.get("sku"),
+        row.get("rating"),
+        row.get("created_at"),
+        row.get("title"),
+        row.get("body"),
+    )
+
+
+def subscriber_row(row: Row) -> tuple:
+    email = row.get("email")
+    if not email:
+        raise BadValue("email is empty")
+    status = row.get("status") or "subscribed"
+    subscribed_at = row.get("subscribed_at")
+    return (
+        _composite(email, subscribed_at, status),
+        email,
+        subscribed_at,
+        status,
+        row.get("source"),
+    )
+
+
+def cart_row(row: Row) -> tuple:
+    person = _person_ref(row)
+    if row.get("created_at") is None:
+        raise BadValue("created_at is empty")
+    key = f"k:{row['cart_id']}" if row.get("cart_id") else _composite(person, row["created_at"])
+    return (
+        key,
+        row.get("cart_id"),
+        row.get("customer_id"),
+        row.get("email"),
+        row.get("created_at"),
+        row.get("total"),
+    )
+
+
+_PERSON = {"customer_id": values.text, "email": values.email}
+_PRODUCT = {"product_id": values.text, "sku": values.text}
+
+CUSTOMERS = Kind(
+    name="customers",
+    table="customers",
+    columns={
+        **_PERSON,
+        "first_name": values.text,
+        "last_name": values.text,
+        "created_at": values.timestamp,
+        "accepts_marketing": values.boolean,
+        "country": values.text,
+        "region": values.text,
+        "city": values.text,
+        "tags": values.tags,
+        "customer_group": values.text,
+        "channel": values.text,
+    },
+    required=(("customer_id", "email"),),
+    stored=(
+        "customer_id",
+        "email",
+        "first_name",
+        "last_name",
+        "created_at",
+        "accepts_marketing",
+        "country",
+        "region",
+        "city",
+        "tags",
+        "customer_group",
+        "channel",
+        "custom",
+    ),
+    keeps_unknown_columns=True,
+)
+
+ORDERS = Kind(
+    name="orders",
+    table="orders",
+    columns={
+        "order_id": values.text,
+        **_PERSON,
+        "created_at": values.timestamp,
+        "total": values.money,
+        "status": values.status,
+        "currency": values.currency,
+    },
+    required=(("order_id",), ("created_at",), ("total",), ("customer_id", "email")),
+    stored=("customer_id", "email", "created_at", "total", "status", "currency", "counted"),
+    key_column="order_id",
+)
+
+ITEMS = Kind(
+    name="items",
+    table="items",
+    columns={
+        "order_id": values.text,
+        **_PRODUCT,
+        "title": values.text,
+        "collection": values.text,
+        "quantity": values.integer,
+        "price": values.money,
+    },
+    required=(("order_id",), ("product_id", "sku")),
+    stored=("product_id", "sku", "title", "collection", "quantity", "price"),
+    key_column="order_id",
+)
+
+# The line-item form of an orders file: order columns plus item columns.
+LINE_ITEM_COLUMNS = {name: parse for name, parse in ITEMS.columns.items() if name != "order_id"}
+
+PRODUCTS = Kind(
+    name="products",
+    table="products",
+    columns={
+        **_PRODUCT,
+        "title": values.text,
+        "collections": values.collections,
+        "product_type": values.text,
+        "vendor": values.text,
+        "tags": values.tags,
+    },
+    required=(("product_id", "sku"),),
+    stored=("product_id", "sku", "title", "collections", "product_type", "vendor", "tags"),
+)
+
+REVIEWS = Kind(
+    name="reviews",
+    table="reviews",
+    columns={
+        "review_id": values.text,
+        **_PERSON,
+        **_PRODUCT,
+        "rating": values.rating,
+        "created_at": values.timestamp,
+        "title": values.text,
+        "body": values.text,
+    },
+    required=(("customer_id", "email"), ("product_id", "sku"), ("rating",)),
+    stored=(
+        "review_id",
+        "customer_id",
+        "email",
+        "product_id",
+        "sku",
+        "rating",
+        "created_at",
+        "title",
+        "body",
+    ),
+)
+
+SUBSCRIBERS = Kind(
+    name="subscribers",
+    table="subscribers",
+    columns={
+        "email": values.email,
+        "subscribed_at": values.timestamp,
+        "status": values.subscription_status,
+        "source": values.text,
+    },
+    required=(("email",),),
+    stored=("email", "subscribed_at", "status", "source"),
+)
+
+CARTS = Kind(
+    name="carts",
+    table="carts",
+    columns={
+        "cart_id": values.text,
+        **_PERSON,
+        "created_at": values.timestamp,
+        "total": values.money,
+    },
+    required=(("customer_id", "email"), ("created_at",)),
+    stored=("cart_id", "customer_id", "email", "created_at", "total"),
+)
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind for kind in (CUSTOMERS, ORDERS, ITEMS, PRODUCTS, REVIEWS, SUBSCRIBERS, CARTS)
+}
+
+ROW_BUILDERS: dict[str, Callable[[Row], tuple]] = {
+    "customers": customer_row,
+    "orders": order_row,
+    "items": item_row,
+    "products": product_row,
+    "reviews": review_row,
+    "subscribers": subscriber_row,
+    "carts": cart_row,
+}
+
+# Kinds whose records belong to people: importing them re-resolves identities.
+PERSON_KINDS = frozenset({"customers", "orders", "reviews", "subscribers", "carts"})

@@ -1,0 +1,545 @@
+"""Importing one CSV file: read, parse, stage, merge and resolve people, in one transaction.
+
+Rows are parsed in Python and streamed into temporary staging tables in batches; the
+merge into the store is then set-based SQL: the last row per key wins, each key is
+classified as inserted, updated or unchanged against what is stored, and only changed
+keys are written. A file is committed whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from segcli.errors import BadValue, ImportRefused
+from segcli.importer import kinds, values
+from segcli.importer.identity import resolve_people
+from segcli.importer.kinds import KINDS, LINE_ITEM_COLUMNS, Kind
+from segcli.importer.reader import CsvFile, Record
+from segcli.importer.rejects import Reject, RejectLog, RejectsFile
+from segcli.store.db import Store
+
+BATCH_ROWS = 2_000
+SHOWN_REJECTS = 20
+
+INSERTED, UPDATED, UNCHANGED = 0, 1, 2
+
+_TEMP_TABLES = (
+    "stage",
+    "stage_items",
+    "final",
+    "verdicts",
+    "new_items",
+    "item_verdicts",
+    "order_heads",
+    "late_rejects",
+)
+
+
+@dataclass
+class ImportOptions:
+    """How to read a file and what to do with it."""
+
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    # Lower-cased source column → native column.
+    mapping: dict[str, str] = field(default_factory=dict)
+    dry_run: bool = False
+    strict: bool = False
+
+
+@dataclass
+class ImportResult:
+    """What importing one file did."""
+
+    kind: str
+    path: Path
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    written: bool = False
+    dry_run: bool = False
+    # Set when --strict refused the file because rows were rejected.
+    refused: str | None = None
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """Which position of a file's rows feeds which native column."""
+
+    header: list[str]
+    width: int
+    parsers: list[tuple[int, str, Callable[[str], object]]]
+    custom: list[tuple[int, str]]
+    line_items: bool
+
+
+class _Rollback(Exception):
+    """Ends the transaction without writing (dry run, or --strict with rejects)."""
+
+
+def header_of(path: Path, options: ImportOptions) -> list[str]:
+    """The trimmed header of a file (used to lay out the --rejects file)."""
+    with CsvFile(path, encoding=options.encoding, delimiter=options.delimiter) as source:
+        return [name.strip() for name in source.header]
+
+
+def plan_columns(
+    kind: Kind, header: list[str], mapping: dict[str, str], path: Path
+) -> tuple[ColumnPlan, list[str]]:
+    """Match a header to the kind's columns; refuse the file when a required one is missing."""
+    present = [name.strip().lower() for name in header]
+    absent = [source for source in mapping if source not in present]
+    if absent:
+        raise ImportRefused(
+            path,
+            f"--map names column(s) {', '.join(absent)}, which the file does not have",
+            hint=f"the file's columns are: {', '.join(h.strip() for h in header)}",
+        )
+    names = [mapping.get(name, name) for name in present]
+    seen: dict[str, int] = {}
+    for position, name in enumerate(names):
+        if name and name in seen:
+            raise ImportRefused(
+                path,
+                f"column {name!r} appears twice (columns {seen[name] + 1} and {position + 1})",
+            )
+        seen[name] = position
+
+    columns = dict(kind.columns)
+    line_items = kind is kinds.ORDERS and ("product_id" in seen or "sku" in seen)
+    if line_items:
+        columns.update(LINE_ITEM_COLUMNS)
+    required = kind.required
+    if line_items:
+        # In the line-item form an order's total may be left out: it is summed from its lines.
+        required = tuple(group for group in required if group != ("total",))
+    missing = [" or ".join(group) for group in required if not any(c in seen for c in group)]
+    if missing:
+        raise ImportRefused(
+            path,
+            f"is missing the required column(s) {', '.join(missing)} for {kind.name}",
+            hint=f"{kind.name} files have columns {kind.expected_columns()}; "
+            "rename a column with --map SOURCE=TARGET",
+        )
+
+    parsers = []
+    custom = []
+    unnamed = []
+    ignored = []
+    for position, name in enumerate(names):
+        if not name:
+            unnamed.append(position + 1)
+        elif name in columns:
+            parsers.append((position, name, columns[name]))
+        elif kind.keeps_unknown_columns:
+            custom.append((position, name))
+        else:
+            ignored.append(header[position].strip())
+    plan = ColumnPlan(header, len(header), parsers, custom, line_items)
+    warnings = []
+    if ignored:
+        warnings.append(
+            f"ignoring column(s) that {kind.name} files do not have: {', '.join(ignored)}"
+        )
+    if unnamed:
+        warnings.append(f"ignoring column(s) without a name: {', '.join(map(str, unnamed))}")
+    return plan, warnings
+
+
+def _parse(plan: ColumnPlan, record: Record) -> dict[str, object]:
+    """The row's values by native column; raises BadValue naming every bad cell."""
+    fields = record.fields
+    if len(fields) > plan.width and any(f.strip() for f in fields[plan.width :]):
+        raise BadValue(f"the row has {len(fields)} fields but the header has {plan.width}")
+    row: dict[str, object] = {}
+    problems = []
+    for position, name, parse in plan.parsers:
+        raw = fields[position] if position < len(fields) else ""
+        try:
+            row[name] = parse(raw)
+        except BadValue as error:
+            problems.append(f"{name}: {error.reason}")
+    if problems:
+        raise BadValue("; ".join(problems))
+    if plan.custom:
+        custom = {}
+        for position, name in plan.custom:
+            value = fields[position].strip() if position < len(fields) else ""
+            if value:
+                custom[name] = value
+        row["custom"] = json.dumps(custom, ensure_ascii=False, sort_keys=True)
+    return row
+
+
+def import_file(
+    store: Store,
+    kind_name: str,
+    path: Path,
+    options: ImportOptions,
+    *,
+    rejects_file: RejectsFile | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import one file of ``kind_name`` into ``store``; see SPEC 2.1 for the rules."""
+    kind = KINDS[kind_name]
+    result = ImportResult(kind=kind.name, path=path, dry_run=options.dry_run)
+    rejects = RejectLog()
+    try:
+        with CsvFile(
+            path, encoding=options.encoding, delimiter=options.delimiter, on_progress=on_progress
+        ) as source:
+            plan, result.warnings = plan_columns(kind, source.header, options.mapping, path)
+            if on_start is not None:
+                on_start(source.size)
+            try:
+                with store.transaction():
+                    _drop_temp_tables(store)
+                    counts = _load(store, kind, plan, source, rejects, result)
+                    result.inserted, result.updated, result.unchanged = counts
+                    result.rejected = rejects.count
+                    if options.strict and rejects.count:
+                        result.refused = (
+                            f"{rejects.count} row(s) rejected and --strict is set: "
+                            "nothing from this file was written"
+                        )
+                        raise _Rollback
+                    if options.dry_run:
+                        raise _Rollback
+                    if (result.inserted or result.updated) and kind.name in kinds.PERSON_KINDS:
+                        resolve_people(store)
+                    _drop_temp_tables(store)
+                    _log_import(store, result)
+                result.written = True
+            except _Rollback:
+                pass
+        result.rejects = rejects.first(SHOWN_REJECTS)
+        if rejects_file is not None and rejects.count:
+            _write_rejects(path, options, rejects, rejects_file)
+    finally:
+        rejects.close()
+    return result
+
+
+def _load(
+    store: Store, kind: Kind, plan: ColumnPlan, source: CsvFile, rejects: RejectLog, result
+) -> tuple[int, int, int]:
+    if kind is kinds.ITEMS:
+        _stage_items_file(store, plan, source, rejects, result)
+        _merge_items(store)
+        return _count(store, "stage_items", "order_id", "item_verdicts")
+    if kind is kinds.ORDERS and plan.line_items:
+        return _load_line_item_orders(store, plan, source, rejects, result)
+    build = kinds.ROW_BUILDERS[kind.name]
+    width = 1 + len(kind.stored)
+    store.execute(
+        f"CREATE TEMP TABLE stage (line INTEGER NOT NULL, {kind.key_column}, "
+        + ", ".join(kind.stored)
+        + ")"
+    )
+    insert = f"INSERT INTO temp.stage VALUES ({', '.join('?' * (width + 1))})"
+    _stream(store, plan, source, rejects, result, lambda row: [build(row)], [insert])
+    store.execute(f"CREATE INDEX temp.stage_key ON stage({kind.key_column})")
+    store.execute(
+        f"""CREATE TEMP TABLE final AS SELECT * FROM stage
+        WHERE line IN (SELECT max(line) FROM stage GROUP BY {kind.key_column})"""
+    )
+    _merge(store, kind.table, kind.key_column, kind.stored)
+    if kind is kinds.PRODUCTS:
+        _refresh_product_collections(store)
+    return _count(store, "stage", kind.key_column, "verdicts")
+
+
+def _stream(store, plan, source, rejects, result, to_rows, inserts) -> None:
+    """Parse every record; send good rows to the staging tables and bad ones to ``rejects``."""
+    batches: list[list[tuple]] = [[] for _ in inserts]
+    bad: list[tuple[int, str]] = []
+
+    def flush() -> None:
+        for insert, batch in zip(inserts, batches, strict=True):
+            if batch:
+                store.conn.executemany(insert, batch)
+                batch.clear()
+        if bad:
+            rejects.add_many(bad)
+            bad.clear()
+
+    pending = 0
+    for record in source.records():
+        result.rows_read += 1
+        try:
+            rows = to_rows(_parse(plan, record))
+        except BadValue as error:
+            bad.append((record.line, error.reason))
+            continue
+        for target, row in enumerate(rows):
+            if row is not None:
+                batches[target].append((record.line, *row))
+        pending += 1
+        if pending >= BATCH_ROWS:
+            flush()
+            pending = 0
+    flush()
+
+
+def _merge(store: Store, table: str, key: str, columns: tuple[str, ...]) -> None:
+    """Write the staged ``final`` rows that differ from the stored ones; record each verdict."""
+    same = " AND ".join(f"stored.{c} IS final.{c}" for c in columns)
+    store.execute(
+        f"""
+        CREATE TEMP TABLE verdicts AS
+        SELECT final.{key} AS key,
+            CASE WHEN stored.{key} IS NULL THEN {INSERTED}
+                WHEN {same} THEN {UNCHANGED} ELSE {UPDATED} END AS verdict
+        FROM final LEFT JOIN main.{table} AS stored ON stored.{key} = final.{key}
+        """
+    )
+    store.execute("CREATE UNIQUE INDEX temp.verdicts_key ON verdicts(key)")
+    names = ", ".join(columns)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns)
+    store.execute(
+        f"""
+        INSERT INTO main.{table} ({key}, {names})
+        SELECT {key}, {names} FROM final
+        WHERE {key} IN (SELECT key FROM verdicts WHERE verdict != {UNCHANGED})
+        ON CONFLICT ({key}) DO UPDATE SET {updates}
+        """
+    )
+
+
+def _count(store: Store, stage: str, key: str, verdicts: str) -> tuple[int, int, int]:
+    """Rows per verdict: every row of a key shares the verdict of that key's final row."""
+    counts = [0, 0, 0]
+    for verdict, rows in store.execute(
+        f"""SELECT v.verdict, count(*) FROM {stage} s JOIN {verdicts} v ON v.key = s.{key}
+        GROUP BY v.verdict"""
+    ):
+        counts[verdict] = rows
+    return counts[INSERTED], counts[UPDATED], counts[UNCHANGED]
+
+
+def _refresh_product_collections(store: Store) -> None:
+    changed = f"SELECT key FROM verdicts WHERE verdict != {UNCHANGED}"
+    store.execute(f"DELETE FROM product_collections WHERE record_key IN ({changed})")
+    store.execute(
+        f"""
+        INSERT OR IGNORE INTO product_collections (record_key, collection)
+        SELECT final.record_key, each.value FROM final, json_each(final.collections) AS each
+        WHERE final.record_key IN ({changed})
+        """
+    )
+
+
+_ITEM_COLUMNS = kinds.ITEMS.stored
+
+
+def _create_stage_items(store: Store) -> str:
+    store.execute(
+        "CREATE TEMP TABLE stage_items (line INTEGER NOT NULL, order_id, "
+        + ", ".join(_ITEM_COLUMNS)
+        + ")"
+    )
+    return f"INSERT INTO temp.stage_items VALUES ({', '.join('?' * (len(_ITEM_COLUMNS) + 2))})"
+
+
+def _stage_items_file(store, plan, source, rejects, result) -> None:
+    insert = _create_stage_items(store)
+    _stream(store, plan, source, rejects, result, lambda row: [kinds.item_row(row)], [insert])
+
+
+def _merge_items(store: Store) -> None:
+    """Replace each staged order's line items as a whole; record a verdict per order."""
+    store.execute("CREATE INDEX temp.stage_items_order ON stage_items(order_id, line)")
+    names = ", ".join(_ITEM_COLUMNS)
+    store.execute(
+        f"""
+        CREATE TEMP TABLE new_items AS
+        SELECT order_id, row_number() OVER (PARTITION BY order_id ORDER BY line) AS line_no,
+            {names}
+        FROM stage_items
+        """
+    )
+    store.execute("CREATE UNIQUE INDEX temp.new_items_key ON new_items(order_id, line_no)")
+    same = " AND ".join(f"stored.{c} IS new.{c}" for c in _ITEM_COLUMNS)
+    store.execute(
+        f"""
+        CREATE TEMP TABLE item_verdicts AS
+        SELECT orders.order_id AS key,
+            CASE
+                WHEN stored_lines = 0 THEN {INSERTED}
+                WHEN stored_lines = new_lines AND NOT EXISTS (
+                    SELECT 1 FROM new_items new WHERE new.order_id = orders.order_id
+                    AND NOT EXISTS (
+                        SELECT 1 FROM main.items stored
+                        WHERE stored.order_id = new.order_id AND stored.line_no = new.line_no
+                        AND {same}
+                    )
+                ) THEN {UNCHANGED}
+                ELSE {UPDATED}
+            END AS verdict
+        FROM (
+            SELECT order_id, count(*) AS new_lines,
+                (SELECT count(*) FROM main.items stored WHERE stored.order_id = new.order_id)
+                    AS stored_lines
+            FROM new_items new GROUP BY order_id
+        ) AS orders
+        """
+    )
+    store.execute("CREATE UNIQUE INDEX temp.item_verdicts_key ON item_verdicts(key)")
+    changed = f"SELECT key FROM item_verdicts WHERE verdict != {UNCHANGED}"
+    store.execute(f"DELETE FROM main.items WHERE order_id IN ({changed})")
+    store.execute(
+        f"""
+        INSERT INTO main.items (order_id, line_no, {names})
+        SELECT order_id, line_no, {names} FROM new_items WHERE order_id IN ({changed})
+        """
+    )
+
+
+_HEAD_COLUMNS = ("customer_id", "email", "created_at", "total", "status", "currency")
+
+
+def _line_item_rows(row: dict) -> list[tuple | None]:
+    """One row of the line-item form: its order fields, and its line item if it has one."""
+    if not row.get("order_id"):
+        raise BadValue("order_id is empty")
+    head = kinds.order_head(row)[:-1]
+    if row.get("product_id") or row.get("sku"):
+        return [head, kinds.item_row(row)]
+    if any(row.get(c) is not None for c in ("title", "collection", "quantity", "price")):
+        raise BadValue("the line item has neither product_id nor sku")
+    return [head, None]
+
+
+def _load_line_item_orders(store, plan, source, rejects, result) -> tuple[int, int, int]:
+    """Orders given one line item per row; order fields come from the order's first rows."""
+    store.execute(
+        "CREATE TEMP TABLE stage (line INTEGER NOT NULL, order_id, "
+        + ", ".join(_HEAD_COLUMNS)
+        + ")"
+    )
+    inserts = [
+        f"INSERT INTO temp.stage VALUES ({', '.join('?' * (len(_HEAD_COLUMNS) + 2))})",
+        _create_stage_items(store),
+    ]
+    _stream(store, plan, source, rejects, result, _line_item_rows, inserts)
+    store.execute("CREATE INDEX temp.stage_order ON stage(order_id, line)")
+
+    # Each order field is taken from the first row of the order that fills it.
+    firsts = ",\n".join(
+        f"""(SELECT s.{c} FROM stage s WHERE s.order_id = heads.order_id AND s.{c} IS NOT NULL
+            ORDER BY s.line LIMIT 1) AS {c}"""
+        for c in _HEAD_COLUMNS
+    )
+    store.execute(
+        f"""
+        CREATE TEMP TABLE order_heads AS
+        SELECT order_id, min(line) AS line, {firsts}
+        FROM stage AS heads GROUP BY order_id
+        """
+    )
+    store.execute(
+        """
+        CREATE TEMP TABLE late_rejects AS
+        SELECT order_id,
+            CASE WHEN created_at IS NULL
+                THEN 'order ' || order_id || ' has no created_at on any of its rows'
+                ELSE 'order ' || order_id || ' has neither customer_id nor email on any of its rows'
+            END AS reason
+        FROM order_heads
+        WHERE created_at IS NULL OR (customer_id IS NULL AND email IS NULL)
+        """
+    )
+    if store.scalar("SELECT count(*) FROM late_rejects"):
+        cursor = store.execute(
+            "SELECT s.line, r.reason FROM stage s JOIN late_rejects r USING (order_id)"
+        )
+        while batch := cursor.fetchmany(BATCH_ROWS):
+            rejects.add_many(batch)
+        for table in ("stage", "stage_items", "order_heads"):
+            store.execute(
+                f"DELETE FROM {table} WHERE order_id IN (SELECT order_id FROM late_rejects)"
+            )
+    # Where no row gives a total, the order's total is the sum of its lines.
+    store.execute(
+        """
+        UPDATE order_heads SET total = (
+            SELECT coalesce(sum(i.quantity * coalesce(i.price, 0)), 0) FROM stage_items i
+            WHERE i.order_id = order_heads.order_id
+        ) WHERE total IS NULL
+        """
+    )
+    uncounted = sorted(values.UNCOUNTED_STATUSES)
+    store.execute(
+        f"""
+        CREATE TEMP TABLE final AS
+        SELECT line, order_id, {", ".join(_HEAD_COLUMNS)},
+            coalesce(status NOT IN ({", ".join("?" * len(uncounted))}), 1) AS counted
+        FROM order_heads
+        """,
+        uncounted,
+    )
+    _merge(store, "orders", "order_id", kinds.ORDERS.stored)
+    _merge_items(store)
+    counts = [0, 0, 0]
+    for verdict, rows in store.execute(
+        f"""
+        SELECT CASE
+                WHEN v.verdict = {INSERTED} THEN {INSERTED}
+                WHEN v.verdict = {UNCHANGED} AND coalesce(iv.verdict, {UNCHANGED}) = {UNCHANGED}
+                    THEN {UNCHANGED}
+                ELSE {UPDATED}
+            END AS verdict, count(*)
+        FROM stage s JOIN verdicts v ON v.key = s.order_id
+        LEFT JOIN item_verdicts iv ON iv.key = s.order_id
+        GROUP BY 1
+        """
+    ):
+        counts[verdict] = rows
+    return counts[INSERTED], counts[UPDATED], counts[UNCHANGED]
+
+
+def _drop_temp_tables(store: Store) -> None:
+    for name in _TEMP_TABLES:
+        store.execute(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+def _log_import(store: Store, result: ImportResult) -> None:
+    store.execute(
+        """INSERT INTO imports (kind, file, finished_at, rows_read, inserted, updated, unchanged,
+        rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+        (
+            result.kind,
+            str(result.path.resolve()),
+            values.format_timestamp(datetime.now(UTC).replace(tzinfo=None, microsecond=0)),
+            result.rows_read,
+            result.inserted,
+            result.updated,
+            result.unchanged,
+            result.rejected,
+        ),
+    )
+
+
+def _write_rejects(path: Path, options: ImportOptions, rejects: RejectLog, out: RejectsFile):
+    """Copy the rejected rows' original cells, read again from the file, into --rejects."""
+    pending = rejects.in_line_order()
+    current = next(pending, None)
+    with CsvFile(path, encoding=options.encoding, delimiter=options.delimiter) as source:
+        header = [name.strip() for name in source.header]
+        for record in source.records():
+            while current is not None and current.line < record.line:
+                current = next(pending, None)
+            if current is None:
+                break
+            while current is not None and current.line == record.line:
+                out.write(str(path), header, record.fields, current)
+                current = next(pending, None)

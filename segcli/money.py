@@ -1,0 +1,36 @@
+"""Money kept exactly: stored as an integer number of ten-thousandths of the currency unit.
+
+Four decimals is the most any supported file carries, so every stored amount is an exact
+integer and sums and comparisons in SQLite never touch binary floating point.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+SCALE = 10_000
+_SCALE_DECIMAL = Decimal(SCALE)
+
+
+def to_units(amount: Decimal) -> int:
+    """Return the exact number of ten-thousandths in ``amount`` (which has at most 4 decimals)."""
+    units = amount * _SCALE_DECIMAL
+    integral = units.to_integral_value()
+    if units != integral:
+        raise ValueError(f"{amount} has more than four decimals")
+    return int(integral)
+
+
+def to_decimal(units: int) -> Decimal:
+    """Return the stored amount as an exact Decimal."""
+    return Decimal(units) / _SCALE_DECIMAL
+
+
+def format_money(units: int | None) -> str:
+    """Show an amount exactly, with at least two decimals (``12.5`` → ``12.50``)."""
+    if units is None:
+        return ""
+    sign = "-" if units < 0 else ""
+    whole, fraction = divmod(abs(units), SCALE)
+    digits = f"{fraction:04d}".rstrip("0").ljust(2, "0")
+    return f"{sign}{whole}.{digits}"

@@ -1,0 +1,86 @@
+"""The one place that writes: a stderr console for people, stdout for data.
+
+stdout carries only data a script asked for; messages, summaries, tables for people,
+warnings and progress bars go to stderr, so that ``segcli ... | other-tool`` stays clean.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+
+def stderr_console() -> Console:
+    """Rich console on stderr; user data is never read as markup. NO_COLOR is honoured."""
+    return Console(stderr=True, markup=False, highlight=False, emoji=False)
+
+
+def say(message: str) -> None:
+    """A message for the person at the terminal."""
+    stderr_console().print(Text(message), soft_wrap=True)
+
+
+def warn(message: str) -> None:
+    stderr_console().print(Text(f"warning: {message}", style="yellow"), soft_wrap=True)
+
+
+def write_json(data: object) -> None:
+    """Data for scripts, on stdout."""
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def show_table(table: Table) -> None:
+    stderr_console().print(table)
+
+
+def new_table(*columns: str, title: str | None = None, numeric: tuple[str, ...] = ()) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for column in columns:
+        table.add_column(column, justify="right" if column in numeric else "left")
+    return table
+
+
+@contextmanager
+def file_progress(label: str) -> Iterator[tuple]:
+    """A progress bar by bytes read, shown only when stderr is a terminal.
+
+    Yields ``(on_start, on_progress)`` callbacks for the importer.
+    """
+    console = stderr_console()
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        redirect_stdout=False,
+        redirect_stderr=False,
+        disable=not console.is_terminal,
+    )
+    task = progress.add_task(label, total=None)
+
+    def on_start(total: int) -> None:
+        progress.update(task, total=total)
+
+    def on_progress(done: int) -> None:
+        progress.update(task, completed=done)
+
+    with progress:
+        yield on_start, on_progress

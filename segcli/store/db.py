@@ -1,0 +1,121 @@
+"""Opening the store database: file creation, pragmas, migrations and transactions."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from segcli.errors import StoreBusy, StoreError
+from segcli.store.schema import migrations
+
+# How long a writer waits for another segcli process to finish before giving up.
+BUSY_TIMEOUT_MS = 30_000
+
+
+class Store:
+    """An open segcli database: a sqlite3 connection in autocommit mode plus sqlite-utils."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection):
+        self.path = path
+        self.conn = conn
+        self.db = Database(conn)
+
+    def execute(self, sql: str, params: tuple | list | dict = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def scalar(self, sql: str, params: tuple | list | dict = ()):
+        row = self.conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """One write transaction: committed whole or not at all (also on kill -9)."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            raise _busy_or_error(self.path, error) from error
+        try:
+            yield self
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise _busy_or_error(self.path, error) from error
+
+    def schema_version(self) -> int:
+        return len(migrations.applied(self.db))
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _busy_or_error(path: Path, error: sqlite3.Error) -> StoreError:
+    if "locked" in str(error) or "busy" in str(error):
+        return StoreBusy(
+            f"database is busy: {path} is being written by another process",
+            hint=f"another segcli import may be running; it waited {BUSY_TIMEOUT_MS // 1000} s",
+        )
+    return StoreError(f"cannot write to {path}: {error}")
+
+
+def open_store(path: Path | str, *, create: bool = True) -> Store:
+    """Open the database at ``path`` (creating it if allowed), migrated to the newest schema."""
+    path = Path(path)
+    if not path.exists():
+        if not create:
+            raise StoreError(
+                f"no database at {path}",
+                hint="import some data first (segcli import KIND FILE), or pass --db",
+            )
+        _create_private_file(path)
+    elif path.is_dir():
+        raise StoreError(f"{path} is a directory, not a database file")
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # Reading the schema fails here, not later, when the file is not a database.
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute("PRAGMA cache_size = -65536")
+        conn.execute("PRAGMA temp_store = FILE")
+    except sqlite3.DatabaseError as error:
+        if "locked" in str(error) or "busy" in str(error):
+            raise _busy_or_error(path, error) from error
+        raise StoreError(f"cannot open database {path}: {error}") from error
+    store = Store(path, conn)
+    if migrations.pending(store.db):
+        with store.transaction():
+            migrations.apply(store.db)
+    return store
+
+
+def _create_private_file(path: Path) -> None:
+    """Create an empty database file readable by its owner only: it holds personal data."""
+    if not path.parent.exists():
+        raise StoreError(f"cannot create database {path}: directory {path.parent} does not exist")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as error:
+        raise StoreError(f"cannot create database {path}: {error.strerror}") from error
+    os.close(fd)

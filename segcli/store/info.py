@@ -1,0 +1,32 @@
+"""What a store holds: counts per kind, people, the span of orders and the last imports."""
+
+from __future__ import annotations
+
+from segcli.importer.kinds import KINDS
+from segcli.store.db import Store
+
+
+def store_info(store: Store) -> dict:
+    """A summary of the database, as plain data."""
+    counts = {
+        name: store.scalar(f"SELECT count(*) FROM {kind.table}") for name, kind in KINDS.items()
+    }
+    last_imports = {
+        kind: finished_at
+        for kind, finished_at in store.execute(
+            "SELECT kind, max(finished_at) FROM imports GROUP BY kind"
+        )
+    }
+    first_order, last_order = store.execute(
+        "SELECT min(created_at), max(created_at) FROM orders"
+    ).fetchone()
+    return {
+        "database": str(store.path.resolve()),
+        "schema_version": store.schema_version(),
+        "people": store.scalar("SELECT count(*) FROM people"),
+        "guests": store.scalar("SELECT count(*) FROM people WHERE customer_id IS NULL"),
+        "rows": counts,
+        "first_order_at": first_order,
+        "last_order_at": last_order,
+        "last_imported_at": {kind: last_imports.get(kind) for kind in KINDS},
+    }

@@ -1,0 +1,173 @@
+"""The store's schema as a list of migrations, applied in order when a database is opened.
+
+A database written by an older segcli keeps working: only the migrations it lacks run.
+Never edit a migration that has shipped; add a new one.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("segcli")
+
+
+@migrations()
+def m001_store(db: Database) -> None:
+    """Records as imported, the people they resolve to, and the import log."""
+    db.executescript(
+        """
+        -- record_key: the natural key of a row (SPEC 2.1), unique per table.
+        -- person_id: derived by identity resolution after every import.
+        -- Money columns are integers of ten-thousandths; dates are UTC text.
+        CREATE TABLE customers (
+            record_key TEXT PRIMARY KEY,
+            customer_id TEXT,
+            email TEXT,
+            first_name TEXT,
+            last_name TEXT,
+            created_at TEXT,
+            accepts_marketing INTEGER,
+            country TEXT,
+            region TEXT,
+            city TEXT,
+            tags TEXT NOT NULL DEFAULT '[]',
+            customer_group TEXT,
+            channel TEXT,
+            custom TEXT NOT NULL DEFAULT '{}',
+            person_id INTEGER
+        );
+        CREATE UNIQUE INDEX customers_customer_id ON customers(customer_id);
+        CREATE INDEX customers_email ON customers(email);
+        CREATE INDEX customers_person ON customers(person_id);
+
+        CREATE TABLE orders (
+            order_id TEXT PRIMARY KEY,
+            customer_id TEXT,
+            email TEXT,
+            created_at TEXT NOT NULL,
+            total INTEGER NOT NULL,
+            status TEXT,
+            currency TEXT,
+            counted INTEGER NOT NULL,
+            person_id INTEGER
+        );
+        CREATE INDEX orders_person_date ON orders(person_id, created_at);
+        CREATE INDEX orders_customer_id ON orders(customer_id);
+        CREATE INDEX orders_email ON orders(email);
+        CREATE INDEX orders_created_at ON orders(created_at);
+
+        CREATE TABLE items (
+            order_id TEXT NOT NULL,
+            line_no INTEGER NOT NULL,
+            product_id TEXT,
+            sku TEXT,
+            title TEXT,
+            collection TEXT,
+            quantity INTEGER NOT NULL,
+            price INTEGER,
+            PRIMARY KEY (order_id, line_no)
+        ) WITHOUT ROWID;
+        CREATE INDEX items_product_id ON items(product_id, order_id);
+        CREATE INDEX items_sku ON items(sku, order_id);
+        CREATE INDEX items_collection ON items(collection, order_id);
+
+        CREATE TABLE products (
+            record_key TEXT PRIMARY KEY,
+            product_id TEXT,
+            sku TEXT,
+            title TEXT,
+            collections TEXT NOT NULL DEFAULT '[]',
+            product_type TEXT,
+            vendor TEXT,
+            tags TEXT NOT NULL DEFAULT '[]'
+        );
+        CREATE INDEX products_product_id ON products(product_id);
+        CREATE INDEX products_sku ON products(sku);
+        -- One row per product and collection, kept in step with products.collections,
+        -- so that "bought from a collection" is an indexed join.
+        CREATE TABLE product_collections (
+            record_key TEXT NOT NULL,
+            collection TEXT NOT NULL,
+            PRIMARY KEY (record_key, collection)
+        ) WITHOUT ROWID;
+        CREATE INDEX product_collections_collection ON product_collections(collection);
+
+        CREATE TABLE reviews (
+            record_key TEXT PRIMARY KEY,
+            review_id TEXT,
+            customer_id TEXT,
+            email TEXT,
+            product_id TEXT,
+            sku TEXT,
+            rating INTEGER NOT NULL,
+            created_at TEXT,
+            title TEXT,
+            body TEXT,
+            person_id INTEGER
+        );
+        CREATE INDEX reviews_person_date ON reviews(person_id, created_at);
+        CREATE INDEX reviews_customer_id ON reviews(customer_id);
+        CREATE INDEX reviews_email ON reviews(email);
+
+        CREATE TABLE subscribers (
+            record_key TEXT PRIMARY KEY,
+            email TEXT NOT NULL,
+            subscribed_at TEXT,
+            status TEXT NOT NULL,
+            source TEXT,
+            person_id INTEGER
+        );
+        CREATE INDEX subscribers_email ON subscribers(email);
+        CREATE INDEX subscribers_person_date ON subscribers(person_id, subscribed_at);
+
+        CREATE TABLE carts (
+            record_key TEXT PRIMARY KEY,
+            cart_id TEXT,
+            customer_id TEXT,
+            email TEXT,
+            created_at TEXT NOT NULL,
+            total INTEGER,
+            person_id INTEGER
+        );
+        CREATE INDEX carts_person_date ON carts(person_id, created_at);
+        CREATE INDEX carts_customer_id ON carts(customer_id);
+        CREATE INDEX carts_email ON carts(email);
+
+        -- Everyone segcli knows, deduplicated (SPEC 2.2). person_key is 'c:' + customer_id
+        -- for people with a customer id and 'e:' + email for everyone else.
+        CREATE TABLE people (
+            person_id INTEGER PRIMARY KEY,
+            person_key TEXT NOT NULL UNIQUE,
+            customer_id TEXT UNIQUE,
+            email TEXT,
+            first_name TEXT,
+            last_name TEXT,
+            created_at TEXT,
+            first_seen_at TEXT,
+            -- the customer row's consent; subscriber history overrides it when evaluating
+            customer_accepts_marketing INTEGER,
+            country TEXT,
+            region TEXT,
+            city TEXT,
+            tags TEXT NOT NULL DEFAULT '[]',
+            customer_group TEXT,
+            channel TEXT,
+            custom TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX people_email ON people(email);
+
+        CREATE TABLE imports (
+            import_id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            file TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            rows_read INTEGER NOT NULL,
+            inserted INTEGER NOT NULL,
+            updated INTEGER NOT NULL,
+            unchanged INTEGER NOT NULL,
+            rejected INTEGER NOT NULL
+        );
+        CREATE INDEX imports_kind ON imports(kind, finished_at);
+        """
+    )
