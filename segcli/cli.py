@@ -22,8 +22,10 @@ class App:
     segments_dir: Path
     db_given: bool
 
-    def open_store(self, *, create: bool = True) -> Store:
-        return open_store(self.db_path, create=create)
+    def open_store(self, *, create: bool = True, dry_run: bool = False) -> Store:
+        """The store; a dry run on a database that does not exist yet gets an empty one."""
+        in_memory = dry_run and not self.db_path.exists()
+        return open_store(self.db_path, create=create, in_memory=in_memory)
 
 
 class SegcliGroup(click.Group):

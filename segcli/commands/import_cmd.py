@@ -27,7 +27,8 @@ def _parse_mapping(kind: str, mappings: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter(f"{item!r} is not SOURCE=TARGET", param_hint="--map")
         if target not in known and not KINDS[kind].keeps_unknown_columns:
             raise click.BadParameter(
-                f"{target!r} is not a {kind} column; expected one of: {', '.join(sorted(known))}",
+                f"{target!r} is not a column of {kind} files; "
+                f"expected one of: {', '.join(sorted(known))}",
                 param_hint="--map",
             )
         mapping[source] = target
@@ -41,11 +42,16 @@ def _delimiter(value: str) -> str:
     return value
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
 def _report(shown_path: str, result: ImportResult) -> None:
-    verb = "would be" if result.dry_run and result.refused is None else ""
+    would = "would be " if result.dry_run else ""
     counts = (
-        f"{result.rows_read} rows read: {result.inserted} inserted, {result.updated} updated, "
-        f"{result.unchanged} unchanged, {result.rejected} rejected"
+        f"{_plural(result.rows_read, 'row')} read: {would}{result.inserted:,} inserted, "
+        f"{result.updated:,} updated, {result.unchanged:,} unchanged, "
+        f"{result.rejected:,} rejected"
     )
     for message in result.warnings:
         warn(f"{shown_path}: {message}")
@@ -53,11 +59,19 @@ def _report(shown_path: str, result: ImportResult) -> None:
         say(f"{shown_path}, line {reject.line}: rejected: {reject.reason}")
     hidden = result.rejected - len(result.rejects)
     if hidden > 0:
-        say(f"{shown_path}: ... and {hidden} more rejected rows (see --rejects FILE for all)")
+        say(
+            f"{shown_path}: ... and {_plural(hidden, 'more rejected row')} "
+            "(--rejects FILE saves them all)"
+        )
+    if result.replaced:
+        say(
+            f"{shown_path}: {_plural(result.replaced, 'row')} replaced by a later row with the "
+            "same key (each counted with the row that replaced it)"
+        )
     if result.refused:
         say(f"{shown_path}: refused: {result.refused}")
     elif result.dry_run:
-        say(f"{shown_path}: dry run, nothing written; {counts.replace(': ', f': {verb} ', 1)}")
+        say(f"{shown_path}: dry run, nothing written; {counts}")
     else:
         say(f"{shown_path}: {counts}")
 
@@ -109,7 +123,7 @@ def import_command(
         dry_run=dry_run,
         strict=strict,
     )
-    store = app.open_store()
+    store = app.open_store(dry_run=dry_run)
     rejects_file = None
     if rejects_path is not None:
         rejects_file = _open_rejects(rejects_path, files, options)
@@ -128,7 +142,7 @@ def import_command(
                         on_progress=on_progress,
                     )
             except ImportRefused as error:
-                say(f"error: {error}")
+                say(f"Error: {error}")
                 exit_code = 1
                 continue
             _report(str(path), result)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from segcli.errors import BadValue
 from segcli.importer import values
@@ -27,13 +27,12 @@ class Kind:
     key_column: str = "record_key"
     # Unknown columns become custom fields (customers) instead of being ignored.
     keeps_unknown_columns: bool = False
-    description: str = ""
-    optional_note: dict[str, str] = field(default_factory=dict)
 
     def expected_columns(self) -> str:
+        """The columns a file of this kind needs and may have, for messages."""
         needed = ", ".join(" or ".join(group) for group in self.required)
         optional = ", ".join(c for c in self.columns if all(c not in g for g in self.required))
-        return f"required: {needed}; optional: {optional}"
+        return f"{self.name} files need {needed}; they may also have {optional}"
 
 
 def _person_ref(row: Row) -> str:

@@ -64,6 +64,8 @@ class ImportResult:
     rejected: int = 0
     rejects: list[Reject] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Rows superseded by a later row with the same key in the same file.
+    replaced: int = 0
     written: bool = False
     dry_run: bool = False
     # Set when --strict refused the file because rows were rejected.
@@ -126,8 +128,8 @@ def plan_columns(
         raise ImportRefused(
             path,
             f"is missing the required column(s) {', '.join(missing)} for {kind.name}",
-            hint=f"{kind.name} files have columns {kind.expected_columns()}; "
-            "rename a column with --map SOURCE=TARGET",
+            hint=f"{kind.expected_columns()}; a column by another name can be read "
+            "with --map SOURCE=TARGET",
         )
 
     parsers = []
@@ -252,6 +254,9 @@ def _load(
         f"""CREATE TEMP TABLE final AS SELECT * FROM stage
         WHERE line IN (SELECT max(line) FROM stage GROUP BY {kind.key_column})"""
     )
+    result.replaced = store.scalar("SELECT count(*) FROM stage") - store.scalar(
+        "SELECT count(*) FROM final"
+    )
     _merge(store, kind.table, kind.key_column, kind.stored)
     if kind is kinds.PRODUCTS:
         _refresh_product_collections(store)
@@ -353,11 +358,11 @@ def _create_stage_items(store: Store) -> str:
 def _stage_items_file(store, plan, source, rejects, result) -> None:
     insert = _create_stage_items(store)
     _stream(store, plan, source, rejects, result, lambda row: [kinds.item_row(row)], [insert])
+    store.execute("CREATE INDEX temp.stage_items_order ON stage_items(order_id, line)")
 
 
 def _merge_items(store: Store) -> None:
     """Replace each staged order's line items as a whole; record a verdict per order."""
-    store.execute("CREATE INDEX temp.stage_items_order ON stage_items(order_id, line)")
     names = ", ".join(_ITEM_COLUMNS)
     store.execute(
         f"""
@@ -432,6 +437,7 @@ def _load_line_item_orders(store, plan, source, rejects, result) -> tuple[int, i
     ]
     _stream(store, plan, source, rejects, result, _line_item_rows, inserts)
     store.execute("CREATE INDEX temp.stage_order ON stage(order_id, line)")
+    store.execute("CREATE INDEX temp.stage_items_order ON stage_items(order_id, line)")
 
     # Each order field is taken from the first row of the order that fills it.
     firsts = ",\n".join(

@@ -107,6 +107,13 @@ class CsvFile:
         except StopIteration:
             return None
         except csv.Error as error:
+            if "new-line character seen in unquoted field" in str(error):
+                raise ImportRefused(
+                    self.path,
+                    "ends its lines with a carriage return only (an old Mac format)",
+                    line=start,
+                    hint="convert the line ends first: tr '\\r' '\\n' < IN.csv > OUT.csv",
+                ) from None
             raise ImportRefused(self.path, f"is not readable as CSV: {error}", line=start) from None
         return Record(start, fields)
 
@@ -121,7 +128,8 @@ class CsvFile:
     def records(self) -> Iterator[Record]:
         """Every data record; blank lines and rows of empty cells (left by Excel) are skipped."""
         while (record := self._next()) is not None:
-            if any(field.strip() for field in record.fields):
+            fields = record.fields
+            if fields and (fields[0].strip() or any(field.strip() for field in fields)):
                 yield record
         if self.on_progress is not None:
             self.on_progress(self.bytes_read)

@@ -74,9 +74,11 @@ class RejectsFile:
         if not path.parent.exists():
             raise SegcliError(f"--rejects {path}: directory {path.parent} does not exist")
         self.columns = list(columns)
-        extra = ["file"] if with_file_column else []
         self.with_file_column = with_file_column
-        fieldnames = [*self.columns, *[c for c in ("line", "reason", *extra) if c not in columns]]
+        # segcli's own columns, renamed if the file already has a column of that name.
+        own = ["line", "reason", *(["file"] if with_file_column else [])]
+        self.own = {name: _free_name(name, self.columns) for name in own}
+        fieldnames = [*self.columns, *self.own.values()]
         handle, self._temp = tempfile.mkstemp(
             prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
         )
@@ -90,10 +92,10 @@ class RejectsFile:
         row: dict[str, str] = {}
         for name, value in zip(header, fields, strict=False):
             row.setdefault(name, value)
-        row["line"] = str(reject.line)
-        row["reason"] = reject.reason
+        row[self.own["line"]] = str(reject.line)
+        row[self.own["reason"]] = reject.reason
         if self.with_file_column:
-            row["file"] = source
+            row[self.own["file"]] = source
         self._writer.writerow(row)
         self.rows += 1
 
@@ -105,3 +107,9 @@ class RejectsFile:
         self._file.close()
         if os.path.exists(self._temp):
             os.unlink(self._temp)
+
+
+def _free_name(name: str, taken: list[str]) -> str:
+    while name in taken:
+        name = f"rejected_{name}"
+    return name

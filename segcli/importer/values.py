@@ -8,6 +8,7 @@ booleans 0/1, emails trimmed and lower-cased.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -32,13 +33,17 @@ def text(raw: str) -> str | None:
     return value or None
 
 
+# Whitespace or control characters never belong in an address.
+_NOT_IN_EMAIL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+
+
 def email(raw: str) -> str | None:
     """An email trimmed and lower-cased, so that the same address always matches."""
     value = raw.strip().lower()
     if not value:
         return None
-    local, at, domain = value.rpartition("@")
-    if not at or not local or not domain or any(c.isspace() for c in value):
+    local, at, domain = value.partition("@")
+    if not at or not local or not domain or "@" in domain or _NOT_IN_EMAIL.search(value):
         raise BadValue(f"{raw.strip()!r} is not an email address")
     return value
 
@@ -65,18 +70,22 @@ def format_timestamp(moment: datetime) -> str:
     return moment.isoformat(sep=" ", timespec="microseconds" if moment.microsecond else "seconds")
 
 
+# A decimal number as files write it: ASCII digits, a dot, an optional exponent. Decimal()
+# alone would also take Python's "1_000", "NaN" and digits of other scripts.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def _decimal(raw: str, what: str) -> Decimal | None:
     value = raw.strip()
     if not value:
         return None
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
+    if not _NUMBER.fullmatch(value):
         hint = " (use a dot for decimals and no thousands separators)" if "," in value else ""
-        raise BadValue(f"{value!r} is not {what}{hint}") from None
-    if not number.is_finite():
-        raise BadValue(f"{value!r} is not {what}")
-    return number
+        raise BadValue(f"{value!r} is not {what}{hint}")
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise BadValue(f"{value!r} is not {what}") from None
 
 
 def money(raw: str) -> int | None:

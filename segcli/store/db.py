@@ -74,9 +74,18 @@ def _busy_or_error(path: Path, error: sqlite3.Error) -> StoreError:
     return StoreError(f"cannot write to {path}: {error}")
 
 
-def open_store(path: Path | str, *, create: bool = True) -> Store:
-    """Open the database at ``path`` (creating it if allowed), migrated to the newest schema."""
+def open_store(path: Path | str, *, create: bool = True, in_memory: bool = False) -> Store:
+    """Open the database at ``path`` (creating it if allowed), migrated to the newest schema.
+
+    ``in_memory`` opens an empty database that lives only as long as the connection, for
+    a dry run against a database that does not exist yet.
+    """
     path = Path(path)
+    if in_memory:
+        store = Store(path, sqlite3.connect(":memory:", isolation_level=None))
+        with store.transaction():
+            migrations.apply(store.db)
+        return store
     if not path.exists():
         if not create:
             raise StoreError(
