@@ -1,0 +1,80 @@
+"""Shared test helpers: a CLI runner bound to a fresh database, and file writers."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from segcli.cli import cli
+
+REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+
+
+class Segcli:
+    """Runs segcli commands against one database in a temporary directory."""
+
+    def __init__(self, tmp_path: Path):
+        self.dir = tmp_path
+        self.db = tmp_path / "store.db"
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None):
+        return self.runner.invoke(cli, ["--db", str(self.db), *map(str, args)], input=input)
+
+    def write(self, name: str, text: str, *, encoding: str = "utf-8") -> Path:
+        """Write a file the test owns (text exactly as given: no newline translation)."""
+        path = self.dir / name
+        path.write_bytes(text.encode(encoding))
+        return path
+
+    def rows(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with sqlite3.connect(self.db) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def value(self, sql: str, params: tuple = ()):
+        rows = self.rows(sql, params)
+        return rows[0][0] if rows else None
+
+    def dump(self) -> dict[str, list[tuple]]:
+        """Every stored record (person ids left out: they depend on import order)."""
+        dump = {}
+        for table in (
+            "customers",
+            "orders",
+            "items",
+            "products",
+            "reviews",
+            "subscribers",
+            "carts",
+        ):
+            columns = [row[1] for row in self.rows(f"PRAGMA table_info({table})")]
+            kept = ", ".join(c for c in columns if c != "person_id")
+            dump[table] = self.rows(f"SELECT {kept} FROM {table} ORDER BY 1, 2")
+        return dump
+
+    def people(self) -> list[tuple]:
+        """People with their attributes and records, by key: independent of person ids."""
+        return self.rows(
+            """
+            SELECT p.person_key, p.customer_id, p.email, p.first_name, p.last_name,
+                p.created_at, p.first_seen_at, p.customer_accepts_marketing, p.country,
+                p.tags, p.custom,
+                (SELECT group_concat(order_id) FROM (SELECT order_id FROM orders o
+                    WHERE o.person_id = p.person_id ORDER BY order_id)),
+                (SELECT group_concat(record_key) FROM (SELECT record_key FROM subscribers s
+                    WHERE s.person_id = p.person_id ORDER BY record_key)),
+                (SELECT group_concat(record_key) FROM (SELECT record_key FROM carts c
+                    WHERE c.person_id = p.person_id ORDER BY record_key)),
+                (SELECT group_concat(record_key) FROM (SELECT record_key FROM reviews r
+                    WHERE r.person_id = p.person_id ORDER BY record_key))
+            FROM people p ORDER BY p.person_key
+            """
+        )
+
+
+@pytest.fixture
+def segcli(tmp_path: Path) -> Segcli:
+    return Segcli(tmp_path)

@@ -1,0 +1,159 @@
+"""People are a function of the stored records, never of the order files were imported in."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import sqlite3
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from segcli.importer.load import ImportOptions, import_file
+from segcli.store.db import open_store
+
+CUSTOMER_IDS = ["C1", "C2", "C10", "C3"]
+EMAILS = ["ann@example.com", "bob@example.com", "cy@example.com", "di@example.com"]
+DATES = ["2024-01-05", "2024-02-10T10:00:00+02:00", "2024-03-01 08:00:00", ""]
+
+spelled_email = st.sampled_from(EMAILS).flatmap(
+    lambda email: st.sampled_from([email, email.upper(), f"  {email.title()} "])
+)
+maybe_id = st.one_of(st.none(), st.sampled_from(CUSTOMER_IDS))
+
+
+@st.composite
+def person_reference(draw):
+    """A customer id, an email, or both (never neither)."""
+    customer_id = draw(maybe_id)
+    email = draw(st.one_of(st.none(), spelled_email)) if customer_id else draw(spelled_email)
+    return customer_id or "", email or ""
+
+
+@st.composite
+def store_files(draw):
+    """Files of every kind that share no keys with each other."""
+    files = []
+    customers, seen = [], set()
+    for customer_id, email in draw(st.lists(person_reference(), max_size=6)):
+        key = customer_id or email.strip().lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        created = draw(st.sampled_from(DATES))
+        consent = draw(st.sampled_from(["yes", "no", ""]))
+        customers.append([customer_id, email, "Name", created, consent, "vip, gold"])
+    header = ["customer_id", "email", "first_name", "created_at", "accepts_marketing", "tags"]
+    files.append(("customers", header, customers))
+
+    orders = []
+    for number, (customer_id, email) in enumerate(draw(st.lists(person_reference(), max_size=8))):
+        date = draw(st.sampled_from(DATES[:3]))
+        status = draw(st.sampled_from(["paid", "refunded", ""]))
+        orders.append([f"O{number}", customer_id, email, date, "10.25", status])
+    header = ["order_id", "customer_id", "email", "created_at", "total", "status"]
+    half = draw(st.integers(0, len(orders)))
+    files.append(("orders", header, orders[:half]))
+    files.append(("orders", header, orders[half:]))
+
+    subscribers = {}
+    for email in draw(st.lists(spelled_email, max_size=4)):
+        date = draw(st.sampled_from(DATES))
+        status = draw(st.sampled_from(["subscribed", "unsubscribed"]))
+        subscribers[(email.strip().lower(), date, status)] = [email, date, status]
+    files.append(("subscribers", ["email", "subscribed_at", "status"], list(subscribers.values())))
+
+    carts = []
+    for number, (customer_id, email) in enumerate(draw(st.lists(person_reference(), max_size=3))):
+        carts.append([f"K{number}", customer_id, email, draw(st.sampled_from(DATES[:3]))])
+    files.append(("carts", ["cart_id", "customer_id", "email", "created_at"], carts))
+
+    reviews = []
+    for number, (customer_id, email) in enumerate(draw(st.lists(person_reference(), max_size=3))):
+        reviews.append([f"R{number}", customer_id, email, "SKU1", "4", "2024-01-01"])
+    header = ["review_id", "customer_id", "email", "sku", "rating", "created_at"]
+    files.append(("reviews", header, reviews))
+    return files
+
+
+def _write(directory: Path, number: int, header: list[str], rows: list[list[str]]) -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    path = directory / f"file{number}.csv"
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return path
+
+
+def _import_all(db: Path, files: list[tuple[str, Path]]) -> tuple[list, list]:
+    with open_store(db) as store:
+        for kind, path in files:
+            result = import_file(store, kind, path, ImportOptions())
+            assert result.rejected == 0, result.rejects
+    with sqlite3.connect(db) as conn:
+        people = conn.execute(
+            """
+            SELECT p.person_key, p.email, p.first_name, p.created_at, p.first_seen_at,
+                p.customer_accepts_marketing, p.tags,
+                (SELECT group_concat(order_id) FROM
+                    (SELECT order_id FROM orders WHERE person_id = p.person_id ORDER BY 1)),
+                (SELECT group_concat(record_key) FROM
+                    (SELECT record_key FROM subscribers WHERE person_id = p.person_id ORDER BY 1)),
+                (SELECT group_concat(record_key) FROM
+                    (SELECT record_key FROM carts WHERE person_id = p.person_id ORDER BY 1)),
+                (SELECT group_concat(record_key) FROM
+                    (SELECT record_key FROM reviews WHERE person_id = p.person_id ORDER BY 1)),
+                (SELECT group_concat(record_key) FROM
+                    (SELECT record_key FROM customers WHERE person_id = p.person_id ORDER BY 1))
+            FROM people p ORDER BY person_key
+            """
+        ).fetchall()
+        unlinked = conn.execute(
+            """SELECT count(*) FROM orders WHERE person_id IS NULL
+            UNION ALL SELECT count(*) FROM subscribers WHERE person_id IS NULL
+            UNION ALL SELECT count(*) FROM customers WHERE person_id IS NULL"""
+        ).fetchall()
+    return people, unlinked
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(files=store_files(), order=st.randoms(use_true_random=False))
+def test_people_do_not_depend_on_import_order(tmp_path_factory, files, order):
+    directory = tmp_path_factory.mktemp("store")
+    written = [
+        (kind, _write(directory, number, header, rows))
+        for number, (kind, header, rows) in enumerate(files)
+    ]
+    reference, unlinked = _import_all(directory / "in-order.db", written)
+    assert all(count == 0 for (count,) in unlinked)
+    shuffled = list(written)
+    order.shuffle(shuffled)
+    assert _import_all(directory / "shuffled.db", shuffled)[0] == reference
+
+
+def test_every_email_only_record_goes_to_the_first_customer_id(tmp_path):
+    """Two customers share an email: the guest order belongs to the smaller customer_id."""
+    directory = tmp_path
+    customers = _write(
+        directory,
+        1,
+        ["customer_id", "email"],
+        [["C2", "same@example.com"], ["C10", "same@example.com"]],
+    )
+    orders = _write(
+        directory,
+        2,
+        ["order_id", "email", "created_at", "total"],
+        [["O1", "SAME@example.com", "2024-01-01", "5"]],
+    )
+    for files in itertools.permutations([("orders", orders), ("customers", customers)]):
+        db = directory / f"{files[0][0]}-first.db"
+        people, _ = _import_all(db, list(files))
+        owners = {row[0]: row[7] for row in people}
+        # "C10" sorts before "C2" as text: customer ids are compared as text.
+        assert owners == {"c:C10": "O1", "c:C2": None}
