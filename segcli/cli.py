@@ -95,11 +95,15 @@ def cli(ctx: click.Context, db_path: Path, segments_dir: Path) -> None:
 
 
 def _add_commands() -> None:
+    from segcli.commands.customer import customer_group
     from segcli.commands.demo import demo_command
     from segcli.commands.import_cmd import import_command
     from segcli.commands.info import info_command
+    from segcli.commands.segment import segment_group
 
     cli.add_command(import_command)
+    cli.add_command(segment_group)
+    cli.add_command(customer_group)
     cli.add_command(info_command)
     cli.add_command(demo_command)
 

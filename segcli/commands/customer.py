@@ -1,0 +1,140 @@
+"""segcli customer show KEY [--explain SEGMENT]."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.text import Text
+
+from segcli.commands.options import as_of_option
+from segcli.errors import SegcliError
+from segcli.output import new_table, show_table, write_json
+from segcli.rules.compile import AS_OF_END
+from segcli.segments.catalog import is_path, load_catalog, resolve
+from segcli.segments.evaluate import Evaluation
+from segcli.segments.people import explain, find_person, recent_orders, show_field
+
+ATTRIBUTES = (
+    "customer_id",
+    "email",
+    "first_name",
+    "last_name",
+    "created_at",
+    "accepts_marketing",
+    "country",
+    "region",
+    "city",
+    "customer_group",
+    "channel",
+    "tags",
+)
+FIGURES = (
+    "orders_count",
+    "total_spent",
+    "average_order_value",
+    "first_order_at",
+    "last_order_at",
+    "days_since_last_order",
+    "lifecycle",
+)
+
+
+@click.group("customer")
+def customer_group():
+    """Look at one person."""
+
+
+@customer_group.command("show")
+@click.argument("key")
+@as_of_option
+@click.option(
+    "--explain", "explain_segment", metavar="SEGMENT", help="Explain this segment for the person."
+)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+@click.pass_obj
+def show_command(app, key, as_of, explain_segment, output_format):
+    """Show one person by customer id or email: figures, orders and segments."""
+    from pathlib import Path
+
+    extra = [Path(explain_segment)] if explain_segment and is_path(explain_segment) else []
+    catalog = load_catalog(app.segments_dir, extra)
+    explained_segment = resolve(catalog, [explain_segment])[0] if explain_segment else None
+    store = app.open_store(create=False)
+    person_id = find_person(store, key)
+    evaluation = Evaluation(store, as_of, catalog.segments)
+    facts = evaluation.person(person_id)
+    if facts is None:
+        raise SegcliError(f"{key} was not yet known on {as_of.isoformat()} (see --as-of)")
+    custom = json.loads(facts["custom"] or "{}")
+    memberships = [
+        name
+        for name, segment in catalog.segments.items()
+        if evaluation.is_member(segment.criteria, person_id)
+    ]
+    orders = recent_orders(store, person_id, evaluation.base_params[AS_OF_END])
+    explained = explain(evaluation, explained_segment, person_id) if explained_segment else None
+
+    if output_format == "json":
+        data = {
+            "person_key": facts["person_key"],
+            "as_of": as_of.isoformat(),
+            **{name: show_field(facts, name) for name in (*ATTRIBUTES, *FIGURES)},
+            "custom": custom,
+            "recent_orders": orders,
+            "segments": memberships,
+        }
+        if explained is not None:
+            data["explain"] = {
+                "segment": explained_segment.name,
+                "member": explained[0].passed,
+                "criteria": [
+                    {"depth": n.depth, "criterion": n.text, "actual": n.actual, "passed": n.passed}
+                    for n in explained
+                ],
+            }
+        write_json(data)
+        return
+
+    table = new_table("", "", title=f"{key} as of {as_of.isoformat()}")
+    table.show_header = False
+    for name in (*ATTRIBUTES, *FIGURES):
+        table.add_row(name, Text(show_field(facts, name)))
+    for name, value in custom.items():
+        table.add_row(f"custom.{name}", Text(str(value)))
+    table.add_row("segments", Text(", ".join(memberships)))
+    show_table(table)
+    if orders:
+        order_table = new_table(
+            "order",
+            "created at (UTC)",
+            "status",
+            "total",
+            "counted",
+            numeric=("total",),
+            title="Recent orders",
+        )
+        for order in orders:
+            order_table.add_row(
+                Text(order["order_id"]),
+                order["created_at"],
+                Text(order["status"] or ""),
+                order["total"],
+                "yes" if order["counted"] else "no",
+            )
+        show_table(order_table)
+    if explained is not None:
+        verdict = "is a member" if explained[0].passed else "is not a member"
+        explain_table = new_table(
+            "criterion",
+            "actual",
+            "result",
+            title=f"{explained_segment.name}: {key} {verdict}",
+        )
+        for node in explained:
+            explain_table.add_row(
+                Text("  " * node.depth + node.text),
+                Text(node.actual),
+                Text("pass" if node.passed else "fail", style="green" if node.passed else "red"),
+            )
+        show_table(explain_table)

@@ -1,0 +1,324 @@
+"""segcli segment list|validate|calculate|show|export|sql."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import click
+from rich.text import Text
+
+from segcli.commands.options import as_of_option, criteria_option
+from segcli.errors import SegcliError
+from segcli.money import format_money
+from segcli.output import new_table, say, show_table, write_json
+from segcli.segments import export as exporter
+from segcli.segments.catalog import Catalog, is_path, load_catalog, quick_filter, resolve
+from segcli.segments.evaluate import Evaluation
+
+
+def _catalog(app, arguments=()) -> Catalog:
+    extra = [Path(a) for a in arguments if is_path(a)]
+    for path in extra:
+        if not path.is_file():
+            raise SegcliError(f"no segment file {path}")
+    return load_catalog(app.segments_dir, extra)
+
+
+def _chosen(app, arguments, criteria):
+    """The catalog and the segments the command is about (all of them by default)."""
+    catalog = _catalog(app, arguments)
+    if criteria is not None:
+        if arguments:
+            raise click.UsageError("give segment names or --criteria, not both")
+        return catalog, [quick_filter(catalog, criteria)]
+    if arguments:
+        return catalog, resolve(catalog, list(arguments))
+    return catalog, resolve(catalog, [*catalog.names(), *sorted(catalog.broken)])
+
+
+def _evaluation(app, catalog: Catalog, as_of) -> Evaluation:
+    store = app.open_store(create=False)
+    return Evaluation(store, as_of, catalog.segments)
+
+
+def _share(members: int, people: int) -> str:
+    return f"{members / people:.1%}" if people else "-"
+
+
+def _days(repeat_time) -> str:
+    return "-" if repeat_time is None else f"{float(repeat_time):.1f}"
+
+
+@click.group("segment")
+def segment_group():
+    """List, check, count, show and export customer segments."""
+
+
+@segment_group.command("list")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+@click.pass_obj
+def list_command(app, output_format):
+    """List every segment: the built-ins and each YAML file in the segments directory."""
+    catalog = _catalog(app)
+    rows = [
+        {
+            "segment": s.name,
+            "title": s.title,
+            "description": s.description,
+            "source": s.source,
+        }
+        for s in catalog.segments.values()
+    ]
+    rows += [
+        {"segment": name, "title": "", "description": "has problems", "source": catalog.files[name]}
+        for name in sorted(catalog.broken)
+        if name not in catalog.segments
+    ]
+    if output_format == "json":
+        write_json(rows)
+        return
+    table = new_table("segment", "title", "description", "source")
+    for row in rows:
+        table.add_row(*(Text(row[k]) for k in ("segment", "title", "description", "source")))
+    show_table(table)
+    if catalog.broken:
+        say(f"{len(catalog.broken)} segment file(s) have problems: run segcli segment validate")
+
+
+@segment_group.command("validate")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_obj
+def validate_command(app, files):
+    """Check segment FILES (default: all in the segments directory); exit 1 on any problem."""
+    for path in files:
+        if not path.is_file():
+            raise SegcliError(f"no segment file {path}")
+    catalog = load_catalog(app.segments_dir, list(files))
+    checked = (
+        {str(path) for path in files} if files else {source for source in catalog.files.values()}
+    )
+    problems = [p for p in catalog.problems if p.path in checked or p.path in map(str, files)]
+    for problem in problems:
+        say(str(problem))
+    if problems:
+        say(
+            f"{len(problems)} problem(s) in {len({p.path for p in problems})} "
+            f"of {len(checked)} file(s)"
+        )
+        click.get_current_context().exit(1)
+    say(f"{len(checked)} segment file(s) checked: no problems")
+
+
+@segment_group.command("calculate")
+@click.argument("segments", nargs=-1)
+@as_of_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="table for people (stderr); csv or json for scripts (stdout).",
+)
+@criteria_option
+@click.pass_obj
+def calculate_command(app, segments, as_of, output_format, criteria):
+    """Count the members of SEGMENTS (default: all) as of a date."""
+    catalog, chosen = _chosen(app, segments, criteria)
+    evaluation = _evaluation(app, catalog, as_of)
+    rows = []
+    for segment in chosen:
+        figures = evaluation.figures(segment)
+        rows.append((segment, figures))
+    if output_format == "json":
+        write_json(
+            [
+                {
+                    "segment": s.name,
+                    "title": s.title,
+                    "count": f.members,
+                    "share": round(f.members / evaluation.people, 6) if evaluation.people else 0,
+                    "total_spent": format_money(f.total_spent),
+                    "as_of": as_of.isoformat(),
+                }
+                for s, f in rows
+            ]
+        )
+        return
+    if output_format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["segment", "title", "count", "share", "total_spent", "as_of"])
+        for s, f in rows:
+            share = f"{f.members / evaluation.people:.6f}" if evaluation.people else "0"
+            writer.writerow(
+                [s.name, s.title, f.members, share, format_money(f.total_spent), as_of.isoformat()]
+            )
+        return
+    table = new_table(
+        "segment",
+        "title",
+        "members",
+        "share",
+        "total spent",
+        numeric=("members", "share", "total spent"),
+        title=f"Segments as of {as_of.isoformat()}",
+    )
+    for s, f in rows:
+        table.add_row(
+            Text(s.name),
+            Text(s.title),
+            f"{f.members:,}",
+            _share(f.members, evaluation.people),
+            format_money(f.total_spent),
+        )
+    table.caption = (
+        f"{evaluation.people:,} people; average repeat-purchase time A = "
+        f"{_days(evaluation.repeat_time)} days"
+    )
+    show_table(table)
+
+
+_SORTABLE = (
+    "total_spent",
+    "orders_count",
+    "last_order_at",
+    "first_order_at",
+    "created_at",
+    "customer_id",
+    "email",
+    "last_name",
+    "first_name",
+    "days_since_last_order",
+)
+
+
+def _order_by(sort: str) -> str:
+    descending = sort.startswith("-")
+    name = sort.lstrip("-")
+    if name not in _SORTABLE:
+        raise click.BadParameter(
+            f"{name!r} is not sortable; use one of {', '.join(_SORTABLE)} "
+            "(prefix - for descending)",
+            param_hint="--sort",
+        )
+    # The column name comes from the fixed list above, never from the user's text.
+    direction = "DESC" if descending else "ASC"
+    return f"f.{name} IS NULL, f.{name} {direction}, f.person_key"
+
+
+@segment_group.command("show")
+@click.argument("segment", required=False)
+@as_of_option
+@click.option(
+    "--limit", default=50, show_default=True, type=click.IntRange(min=1), help="Rows to show."
+)
+@click.option(
+    "--sort",
+    default="-total_spent",
+    show_default=True,
+    help="Field to sort by; prefix - for descending.",
+)
+@criteria_option
+@click.pass_obj
+def show_command(app, segment, as_of, limit, sort, criteria):
+    """Show the members of SEGMENT as a table, with their key figures."""
+    if segment is None and criteria is None:
+        raise click.UsageError("give a SEGMENT or --criteria")
+    catalog, [chosen] = _chosen(app, (segment,) if segment else (), criteria)
+    evaluation = _evaluation(app, catalog, as_of)
+    figures = evaluation.figures(chosen)
+    table = new_table(
+        "customer",
+        "email",
+        "name",
+        "orders",
+        "total spent",
+        "last order",
+        "lifecycle",
+        numeric=("orders", "total spent"),
+        title=f"{chosen.name}: {figures.members:,} members as of {as_of.isoformat()}",
+    )
+    for member in evaluation.members(chosen, order_by=_order_by(sort), limit=limit):
+        name = " ".join(part for part in (member["first_name"], member["last_name"]) if part)
+        table.add_row(
+            Text(member["customer_id"] or ""),
+            Text(member["email"] or ""),
+            Text(name),
+            str(member["orders_count"]),
+            format_money(member["total_spent"]),
+            (member["last_order_at"] or "")[:10],
+            member["lifecycle"],
+        )
+    if figures.members > limit:
+        table.caption = f"first {limit:,} of {figures.members:,}; --limit N for more"
+    show_table(table)
+
+
+@segment_group.command("export")
+@click.argument("segment", required=False)
+@as_of_option
+@click.option("-o", "--output", "output", default="-", help="File to write, or - for stdout.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(exporter.FORMATS),
+    default="csv",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--fields",
+    default=",".join(exporter.DEFAULT_FIELDS),
+    show_default=True,
+    help="Comma-separated fields to write (also custom.NAME).",
+)
+@click.option("--subscribed-only", is_flag=True, help="Only people who accept marketing.")
+@click.option("--raw", is_flag=True, help="Do not escape cells that spreadsheets run as formulas.")
+@criteria_option
+@click.pass_obj
+def export_command(
+    app, segment, as_of, output, output_format, fields, subscribed_only, raw, criteria
+):
+    """Write the members of SEGMENT as CSV, TSV, JSON or JSON Lines."""
+    if segment is None and criteria is None:
+        raise click.UsageError("give a SEGMENT or --criteria")
+    names = exporter.check_fields(fields)
+    catalog, [chosen] = _chosen(app, (segment,) if segment else (), criteria)
+    evaluation = _evaluation(app, catalog, as_of)
+    members = evaluation.members(chosen)
+    if subscribed_only:
+        members = (m for m in members if m["accepts_marketing"])
+    if output == "-":
+        count = exporter.write_members(members, names, output_format, sys.stdout, raw=raw)
+        sys.stdout.flush()
+        return
+    path = Path(output)
+    try:
+        with exporter.private_output(path) as out:
+            count = exporter.write_members(members, names, output_format, out, raw=raw)
+    except OSError as error:
+        raise SegcliError(f"cannot write {path}: {error.strerror}") from error
+    say(f"{count:,} members of {chosen.name} written to {path}")
+
+
+@segment_group.command("sql")
+@click.argument("segment", required=False)
+@as_of_option
+@criteria_option
+@click.pass_obj
+def sql_command(app, segment, as_of, criteria):
+    """Print the SQL query SEGMENT compiles to, with its parameters."""
+    if segment is None and criteria is None:
+        raise click.UsageError("give a SEGMENT or --criteria")
+    catalog, [chosen] = _chosen(app, (segment,) if segment else (), criteria)
+    evaluation = _evaluation(app, catalog, as_of)
+    sql, params = evaluation.standalone_sql(chosen)
+    out = sys.stdout
+    out.write(f"-- segment {chosen.name}, as of {as_of.isoformat()}\n")
+    out.write("-- segcli_fold(x) folds case; segcli_compare(a, b) compares custom fields\n")
+    out.write(sql + ";\n")
+    out.write("-- parameters:\n")
+    for name, value in params.items():
+        out.write(f"--   :{name} = {value!r}\n")

@@ -1,0 +1,394 @@
+"""Compiling a segment's condition to one SQL expression over the per-person facts.
+
+Identifiers come only from the field registry and this module's own text; every value
+from a segment file goes through ``Params.add`` and reaches SQL as a bound parameter.
+Relative dates are resolved here, in Python, against the as-of date. Every leaf is
+wrapped so that it is 0 or 1, never NULL: ``not`` is then the exact complement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from segcli.money import SCALE
+from segcli.rules import ast
+from segcli.rules import fields as F
+from segcli.rules.dates import DateValue, day_start, instant_text, next_day_start
+from segcli.rules.operators import CUSTOM_PRIMITIVES, PRIMITIVES, Primitive, fold
+
+# The as-of bounds, always bound under these names.
+AS_OF = "as_of"
+AS_OF_END = "as_of_end"
+
+
+class Params:
+    """Collects bound values and hands out their placeholders (``:p1``, ``:p2``, ...)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, object] = {}
+
+    def add(self, value: object) -> str:
+        name = f"p{len(self.values) + 1}"
+        self.values[name] = value
+        return f":{name}"
+
+
+def as_of_params(as_of: date) -> dict[str, str]:
+    """The bounds of the as-of day: records dated before ``as_of_end`` count."""
+    return {AS_OF: as_of.isoformat(), AS_OF_END: next_day_start(as_of)}
+
+
+@dataclass
+class Context:
+    as_of: date
+    segments: dict[str, ast.Segment] = field(default_factory=dict)
+    params: Params = field(default_factory=Params)
+
+
+# ---------------------------------------------------------------------------------
+# Normalising a comparison: (field, op, value) → a primitive on plain values
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """A comparison ready for SQL or Python: the primitive, its values, and the operand."""
+
+    primitive: Primitive
+    values: tuple
+    operand: str  # the SQL expression compared
+    read: Callable[[object], object]  # the same operand, from a person's raw value, in Python
+
+
+def _money(value: Decimal) -> int:
+    return int(value * SCALE)
+
+
+def _identity(value):
+    return value
+
+
+def _fold_list(values) -> tuple:
+    folded: dict[str, None] = {}
+    for value in values:
+        folded.setdefault(fold(value), None)
+    return tuple(folded)
+
+
+_COMPARE = {
+    "eq": "=",
+    "ne": "!=",
+    "gt": ">",
+    "gte": ">=",
+    "lt": "<",
+    "lte": "<=",
+    "in": "in",
+    "not_in": "not_in",
+    "between": "between",
+}
+
+
+def normalize(compare: ast.Compare, as_of: date) -> Normalized:
+    """The primitive comparison a condition stands for, on the field's plain values."""
+    field_ = F.lookup(compare.field)
+    op, value = compare.op, compare.value
+    kind = field_.type
+    if op == "is_set":
+        if kind == F.TAGS:
+            return Normalized(PRIMITIVES["has_tags"], (int(value),), field_.sql, _tags)
+        if kind == F.CUSTOM:
+            return Normalized(
+                PRIMITIVES["is_set"], (int(value),), _custom_sql(compare), _custom(compare)
+            )
+        if compare.field == "average_order_value":
+            return Normalized(
+                PRIMITIVES["is_set"], (int(value),), "f.average_order_value", _identity
+            )
+        return Normalized(PRIMITIVES["is_set"], (int(value),), field_.sql, _identity)
+
+    if kind in (F.TEXT, F.LIFECYCLE):
+        values = _fold_list(value) if isinstance(value, tuple) else (fold(value),)
+        name = _COMPARE.get(op, op)
+        return Normalized(PRIMITIVES[name], values, f"segcli_fold({field_.sql})", fold)
+    if kind == F.CUSTOM:
+        if op in ("contains", "not_contains", "starts_with", "ends_with"):
+            return Normalized(
+                PRIMITIVES[op],
+                (fold(value),),
+                f"segcli_fold({_custom_sql(compare)})",
+                lambda raw: fold(_custom(compare)(raw)),
+            )
+        values = value if isinstance(value, tuple) else (value,)
+        return Normalized(
+            CUSTOM_PRIMITIVES[_COMPARE[op]],
+            tuple(str(v) for v in values),
+            _custom_sql(compare),
+            _custom(compare),
+        )
+    if kind == F.TAGS:
+        values = _fold_list(value) if isinstance(value, tuple) else (fold(value),)
+        name = {
+            "contains": "has_any",
+            "contains_any": "has_any",
+            "contains_all": "has_all",
+            "not_contains": "has_none",
+            "eq": "same_tags",
+            "ne": "other_tags",
+        }[op]
+        return Normalized(PRIMITIVES[name], values, field_.sql, _tags)
+    if kind == F.BOOLEAN:
+        return Normalized(PRIMITIVES[_COMPARE[op]], (int(value),), field_.sql, _identity)
+    if kind in (F.MONEY, F.INTEGER):
+        convert = _money if kind == F.MONEY else int
+        values = tuple(convert(v) for v in value) if isinstance(value, tuple) else (convert(value),)
+        return Normalized(PRIMITIVES[_COMPARE[op]], values, field_.sql, _identity)
+    if kind == F.DATE:
+        name, values = _date_comparison(op, value, as_of)
+        return Normalized(PRIMITIVES[name], values, field_.sql, _identity)
+    raise TypeError(f"no comparison for fields of type {kind!r}")
+
+
+def _date_comparison(op: str, value, as_of: date) -> tuple[str, tuple]:
+    """A date condition as a comparison of stored UTC timestamps (SPEC 3.6)."""
+    if op == "within":
+        return ">=", (next_day_start(value.back_from(as_of)),)
+    if op == "between":
+        low, high = value
+        start = instant_text(low.instant) if low.is_instant else day_start(low.resolve_day(as_of))
+        if high.is_instant:
+            return "range_closed", (start, instant_text(high.instant))
+        return "range", (start, next_day_start(high.resolve_day(as_of)))
+    if value.is_instant:
+        moment = instant_text(value.instant)
+        whole_day = (day_start(value.instant.date()), next_day_start(value.instant.date()))
+        return {
+            "on": ("range", whole_day),
+            "ne": ("outside", whole_day),
+            "before": ("<", (moment,)),
+            "after": (">", (moment,)),
+            "lte": ("<=", (moment,)),
+            "gte": (">=", (moment,)),
+        }[op]
+    day = value.resolve_day(as_of)
+    start, end = day_start(day), next_day_start(day)
+    return {
+        "on": ("range", (start, end)),
+        "ne": ("outside", (start, end)),
+        "before": ("<", (start,)),
+        "after": (">=", (end,)),
+        "lte": ("<", (end,)),
+        "gte": (">=", (start,)),
+    }[op]
+
+
+def _custom_sql(compare: ast.Compare) -> str:
+    # {path} becomes the placeholder of the field's JSON path: even a validated name from
+    # a segment file reaches SQL only as a bound parameter.
+    return "json_extract(f.custom, {path})"
+
+
+def _custom(compare: ast.Compare):
+    name = F.custom_path(compare.field)[3:-1]
+
+    def read(custom: dict | None):
+        return None if custom is None else custom.get(name)
+
+    return read
+
+
+def _tags(tags):
+    return tuple(fold(tag) for tag in (tags or ()))
+
+
+# ---------------------------------------------------------------------------------
+# SQL
+
+
+def compile_condition(condition: ast.Condition, context: Context) -> str:
+    """SQL that is 1 for members and 0 for everyone else, over facts ``f``."""
+    handler = _HANDLERS.get(type(condition))
+    if handler is None:
+        raise TypeError(f"cannot compile a {type(condition).__name__}")
+    return handler(condition, context)
+
+
+def _compare_sql(compare: ast.Compare, context: Context) -> str:
+    normalized = normalize(compare, context.as_of)
+    params = context.params
+    operand = normalized.operand
+    if "{path}" in operand:
+        operand = operand.format(path=params.add(F.custom_path(compare.field)))
+    placeholders = [params.add(value) for value in normalized.values]
+    if compare.field == "average_order_value" and compare.op != "is_set":
+        # total_spent / orders_count compared exactly: total_spent OP value × orders_count.
+        placeholders = [f"({p} * f.orders_count)" for p in placeholders]
+        sql = normalized.primitive.sql(operand, placeholders)
+        return f"coalesce((f.orders_count > 0 AND {sql}), 0)"
+    return f"coalesce(({normalized.primitive.sql(operand, placeholders)}), 0)"
+
+
+def _all(node: ast.All, context: Context) -> str:
+    return "(" + " AND ".join(compile_condition(item, context) for item in node.items) + ")"
+
+
+def _any(node: ast.Any, context: Context) -> str:
+    return "(" + " OR ".join(compile_condition(item, context) for item in node.items) + ")"
+
+
+def _not(node: ast.Not, context: Context) -> str:
+    return f"(NOT {compile_condition(node.item, context)})"
+
+
+def _constant(node: ast.Constant, context: Context) -> str:
+    return "1" if node.value else "0"
+
+
+def _in_segment(node: ast.InSegment, context: Context) -> str:
+    segment = context.segments[node.name]
+    return compile_condition(segment.criteria, context)
+
+
+def _window(column: str, window: ast.Window, context: Context) -> list[str]:
+    terms = []
+    if window.after is not None:
+        terms.append(_bound(column, window.after, "after", context))
+    if window.before is not None:
+        terms.append(_bound(column, window.before, "before", context))
+    return terms
+
+
+def _bound(column: str, value: DateValue, side: str, context: Context) -> str:
+    if value.is_instant:
+        moment = context.params.add(instant_text(value.instant))
+        return f"{column} > {moment}" if side == "after" else f"{column} < {moment}"
+    day = value.resolve_day(context.as_of)
+    if side == "after":
+        return f"{column} >= {context.params.add(next_day_start(day))}"
+    return f"{column} < {context.params.add(day_start(day))}"
+
+
+def _names(column: str, names: tuple[str, ...], context: Context) -> str:
+    placeholders = ", ".join(context.params.add(name) for name in _fold_list(names))
+    return f"segcli_fold({column}) IN ({placeholders})"
+
+
+def _counts(expression: str, counts: tuple[ast.Count, ...], money: bool, context: Context):
+    terms = []
+    for count in counts:
+        values = count.value if isinstance(count.value, tuple) else (count.value,)
+        values = tuple(_money(v) if money else int(v) for v in values)
+        placeholders = [context.params.add(v) for v in values]
+        terms.append(PRIMITIVES[_COMPARE[count.op]].sql(expression, placeholders))
+    return terms
+
+
+def _item_terms(node: ast.Purchased, context: Context) -> list[str]:
+    product_of_item = "(p.product_id = i.product_id OR p.sku = i.sku)"
+    terms = []
+    if node.product:
+        terms.append(
+            f"({_names('i.product_id', node.product, context)} "
+            f"OR {_names('i.sku', node.product, context)})"
+        )
+    if node.collection:
+        terms.append(
+            f"({_names('i.collection', node.collection, context)} OR EXISTS ("
+            "SELECT 1 FROM products p JOIN product_collections pc "
+            f"ON pc.record_key = p.record_key WHERE {product_of_item} "
+            f"AND {_names('pc.collection', node.collection, context)}))"
+        )
+    if node.product_type:
+        terms.append(
+            f"EXISTS (SELECT 1 FROM products p WHERE {product_of_item} "
+            f"AND {_names('p.product_type', node.product_type, context)})"
+        )
+    if node.vendor:
+        terms.append(
+            f"EXISTS (SELECT 1 FROM products p WHERE {product_of_item} "
+            f"AND {_names('p.vendor', node.vendor, context)})"
+        )
+    return terms
+
+
+def _purchased_where(node: ast.Purchased, context: Context) -> tuple[str, str]:
+    terms = ["o.counted = 1", f"o.created_at < :{AS_OF_END}"]
+    terms += _window("o.created_at", node.window, context)
+    items = _item_terms(node, context)
+    if items:
+        terms.append(
+            "EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.order_id AND "
+            + " AND ".join(items)
+            + ")"
+        )
+    return "orders o", " AND ".join(terms)
+
+
+def _reviewed_where(node: ast.Reviewed, context: Context) -> tuple[str, str]:
+    terms = [f"(r.created_at IS NULL OR r.created_at < :{AS_OF_END})"]
+    if node.product:
+        terms.append(
+            f"({_names('r.product_id', node.product, context)} "
+            f"OR {_names('r.sku', node.product, context)})"
+        )
+    terms += _counts("r.rating", node.rating, False, context)
+    terms += _window("r.created_at", node.window, context)
+    return "reviews r", " AND ".join(terms)
+
+
+def _abandoned_cart_where(node: ast.AbandonedCart, context: Context) -> tuple[str, str]:
+    terms = [f"k.created_at < :{AS_OF_END}", *_window("k.created_at", node.window, context)]
+    return "carts k", " AND ".join(terms)
+
+
+def _has_order_where(node: ast.HasOrder, context: Context) -> tuple[str, str]:
+    terms = [f"o.created_at < :{AS_OF_END}"]
+    if node.status:
+        terms.append(_names("o.status", node.status, context))
+    terms += _counts("o.total", node.total, True, context)
+    terms += _window("o.created_at", node.window, context)
+    return "orders o", " AND ".join(terms)
+
+
+_PREDICATE_WHERE = {
+    ast.Purchased: _purchased_where,
+    ast.Reviewed: _reviewed_where,
+    ast.AbandonedCart: _abandoned_cart_where,
+    ast.HasOrder: _has_order_where,
+}
+
+
+def compile_matches(node: ast.Condition, context: Context) -> str:
+    """SQL counting a person's records that match a predicate (for --explain)."""
+    table, where = _PREDICATE_WHERE[type(node)](node, context)
+    alias = table.split()[1]
+    return f"(SELECT count(*) FROM {table} WHERE {alias}.person_id = f.person_id AND {where})"
+
+
+def _predicate(node: ast.Condition, context: Context) -> str:
+    """Membership: some matching record; for purchased with times, that many orders."""
+    if isinstance(node, ast.Purchased) and node.times:
+        number = compile_matches(node, context)
+        return "coalesce((" + " AND ".join(_counts(number, node.times, False, context)) + "), 0)"
+    table, where = _PREDICATE_WHERE[type(node)](node, context)
+    alias = table.split()[1]
+    # The set of matching people is computed once, not once per person.
+    return (
+        f"coalesce(f.person_id IN (SELECT {alias}.person_id FROM {table} "
+        f"WHERE {alias}.person_id IS NOT NULL AND {where}), 0)"
+    )
+
+
+_HANDLERS: dict[type, Callable[[object, Context], str]] = {
+    ast.Compare: _compare_sql,
+    ast.All: _all,
+    ast.Any: _any,
+    ast.Not: _not,
+    ast.Constant: _constant,
+    ast.InSegment: _in_segment,
+    ast.Purchased: _predicate,
+    ast.Reviewed: _predicate,
+    ast.AbandonedCart: _predicate,
+    ast.HasOrder: _predicate,
+}

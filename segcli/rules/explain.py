@@ -1,0 +1,106 @@
+"""Segments in words: each condition node as a sentence, for --explain and segment listings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+from segcli.rules import ast
+from segcli.rules.dates import DateValue, Duration
+from segcli.rules.operators import OPERATORS
+
+
+def show_value(value: object) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(show_value(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, DateValue):
+        return value.text
+    if isinstance(value, Duration):
+        return str(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    return str(value)
+
+
+def _window(window: ast.Window) -> str:
+    parts = []
+    if window.after is not None:
+        parts.append(f"after {window.after.text}")
+    if window.before is not None:
+        parts.append(f"before {window.before.text}")
+    return " ".join(parts)
+
+
+def _counts(label: str, counts: tuple[ast.Count, ...]) -> str:
+    return " and ".join(f"{label} {OPERATORS[c.op].phrase} {show_value(c.value)}" for c in counts)
+
+
+def describe(node: ast.Condition) -> str:
+    """One line saying what the node requires."""
+    if isinstance(node, ast.Compare):
+        if node.op == "is_set":
+            return f"{node.field} is {'set' if node.value else 'not set'}"
+        return f"{node.field} {OPERATORS[node.op].phrase} {show_value(node.value)}"
+    if isinstance(node, ast.All):
+        return "all of"
+    if isinstance(node, ast.Any):
+        return "any of"
+    if isinstance(node, ast.Not):
+        return "none of" if isinstance(node.item, ast.Any) else "not"
+    if isinstance(node, ast.Constant):
+        return "everyone" if node.value else "no one"
+    if isinstance(node, ast.InSegment):
+        return f"in segment {node.name}"
+    if isinstance(node, ast.Purchased):
+        what = []
+        for label, names in (
+            ("product", node.product),
+            ("collection", node.collection),
+            ("product type", node.product_type),
+            ("vendor", node.vendor),
+        ):
+            if names:
+                what.append(f"{label} {' or '.join(names)}")
+        text = "purchased " + (", ".join(what) if what else "anything")
+        if window := _window(node.window):
+            text += f" {window}"
+        if node.times:
+            text += f" ({_counts('orders', node.times)})"
+        return text
+    if isinstance(node, ast.Reviewed):
+        text = "reviewed " + (" or ".join(node.product) if node.product else "a product")
+        if node.rating:
+            text += f" with {_counts('rating', node.rating)}"
+        if window := _window(node.window):
+            text += f" {window}"
+        return text
+    if isinstance(node, ast.AbandonedCart):
+        window = _window(node.window)
+        return "abandoned a cart" + (f" {window}" if window else "")
+    if isinstance(node, ast.HasOrder):
+        text = "has an order"
+        if node.status:
+            text += f" with status {' or '.join(node.status)}"
+        if node.total:
+            text += f" with {_counts('total', node.total)}"
+        if window := _window(node.window):
+            text += f" {window}"
+        return text
+    raise TypeError(f"cannot describe a {type(node).__name__}")
+
+
+def children(node: ast.Condition) -> tuple[ast.Condition, ...]:
+    if isinstance(node, ast.All | ast.Any):
+        return node.items
+    if isinstance(node, ast.Not):
+        return node.item.items if isinstance(node.item, ast.Any) else (node.item,)
+    return ()
+
+
+def lines(node: ast.Condition, depth: int = 0) -> Iterator[tuple[int, ast.Condition, str]]:
+    """Every node with its depth and description, depth first (the explain tree)."""
+    yield depth, node, describe(node)
+    for child in children(node):
+        yield from lines(child, depth + 1)

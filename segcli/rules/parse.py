@@ -1,0 +1,440 @@
+"""From located YAML to the segment tree, checking every field, operator and value.
+
+Every problem is collected (never only the first), each with file, line, column, the key
+or value at fault, what was expected and, for a misspelling, a "did you mean" hint.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from decimal import Decimal
+
+from segcli.rules import ast
+from segcli.rules import fields as F
+from segcli.rules.dates import DATE_SPELLINGS, parse_date, parse_duration
+from segcli.rules.loader import Mapping, Scalar, Sequence, YamlValue, load_yaml
+from segcli.rules.operators import DATE_SYNONYMS, OPERATORS, canonical
+from segcli.rules.problems import Pos, Problem
+
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9-]*")
+SEGMENT_KEYS = ("name", "title", "description", "criteria")
+GROUPS = ("all", "any", "not")
+PREDICATES = ("purchased", "reviewed", "abandoned_cart", "has_order", "in_segment")
+LIFECYCLE_STAGES = (
+    "first-time-buyers",
+    "active-repeat",
+    "at-risk-repeat",
+    "inactive-repeat",
+    "prospects",
+    "potential-customers",
+    "unengaged",
+)
+_NUMBER_OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "between", "in", "not_in")
+_PREDICATE_KEYS = {
+    "purchased": ("product", "collection", "product_type", "vendor", "after", "before", "times"),
+    "reviewed": ("product", "rating", "after", "before"),
+    "abandoned_cart": ("after", "before"),
+    "has_order": ("status", "total", "after", "before"),
+}
+_TYPE_NAMES = {
+    F.TEXT: "text",
+    F.MONEY: "an amount of money",
+    F.INTEGER: "a whole number",
+    F.DATE: "a date",
+    F.BOOLEAN: "true or false",
+    F.TAGS: "a tag",
+    F.CUSTOM: "text or a number",
+    F.LIFECYCLE: "a lifecycle stage",
+}
+
+
+def did_you_mean(word: str, choices) -> str | None:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+class _Parser:
+    def __init__(self, path: str):
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def problem(self, pos: Pos, message: str, *, key=None, hint=None) -> None:
+        self.problems.append(Problem(self.path, pos, message, key=key, hint=hint))
+
+    # -- the file -----------------------------------------------------------------
+
+    def segment(self, root: YamlValue, default_name: str) -> ast.Segment | None:
+        if not isinstance(root, Mapping):
+            self.problem(root.pos, "a segment file is a mapping with name, title and criteria")
+            return None
+        for key, _ in root.items:
+            if key.value not in SEGMENT_KEYS:
+                self.problem(
+                    key.pos,
+                    f"unknown key {key.text!r} in a segment file "
+                    f"(expected {', '.join(SEGMENT_KEYS)})",
+                    key=key.text,
+                    hint=did_you_mean(str(key.value), SEGMENT_KEYS),
+                )
+        name = self._text_key(root, "name") or default_name
+        name_node = root.get("name")
+        if not NAME_PATTERN.fullmatch(name):
+            self.problem(
+                name_node.pos if name_node else root.pos,
+                f"segment name {name!r} must be lower-case letters, digits and '-', "
+                "starting with a letter",
+                key="name",
+            )
+        title = self._text_key(root, "title") or name
+        description = self._text_key(root, "description") or ""
+        criteria = root.get("criteria")
+        if criteria is None:
+            self.problem(root.pos, "the segment has no criteria", key="criteria")
+            return None
+        condition = self.condition(criteria)
+        if condition is None:
+            return None
+        return ast.Segment(name, title, description, condition, self.path)
+
+    def _text_key(self, root: Mapping, key: str) -> str | None:
+        node = root.get(key)
+        if node is None:
+            return None
+        if not isinstance(node, Scalar) or node.value is None or isinstance(node.value, bool):
+            self.problem(node.pos, f"{key} must be text", key=key)
+            return None
+        return node.text.strip()
+
+    # -- conditions ---------------------------------------------------------------
+
+    def condition(self, node: YamlValue) -> ast.Condition | None:
+        if isinstance(node, Sequence):
+            return self._group(ast.All, node, "all")
+        if not isinstance(node, Mapping):
+            self.problem(
+                node.pos,
+                f"expected a condition, got {node.text!r}",
+                hint="a condition is a mapping such as 'total_spent: {gt: 100}'",
+            )
+            return None
+        if not node.items:
+            self.problem(node.pos, "empty condition")
+            return None
+        parts = [self._keyed(key, value) for key, value in node.items]
+        if any(part is None for part in parts):
+            return None
+        if len(parts) == 1:
+            return parts[0]
+        return ast.All(tuple(parts), node.pos)
+
+    def _group(self, kind, node: YamlValue, word: str):
+        if isinstance(node, Mapping):
+            items = [self.condition(node)]
+        elif isinstance(node, Sequence):
+            if not node.items:
+                self.problem(node.pos, f"'{word}' needs at least one condition", key=word)
+                return None
+            items = [self.condition(item) for item in node.items]
+        else:
+            self.problem(node.pos, f"'{word}' takes a list of conditions", key=word)
+            return None
+        if any(item is None for item in items):
+            return None
+        return kind(tuple(items), node.pos)
+
+    def _keyed(self, key: Scalar, value: YamlValue) -> ast.Condition | None:
+        word = key.value if isinstance(key.value, str) else key.text
+        if word == "all":
+            return self._group(ast.All, value, "all")
+        if word == "any":
+            return self._group(ast.Any, value, "any")
+        if word == "not":
+            if isinstance(value, Sequence):
+                inner = self._group(ast.Any, value, "not")
+            else:
+                inner = self.condition(value)
+            return None if inner is None else ast.Not(inner, key.pos)
+        if word in PREDICATES:
+            return self._predicate(word, key, value)
+        field = F.lookup(word)
+        if field is None:
+            known = [*F.FIELDS, *PREDICATES, *GROUPS]
+            hint = did_you_mean(word, known)
+            if word.startswith(F.CUSTOM_PREFIX):
+                hint = "a custom field is written custom.NAME, with NAME as in the CSV header"
+            self.problem(
+                key.pos,
+                f"unknown field {word!r}",
+                key=word,
+                hint=hint or "see the fields in the segment-language reference",
+            )
+            return None
+        return self._field(field, key, value)
+
+    # -- fields -------------------------------------------------------------------
+
+    def _field(self, field: F.Field, key: Scalar, value: YamlValue) -> ast.Condition | None:
+        if isinstance(value, Mapping):
+            if not value.items:
+                self.problem(value.pos, f"no operator given for {field.name}", key=field.name)
+                return None
+            parts = [self._compare(field, op_key, op_value) for op_key, op_value in value.items]
+            if any(part is None for part in parts):
+                return None
+            return parts[0] if len(parts) == 1 else ast.All(tuple(parts), key.pos)
+        # Shorthands: eq for a scalar, in for a list; contains / contains_any for tags.
+        if isinstance(value, Sequence):
+            op = "contains_any" if field.type == F.TAGS else "in"
+        else:
+            op = "contains" if field.type == F.TAGS else "eq"
+        if field.type in (F.DATE, F.BOOLEAN) and op == "in":
+            self.problem(value.pos, f"{field.name} cannot be compared with a list", key=field.name)
+            return None
+        typed = self._value(field, op, value)
+        return None if typed is None else ast.Compare(field.name, op, typed, key.pos)
+
+    def _compare(self, field: F.Field, op_key: Scalar, value: YamlValue):
+        spelled = op_key.text
+        op = canonical(spelled)
+        if op is None:
+            self.problem(
+                op_key.pos,
+                f"unknown operator {spelled!r} for {field.name}",
+                key=spelled,
+                hint=did_you_mean(spelled, [*OPERATORS, "=", "!=", ">", ">=", "<", "<="]),
+            )
+            return None
+        operator = OPERATORS[op]
+        if field.type not in operator.types:
+            usable = [name for name, o in OPERATORS.items() if field.type in o.types]
+            self.problem(
+                op_key.pos,
+                f"operator {op!r} does not apply to {field.name} ({_TYPE_NAMES[field.type]})",
+                key=spelled,
+                hint=f"use one of: {', '.join(usable)}",
+            )
+            return None
+        if field.type == F.DATE:
+            op = DATE_SYNONYMS.get(op, op)
+        typed = self._value(field, op, value)
+        return None if typed is None else ast.Compare(field.name, op, typed, op_key.pos)
+
+    def _value(self, field: F.Field, op: str, node: YamlValue):
+        shape = OPERATORS[op].shape
+        if shape == "bool":
+            if isinstance(node, Scalar) and isinstance(node.value, bool):
+                return node.value
+            return self._wrong(node, field.name, op, "true or false")
+        if shape == "duration":
+            duration = parse_duration(node.text) if isinstance(node, Scalar) else None
+            if duration is None:
+                return self._wrong(node, field.name, op, "a duration such as '30 days' or '6m'")
+            return duration
+        if shape in ("list", "pair"):
+            if not isinstance(node, Sequence) or not node.items:
+                return self._wrong(node, field.name, op, "a list of values")
+            if shape == "pair" and len(node.items) != 2:
+                return self._wrong(node, field.name, op, "a list of two values: [LOW, HIGH]")
+            items = [self._scalar(field, op, item) for item in node.items]
+            return None if any(item is None for item in items) else tuple(items)
+        return self._scalar(field, op, node)
+
+    def _scalar(self, field: F.Field, op: str, node: YamlValue):
+        if not isinstance(node, Scalar):
+            return self._wrong(node, field.name, op, _TYPE_NAMES[field.type])
+        value = node.value
+        kind = field.type
+        if value is None:
+            return self._wrong(node, field.name, op, _TYPE_NAMES[kind])
+        if kind == F.BOOLEAN:
+            if isinstance(value, bool):
+                return value
+            return self._wrong(node, field.name, op, "true or false")
+        if isinstance(value, bool):
+            return self._wrong(node, field.name, op, _TYPE_NAMES[kind], hint="quote it as text")
+        if kind in (F.TEXT, F.TAGS, F.CUSTOM, F.LIFECYCLE):
+            text = node.text if isinstance(value, Decimal) else value
+            if op in ("contains", "not_contains", "starts_with", "ends_with") and not text:
+                return self._wrong(node, field.name, op, "non-empty text")
+            if kind == F.LIFECYCLE and text.lower() not in LIFECYCLE_STAGES:
+                self.problem(
+                    node.pos,
+                    f"{text!r} is not a lifecycle stage (expected one of "
+                    f"{', '.join(LIFECYCLE_STAGES)})",
+                    key=field.name,
+                    hint=did_you_mean(text.lower(), LIFECYCLE_STAGES),
+                )
+                return None
+            return text.lower() if kind == F.LIFECYCLE else text
+        if kind == F.MONEY:
+            if not isinstance(value, Decimal) or not value.is_finite():
+                return self._wrong(node, field.name, op, "an amount such as 100 or 99.95")
+            if abs(value) >= Decimal(10) ** 12:
+                return self._wrong(node, field.name, op, "an amount below a trillion")
+            if value != value.quantize(Decimal("0.0001")):
+                return self._wrong(node, field.name, op, "an amount with at most four decimals")
+            return value
+        if kind == F.INTEGER:
+            if (
+                not isinstance(value, Decimal)
+                or not value.is_finite()
+                or value != value.to_integral_value()
+                or abs(value) >= Decimal(10) ** 12
+            ):
+                return self._wrong(node, field.name, op, "a whole number")
+            return int(value)
+        if kind == F.DATE:
+            date_value = parse_date(value) if isinstance(value, str) else None
+            if date_value is None:
+                return self._wrong(node, field.name, op, DATE_SPELLINGS)
+            return date_value
+        raise AssertionError(f"unhandled field type {kind}")
+
+    def _wrong(self, node: YamlValue, key: str, op: str, expected: str, hint=None):
+        shown = node.text if isinstance(node, Scalar) else type(node).__name__.lower()
+        self.problem(
+            node.pos,
+            f"{key} {op}: expected {expected}, got {shown!r}",
+            key=key,
+            hint=hint,
+        )
+        return None
+
+    # -- predicates ---------------------------------------------------------------
+
+    def _predicate(self, word: str, key: Scalar, value: YamlValue):
+        if word == "in_segment":
+            if not isinstance(value, Scalar) or not isinstance(value.value, str):
+                return self._wrong(value, "in_segment", "name", "a segment name")
+            return ast.InSegment(value.value.strip(), value.pos)
+        if isinstance(value, Scalar) and isinstance(value.value, bool):
+            # `abandoned_cart: false` (and the same for the other predicates) means "has none".
+            base = self._build_predicate(word, {}, key.pos)
+            return base if value.value else ast.Not(base, key.pos)
+        if not isinstance(value, Mapping):
+            return self._wrong(value, word, "", f"a mapping of {', '.join(_PREDICATE_KEYS[word])}")
+        options: dict[str, YamlValue] = {}
+        ok = True
+        for option, option_value in value.items:
+            name = option.value if isinstance(option.value, str) else option.text
+            if name not in _PREDICATE_KEYS[word]:
+                self.problem(
+                    option.pos,
+                    f"unknown key {name!r} in {word} (expected {', '.join(_PREDICATE_KEYS[word])})",
+                    key=name,
+                    hint=did_you_mean(name, _PREDICATE_KEYS[word]),
+                )
+                ok = False
+                continue
+            options[name] = option_value
+        if not ok:
+            return None
+        return self._build_predicate(word, options, key.pos)
+
+    def _build_predicate(self, word: str, options: dict[str, YamlValue], pos: Pos):
+        parsed: dict[str, object] = {}
+        ok = True
+        for name, node in options.items():
+            if name in ("after", "before"):
+                result = self._date(word, name, node)
+            elif name in ("product", "collection", "product_type", "vendor", "status"):
+                result = self._names(word, name, node)
+            elif name in ("times", "rating"):
+                result = self._counts(word, name, node, F.INTEGER)
+            else:  # total
+                result = self._counts(word, name, node, F.MONEY)
+            if result is None:
+                ok = False
+            parsed[name] = result
+        if not ok:
+            return None
+        window = ast.Window(parsed.pop("after", None), parsed.pop("before", None))
+        if word == "purchased":
+            return ast.Purchased(window=window, pos=pos, **parsed)
+        if word == "reviewed":
+            return ast.Reviewed(window=window, pos=pos, **parsed)
+        if word == "abandoned_cart":
+            return ast.AbandonedCart(window=window, pos=pos)
+        return ast.HasOrder(window=window, pos=pos, **parsed)
+
+    def _date(self, word: str, name: str, node: YamlValue):
+        value = (
+            parse_date(node.value)
+            if isinstance(node, Scalar) and isinstance(node.value, str)
+            else None
+        )
+        if value is None:
+            return self._wrong(node, word, name, DATE_SPELLINGS)
+        return value
+
+    def _names(self, word: str, name: str, node: YamlValue):
+        nodes = node.items if isinstance(node, Sequence) else (node,)
+        names = []
+        for item in nodes:
+            if (
+                not isinstance(item, Scalar)
+                or item.value is None
+                or isinstance(item.value, bool)
+                or not item.text.strip()
+            ):
+                return self._wrong(item, word, name, "a name or a list of names")
+            names.append(item.text.strip())
+        if not names:
+            return self._wrong(node, word, name, "a name or a list of names")
+        return tuple(names)
+
+    def _counts(self, word: str, name: str, node: YamlValue, kind: str):
+        field = F.Field(f"{word}.{name}", kind, "", "")
+        if not isinstance(node, Mapping):
+            value = self._scalar(field, "eq", node)
+            return None if value is None else (ast.Count("eq", value),)
+        counts = []
+        for op_key, op_value in node.items:
+            op = canonical(op_key.text)
+            if op not in _NUMBER_OPS:
+                self.problem(
+                    op_key.pos,
+                    f"unknown operator {op_key.text!r} for {word} {name}",
+                    key=op_key.text,
+                    hint=did_you_mean(op_key.text, _NUMBER_OPS)
+                    or f"use one of {', '.join(_NUMBER_OPS)}",
+                )
+                return None
+            value = self._value(field, op, op_value)
+            if value is None:
+                return None
+            counts.append(ast.Count(op, value))
+        if not counts:
+            return self._wrong(node, word, name, "a number or a mapping such as {gte: 2}")
+        return tuple(counts)
+
+
+def parse_segment_text(
+    text: str, path: str, default_name: str
+) -> tuple[ast.Segment | None, list[Problem]]:
+    """Parse one segment file's text; the segment is None when anything is wrong."""
+    document = load_yaml(text, path)
+    if document.root is None:
+        return None, document.problems
+    parser = _Parser(path)
+    parser.problems.extend(document.problems)
+    segment = parser.segment(document.root, default_name)
+    if parser.problems:
+        return None, sorted(parser.problems, key=lambda p: p.pos)
+    return segment, []
+
+
+def parse_criteria_text(
+    text: str, source: str = "--criteria"
+) -> tuple[ast.Condition | None, list[Problem]]:
+    """Parse an inline condition (a quick filter given on the command line)."""
+    document = load_yaml(text, source)
+    if document.root is None:
+        return None, document.problems
+    parser = _Parser(source)
+    parser.problems.extend(document.problems)
+    condition = parser.condition(document.root)
+    if parser.problems:
+        return None, sorted(parser.problems, key=lambda p: p.pos)
+    return condition, []

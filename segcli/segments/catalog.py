@@ -1,0 +1,152 @@
+"""Finding segments: built-ins, the YAML files of the segments directory, and file paths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from segcli.errors import SegcliError
+from segcli.rules import ast
+from segcli.rules.parse import did_you_mean, parse_criteria_text, parse_segment_text
+from segcli.rules.problems import Pos, Problem
+from segcli.rules.validate import check_references, references
+from segcli.segments.builtins import BUILTINS
+
+SEGMENT_SUFFIXES = (".yaml", ".yml")
+
+
+class SegmentProblems(SegcliError):
+    """Segment files with problems; the message lists every one."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        count = len(problems)
+        lines = "\n".join(str(problem) for problem in problems)
+        super().__init__(f"{count} problem{'s' if count != 1 else ''} in segment files:\n{lines}")
+
+
+@dataclass
+class Catalog:
+    """Every segment known, and the problems of the files that could not be read."""
+
+    segments: dict[str, ast.Segment] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    # Which file defined a name, also for files with problems (their name is known).
+    files: dict[str, str] = field(default_factory=dict)
+    broken: set[str] = field(default_factory=set)
+
+    def names(self) -> list[str]:
+        return list(self.segments)
+
+
+def _read(path: Path) -> tuple[ast.Segment | None, list[Problem], str]:
+    default_name = path.stem
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        return None, [Problem(str(path), Pos(1, 1), "the file is not UTF-8 text")], default_name
+    except OSError as error:
+        return None, [Problem(str(path), Pos(1, 1), f"cannot read: {error.strerror}")], default_name
+    segment, problems = parse_segment_text(text, str(path), default_name)
+    return segment, problems, segment.name if segment else default_name
+
+
+def load_catalog(directory: Path, extra_files: list[Path] = ()) -> Catalog:
+    """Built-ins, then every segment file in ``directory``, then ``extra_files``."""
+    catalog = Catalog(segments=dict(BUILTINS))
+    paths: list[Path] = []
+    if directory.is_dir():
+        paths = sorted(
+            p for p in directory.iterdir() if p.suffix in SEGMENT_SUFFIXES and p.is_file()
+        )
+    seen: set[Path] = set()
+    for path in [*paths, *extra_files]:
+        if path.resolve() in seen:
+            continue  # a file of the directory also named on the command line
+        seen.add(path.resolve())
+        segment, problems, name = _read(path)
+        if name in catalog.files or name in BUILTINS:
+            where = catalog.files.get(name, "a built-in segment")
+            catalog.problems.append(
+                Problem(str(path), Pos(1, 1), f"segment name {name!r} is already used by {where}")
+            )
+            continue
+        catalog.files[name] = str(path)
+        if segment is None:
+            catalog.problems.extend(problems)
+            catalog.broken.add(name)
+            continue
+        catalog.segments[name] = segment
+    reference_problems = check_references(catalog.segments)
+    catalog.problems.extend(reference_problems)
+    for problem in reference_problems:
+        for name, source in catalog.files.items():
+            if source == problem.path:
+                catalog.broken.add(name)
+    return catalog
+
+
+def is_path(argument: str) -> bool:
+    return argument.endswith(SEGMENT_SUFFIXES) or "/" in argument
+
+
+def resolve(catalog: Catalog, arguments: list[str]) -> list[ast.Segment]:
+    """The segments named by the arguments (names or .yaml paths), checked with all they use."""
+    chosen: list[ast.Segment] = []
+    for argument in arguments:
+        name = argument
+        if is_path(argument):
+            wanted = Path(argument).resolve()
+            name = next(
+                (n for n, source in catalog.files.items() if Path(source).resolve() == wanted),
+                None,
+            )
+            if name is None:
+                raise SegcliError(f"no segment file {argument}")
+        if name in catalog.broken:
+            raise SegmentProblems(_problems_of(catalog, name))
+        if name not in catalog.segments:
+            raise SegcliError(
+                f"unknown segment {name!r}",
+                hint=did_you_mean(name, catalog.segments) or "see segcli segment list",
+            )
+        segment = catalog.segments[name]
+        problems = _problems_of(catalog, name)
+        if problems:
+            raise SegmentProblems(problems)
+        chosen.append(segment)
+    return chosen
+
+
+def _problems_of(catalog: Catalog, name: str) -> list[Problem]:
+    """Problems of a segment's file and of every segment it uses."""
+    seen: set[str] = set()
+    pending = [name]
+    problems: list[Problem] = []
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        source = catalog.files.get(current)
+        problems += [p for p in catalog.problems if p.path == source]
+        segment = catalog.segments.get(current)
+        if segment is not None:
+            pending += [ref.name for ref in references(segment.criteria)]
+    return problems
+
+
+def quick_filter(catalog: Catalog, criteria: str) -> ast.Segment:
+    """An unsaved segment from ``--criteria 'YAML'``."""
+    condition, problems = parse_criteria_text(criteria)
+    if condition is None:
+        raise SegmentProblems(problems)
+    segment = ast.Segment("criteria", "Quick filter", criteria.strip(), condition, "--criteria")
+    problems = check_references({**catalog.segments, segment.name: segment})
+    problems = [p for p in problems if p.path == "--criteria"]
+    if problems:
+        raise SegmentProblems(problems)
+    for ref in references(condition):
+        if ref.name in catalog.broken:
+            raise SegmentProblems(_problems_of(catalog, ref.name))
+    return segment

@@ -1,0 +1,185 @@
+"""Writing member lists (SPEC 4): CSV, TSV, JSON and JSON Lines, streamed row by row.
+
+Money is written exactly as stored; CSV and TSV text cells that a spreadsheet would run
+as a formula are prefixed with ``'``; files are created owner-only under a temporary
+name and renamed only when complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import IO
+
+from segcli.errors import SegcliError
+from segcli.money import to_decimal
+from segcli.rules.parse import did_you_mean
+
+DEFAULT_FIELDS = (
+    "customer_id",
+    "email",
+    "first_name",
+    "last_name",
+    "orders_count",
+    "total_spent",
+    "last_order_at",
+    "lifecycle",
+    "accepts_marketing",
+)
+EXPORT_FIELDS = (
+    "person_key",
+    "customer_id",
+    "email",
+    "email_domain",
+    "first_name",
+    "last_name",
+    "created_at",
+    "accepts_marketing",
+    "country",
+    "region",
+    "city",
+    "tags",
+    "customer_group",
+    "channel",
+    "orders_count",
+    "total_spent",
+    "first_order_at",
+    "last_order_at",
+    "days_since_last_order",
+    "lifecycle",
+)
+FORMATS = ("csv", "tsv", "json", "jsonl")
+_MONEY = {"total_spent"}
+_DATES = {"created_at", "first_order_at", "last_order_at"}
+_BOOLEANS = {"accepts_marketing"}
+# Cells starting with these are run as formulas by spreadsheets (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def check_fields(text: str) -> list[str]:
+    """The --fields list, each a known field or custom.NAME."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise SegcliError("--fields needs at least one field name")
+    for name in names:
+        if name not in EXPORT_FIELDS and not (name.startswith("custom.") and len(name) > 7):
+            raise SegcliError(
+                f"--fields: unknown field {name!r}",
+                hint=did_you_mean(name, EXPORT_FIELDS)
+                or f"fields are {', '.join(EXPORT_FIELDS)} and custom.NAME",
+            )
+    return names
+
+
+def value_of(member: dict, name: str):
+    """A member's field as a plain value: Decimal for money, ISO text for dates, bool, list."""
+    if name.startswith("custom."):
+        custom = json.loads(member.get("custom") or "{}")
+        return custom.get(name[len("custom.") :].lower())
+    value = member.get(name)
+    if value is None:
+        return None
+    if name in _MONEY:
+        return to_decimal(value)
+    if name in _DATES:
+        return value.replace(" ", "T") + "Z"
+    if name in _BOOLEANS:
+        return bool(value)
+    if name == "tags":
+        return json.loads(value)
+    return value
+
+
+def _cell(value, raw: bool) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return _decimal_text(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        value = ", ".join(value)
+    if not raw and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _decimal_text(value: Decimal) -> str:
+    text = format(value, "f")
+    if "." in text:
+        whole, fraction = text.split(".")
+        fraction = fraction.rstrip("0").ljust(2, "0")
+        return f"{whole}.{fraction}"
+    return f"{text}.00"
+
+
+def _json(value) -> str:
+    if isinstance(value, Decimal):
+        # A JSON number with the exact decimal digits, never through a binary float.
+        return _decimal_text(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _json_object(member: dict, fields: list[str]) -> str:
+    return (
+        "{"
+        + ", ".join(f"{json.dumps(name)}: {_json(value_of(member, name))}" for name in fields)
+        + "}"
+    )
+
+
+def write_members(
+    members: Iterable[dict], fields: list[str], output_format: str, out: IO[str], *, raw: bool
+) -> int:
+    """Write members to ``out``; returns how many were written."""
+    count = 0
+    if output_format in ("csv", "tsv"):
+        writer = csv.writer(
+            out, delimiter="," if output_format == "csv" else "\t", lineterminator="\n"
+        )
+        writer.writerow(fields)
+        for member in members:
+            writer.writerow([_cell(value_of(member, name), raw) for name in fields])
+            count += 1
+    elif output_format == "jsonl":
+        for member in members:
+            out.write(_json_object(member, fields) + "\n")
+            count += 1
+    else:
+        out.write("[")
+        for member in members:
+            out.write(("\n  " if count == 0 else ",\n  ") + _json_object(member, fields))
+            count += 1
+        out.write("\n]\n" if count else "]\n")
+    return count
+
+
+@contextmanager
+def private_output(path: Path) -> Iterator[IO[str]]:
+    """A file created readable by its owner only, renamed into place only when complete."""
+    if path.is_dir():
+        raise SegcliError(f"-o {path} is a directory; give a file name")
+    directory = path.parent
+    if not directory.is_dir():
+        raise SegcliError(f"-o {path}: directory {directory} does not exist")
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as error:
+        raise SegcliError(f"cannot write {path}: {error.strerror}") from error
+    os.fchmod(handle, 0o600)
+    try:
+        with open(handle, "w", encoding="utf-8", newline="") as out:
+            yield out
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise

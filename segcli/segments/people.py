@@ -1,0 +1,113 @@
+"""One person: finding them by customer id or email, and explaining a segment for them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+from segcli.errors import SegcliError
+from segcli.money import format_money, to_decimal
+from segcli.rules import ast
+from segcli.rules import fields as F
+from segcli.rules.compile import Context, Params, compile_matches
+from segcli.rules.explain import lines
+from segcli.segments.evaluate import Evaluation
+from segcli.store.db import Store
+
+RECENT_ORDERS = 10
+
+
+def find_person(store: Store, key: str) -> int:
+    """The person with this customer id, else this email (the first customer id wins)."""
+    text = key.strip()
+    row = store.execute("SELECT person_id FROM people WHERE customer_id = ?", (text,)).fetchone()
+    if row is None:
+        row = store.execute(
+            """SELECT person_id FROM people WHERE email = ?
+            ORDER BY customer_id IS NULL, customer_id LIMIT 1""",
+            (text.lower(),),
+        ).fetchone()
+    if row is None:
+        raise SegcliError(f"no person with customer id or email {text!r}")
+    return row[0]
+
+
+def show_field(facts: dict, name: str) -> str:
+    """A person's field as a merchant reads it."""
+    field = F.lookup(name)
+    if name == "average_order_value":
+        if not facts["orders_count"]:
+            return "(not set)"
+        average = to_decimal(facts["total_spent"]) / facts["orders_count"]
+        return str(average.quantize(Decimal("0.01")))
+    if field is not None and field.type == F.CUSTOM:
+        value = json.loads(facts["custom"] or "{}").get(F.custom_path(name)[3:-1])
+        return "(not set)" if value is None else value
+    value = facts.get(name)
+    if name == "tags":
+        tags = json.loads(value or "[]")
+        return ", ".join(tags) if tags else "(none)"
+    if value is None:
+        return "(not set)"
+    if field is not None and field.type == F.MONEY:
+        return format_money(value)
+    if field is not None and field.type == F.BOOLEAN:
+        return "true" if value else "false"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class ExplainedNode:
+    depth: int
+    text: str
+    actual: str
+    passed: bool
+
+
+def explain(evaluation: Evaluation, segment: ast.Segment, person_id: int) -> list[ExplainedNode]:
+    """Each criterion of the segment with the person's actual value and pass or fail."""
+    facts = evaluation.person(person_id)
+    explained = []
+    for depth, node, text in lines(segment.criteria):
+        passed = evaluation.is_member(node, person_id)
+        if isinstance(node, ast.Compare):
+            actual = show_field(facts, node.field)
+        elif isinstance(node, ast.Purchased | ast.Reviewed | ast.AbandonedCart | ast.HasOrder):
+            context = Context(evaluation.as_of, evaluation.segments, Params())
+            sql = compile_matches(node, context)
+            params = {**evaluation.base_params, **context.params.values, "person": person_id}
+            count = evaluation.store.scalar(
+                f"SELECT {sql} FROM facts f WHERE f.person_id = :person", params
+            )
+            noun = {
+                ast.Purchased: "matching order",
+                ast.Reviewed: "matching review",
+                ast.AbandonedCart: "matching cart",
+                ast.HasOrder: "matching order",
+            }[type(node)]
+            actual = f"{count} {noun}{'s' if count != 1 else ''}"
+        elif isinstance(node, ast.InSegment):
+            actual = "member" if passed else "not a member"
+        else:
+            actual = ""
+        explained.append(ExplainedNode(depth, text, actual, passed))
+    return explained
+
+
+def recent_orders(store: Store, person_id: int, as_of_end: str) -> list[dict]:
+    cursor = store.execute(
+        """SELECT order_id, created_at, status, total, counted FROM orders
+        WHERE person_id = ? AND created_at < ? ORDER BY created_at DESC, order_id LIMIT ?""",
+        (person_id, as_of_end, RECENT_ORDERS),
+    )
+    return [
+        {
+            "order_id": order_id,
+            "created_at": created_at,
+            "status": status,
+            "total": format_money(total),
+            "counted": bool(counted),
+        }
+        for order_id, created_at, status, total, counted in cursor
+    ]
