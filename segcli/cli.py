@@ -20,7 +20,8 @@ class App:
 
     db_path: Path
     segments_dir: Path
-    db_given: bool
+    db_given: bool = True
+    segments_given: bool = True
 
     def open_store(self, *, create: bool = True, dry_run: bool = False) -> Store:
         """The store; a dry run on a database that does not exist yet gets an empty one."""
@@ -86,11 +87,12 @@ def cli(ctx: click.Context, db_path: Path, segments_dir: Path) -> None:
     Import a store's CSV files into a local SQLite database, then count, show and export
     the customers in each segment.
     """
-    source = ctx.get_parameter_source("db_path")
+    default = click.core.ParameterSource.DEFAULT
     ctx.obj = App(
         db_path=db_path,
         segments_dir=segments_dir,
-        db_given=source is not click.core.ParameterSource.DEFAULT,
+        db_given=ctx.get_parameter_source("db_path") is not default,
+        segments_given=ctx.get_parameter_source("segments_dir") is not default,
     )
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
+
+# The example store's "today": its last orders are from the day before. The demo evaluates
+# segments as of this day so that it shows the same figures whenever it is run.
+EXAMPLE_STORE_TODAY = date(2026, 11, 1)
 
 # In this order so that every summary reads naturally; the result does not depend on it.
 EXAMPLE_FILES = (
@@ -19,3 +24,8 @@ EXAMPLE_FILES = (
 def example_data_dir() -> Path:
     """The directory of the example store's CSV files, shipped inside the package."""
     return Path(__file__).parent / "examples" / "data"
+
+
+def example_segments_dir() -> Path:
+    """The example segment files, shipped inside the package."""
+    return Path(__file__).parent / "examples" / "segments"

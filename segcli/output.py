@@ -7,6 +7,7 @@ warnings and progress bars go to stderr, so that ``segcli ... | other-tool`` sta
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,10 +24,16 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+# Width of tables written to a file or pipe (a terminal's own width is used on a terminal).
+UNATTENDED_WIDTH = 120
+
 
 def stderr_console() -> Console:
     """Rich console on stderr; user data is never read as markup. NO_COLOR is honoured."""
-    return Console(stderr=True, markup=False, highlight=False, emoji=False)
+    console = Console(stderr=True, markup=False, highlight=False, emoji=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = UNATTENDED_WIDTH
+    return console
 
 
 def say(message: str) -> None:
