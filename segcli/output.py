@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 
 from rich.console import Console
 from rich.progress import (
@@ -45,10 +46,42 @@ def warn(message: str) -> None:
     stderr_console().print(Text(f"warning: {message}", style="yellow"), soft_wrap=True)
 
 
+def decimal_text(value: Decimal) -> str:
+    """An exact decimal with at least two decimals and no exponent (``12.5`` → ``12.50``)."""
+    text = format(value, "f")
+    whole, _, fraction = text.partition(".")
+    return f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
+
+
+def json_text(value: object, indent: int | None = 2, level: int = 0) -> str:
+    """JSON in which a Decimal is a number with its exact digits, never a binary float."""
+    if isinstance(value, Decimal):
+        return decimal_text(value)
+    if isinstance(value, dict):
+        parts = [
+            f"{json.dumps(str(key), ensure_ascii=False)}: {json_text(item, indent, level + 1)}"
+            for key, item in value.items()
+        ]
+        return _container("{", "}", parts, indent, level)
+    if isinstance(value, list | tuple):
+        parts = [json_text(v, indent, level + 1) for v in value]
+        return _container("[", "]", parts, indent, level)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _container(opening: str, closing: str, parts: list[str], indent: int | None, level: int):
+    if not parts:
+        return opening + closing
+    if indent is None:
+        return opening + ", ".join(parts) + closing
+    inner = " " * (indent * (level + 1))
+    outer = " " * (indent * level)
+    return opening + "\n" + ",\n".join(inner + p for p in parts) + "\n" + outer + closing
+
+
 def write_json(data: object) -> None:
     """Data for scripts, on stdout."""
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    sys.stdout.write(json_text(data) + "\n")
 
 
 def show_table(table: Table) -> None:

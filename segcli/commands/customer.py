@@ -9,11 +9,18 @@ from rich.text import Text
 
 from segcli.commands.options import as_of_option
 from segcli.errors import SegcliError
-from segcli.output import new_table, show_table, write_json
+from segcli.output import decimal_text, new_table, show_table, write_json
 from segcli.rules.compile import AS_OF_END
 from segcli.segments.catalog import is_path, load_catalog, resolve
 from segcli.segments.evaluate import Evaluation
-from segcli.segments.people import explain, find_person, recent_orders, show_field
+from segcli.segments.export import value_of
+from segcli.segments.people import (
+    average_order_value,
+    explain,
+    find_person,
+    recent_orders,
+    show_field,
+)
 
 ATTRIBUTES = (
     "customer_id",
@@ -32,7 +39,6 @@ ATTRIBUTES = (
 FIGURES = (
     "orders_count",
     "total_spent",
-    "average_order_value",
     "first_order_at",
     "last_order_at",
     "days_since_last_order",
@@ -69,7 +75,7 @@ def show_command(app, key, as_of, explain_segment, output_format):
     custom = json.loads(facts["custom"] or "{}")
     memberships = [
         name
-        for name, segment in catalog.segments.items()
+        for name, segment in catalog.usable().items()
         if evaluation.is_member(segment.criteria, person_id)
     ]
     orders = recent_orders(store, person_id, evaluation.base_params[AS_OF_END])
@@ -79,9 +85,13 @@ def show_command(app, key, as_of, explain_segment, output_format):
         data = {
             "person_key": facts["person_key"],
             "as_of": as_of.isoformat(),
-            **{name: show_field(facts, name) for name in (*ATTRIBUTES, *FIGURES)},
+            **{name: value_of(facts, name) for name in (*ATTRIBUTES, *FIGURES)},
+            "average_order_value": average_order_value(facts),
             "custom": custom,
-            "recent_orders": orders,
+            "recent_orders": [
+                {**order, "created_at": order["created_at"].replace(" ", "T") + "Z"}
+                for order in orders
+            ],
             "segments": memberships,
         }
         if explained is not None:
@@ -98,7 +108,7 @@ def show_command(app, key, as_of, explain_segment, output_format):
 
     table = new_table("", "", title=f"{key} as of {as_of.isoformat()}")
     table.show_header = False
-    for name in (*ATTRIBUTES, *FIGURES):
+    for name in (*ATTRIBUTES, *FIGURES[:2], "average_order_value", *FIGURES[2:]):
         table.add_row(name, Text(show_field(facts, name)))
     for name, value in custom.items():
         table.add_row(f"custom.{name}", Text(str(value)))
@@ -119,7 +129,7 @@ def show_command(app, key, as_of, explain_segment, output_format):
                 Text(order["order_id"]),
                 order["created_at"],
                 Text(order["status"] or ""),
-                order["total"],
+                decimal_text(order["total"]),
                 "yes" if order["counted"] else "no",
             )
         show_table(order_table)

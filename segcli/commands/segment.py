@@ -11,10 +11,17 @@ from rich.text import Text
 
 from segcli.commands.options import as_of_option, criteria_option
 from segcli.errors import SegcliError
-from segcli.money import format_money
+from segcli.money import format_money, to_decimal
 from segcli.output import new_table, say, show_table, write_json
 from segcli.segments import export as exporter
-from segcli.segments.catalog import Catalog, is_path, load_catalog, quick_filter, resolve
+from segcli.segments.catalog import (
+    Catalog,
+    SegmentProblems,
+    is_path,
+    load_catalog,
+    quick_filter,
+    resolve,
+)
 from segcli.segments.evaluate import Evaluation
 
 
@@ -35,7 +42,13 @@ def _chosen(app, arguments, criteria):
         return catalog, [quick_filter(catalog, criteria)]
     if arguments:
         return catalog, resolve(catalog, list(arguments))
-    return catalog, resolve(catalog, [*catalog.names(), *sorted(catalog.broken)])
+    everything = [*catalog.names(), *[n for n in sorted(catalog.files) if n in catalog.broken]]
+    duplicates = [
+        p for p in catalog.problems if p.key == "name" and p.path not in catalog.files.values()
+    ]
+    if duplicates:
+        raise SegmentProblems(duplicates)
+    return catalog, resolve(catalog, list(dict.fromkeys(everything)))
 
 
 def _evaluation(app, catalog: Catalog, as_of) -> Evaluation:
@@ -68,23 +81,39 @@ def list_command(app, output_format):
             "title": s.title,
             "description": s.description,
             "source": s.source,
+            "problems": s.name in catalog.broken,
         }
         for s in catalog.segments.values()
     ]
-    rows += [
-        {"segment": name, "title": "", "description": "has problems", "source": catalog.files[name]}
-        for name in sorted(catalog.broken)
-        if name not in catalog.segments
-    ]
+    listed = {row["source"] for row in rows}
+    for source in catalog.sources:
+        if source not in listed:
+            name = next((n for n, f in catalog.files.items() if f == source), Path(source).stem)
+            rows.append(
+                {
+                    "segment": name,
+                    "title": "",
+                    "description": "",
+                    "source": source,
+                    "problems": True,
+                }
+            )
     if output_format == "json":
         write_json(rows)
         return
     table = new_table("segment", "title", "description", "source")
     for row in rows:
-        table.add_row(*(Text(row[k]) for k in ("segment", "title", "description", "source")))
+        description = "has problems" if row["problems"] else ""
+        table.add_row(
+            Text(row["segment"]),
+            Text(row["title"]),
+            Text(description or row["description"], style="red" if row["problems"] else ""),
+            Text(row["source"]),
+        )
     show_table(table)
-    if catalog.broken:
-        say(f"{len(catalog.broken)} segment file(s) have problems: run segcli segment validate")
+    broken = sum(1 for row in rows if row["problems"])
+    if broken:
+        say(f"{broken} segment file(s) have problems: run segcli segment validate")
 
 
 @segment_group.command("validate")
@@ -96,19 +125,15 @@ def validate_command(app, files):
         if not path.is_file():
             raise SegcliError(f"no segment file {path}")
     catalog = load_catalog(app.segments_dir, list(files))
-    checked = (
-        {str(path) for path in files} if files else {source for source in catalog.files.values()}
-    )
-    problems = [p for p in catalog.problems if p.path in checked or p.path in map(str, files)]
+    wanted = {path.resolve() for path in files} or {Path(s).resolve() for s in catalog.sources}
+    problems = [p for p in catalog.problems if Path(p.path).resolve() in wanted]
     for problem in problems:
         say(str(problem))
     if problems:
-        say(
-            f"{len(problems)} problem(s) in {len({p.path for p in problems})} "
-            f"of {len(checked)} file(s)"
-        )
+        files_with_problems = len({Path(p.path).resolve() for p in problems})
+        say(f"{len(problems)} problem(s) in {files_with_problems} of {len(wanted)} file(s)")
         click.get_current_context().exit(1)
-    say(f"{len(checked)} segment file(s) checked: no problems")
+    say(f"{len(wanted)} segment file(s) checked: no problems")
 
 
 @segment_group.command("calculate")
@@ -140,7 +165,7 @@ def calculate_command(app, segments, as_of, output_format, criteria):
                     "title": s.title,
                     "count": f.members,
                     "share": round(f.members / evaluation.people, 6) if evaluation.people else 0,
-                    "total_spent": format_money(f.total_spent),
+                    "total_spent": to_decimal(f.total_spent),
                     "as_of": as_of.isoformat(),
                 }
                 for s, f in rows
@@ -226,6 +251,7 @@ def show_command(app, segment, as_of, limit, sort, criteria):
     """Show the members of SEGMENT as a table, with their key figures."""
     if segment is None and criteria is None:
         raise click.UsageError("give a SEGMENT or --criteria")
+    order_by = _order_by(sort)
     catalog, [chosen] = _chosen(app, (segment,) if segment else (), criteria)
     evaluation = _evaluation(app, catalog, as_of)
     figures = evaluation.figures(chosen)
@@ -240,7 +266,7 @@ def show_command(app, segment, as_of, limit, sort, criteria):
         numeric=("orders", "total spent"),
         title=f"{chosen.name}: {figures.members:,} members as of {as_of.isoformat()}",
     )
-    for member in evaluation.members(chosen, order_by=_order_by(sort), limit=limit):
+    for member in evaluation.members(chosen, order_by=order_by, limit=limit):
         name = " ".join(part for part in (member["first_name"], member["last_name"]) if part)
         table.add_row(
             Text(member["customer_id"] or ""),

@@ -104,7 +104,7 @@ def normalize(compare: ast.Compare, as_of: date) -> Normalized:
             )
         if compare.field == "average_order_value":
             return Normalized(
-                PRIMITIVES["is_set"], (int(value),), "f.average_order_value", _identity
+                PRIMITIVES["is_set"], (int(value),), "nullif(f.orders_count, 0)", _identity
             )
         return Normalized(PRIMITIVES["is_set"], (int(value),), field_.sql, _identity)
 

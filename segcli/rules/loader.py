@@ -93,6 +93,10 @@ def load_yaml(text: str, path: str) -> Document:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         pos = Pos(mark.line + 1, mark.column + 1) if mark else Pos(1, 1)
+        last_line = max(1, len(text.splitlines()))
+        if pos.line > last_line:
+            # The parser noticed at the end of the file: point at the last line instead.
+            pos = Pos(last_line, len(text.splitlines()[-1]) + 1 if text.splitlines() else 1)
         message = f"YAML syntax error: {error.problem or error.context}"
         snippet = _line_of(text, pos.line)
         return Document(None, [Problem(path, pos, message, snippet=snippet)])

@@ -191,6 +191,8 @@ class _Parser:
         if field.type in (F.DATE, F.BOOLEAN) and op == "in":
             self.problem(value.pos, f"{field.name} cannot be compared with a list", key=field.name)
             return None
+        if field.type == F.DATE:
+            op = DATE_SYNONYMS.get(op, op)
         typed = self._value(field, op, value)
         return None if typed is None else ast.Compare(field.name, op, typed, key.pos)
 

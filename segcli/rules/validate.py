@@ -23,12 +23,28 @@ def references(condition: ast.Condition) -> list[ast.InSegment]:
     return [node for node in walk(condition) if isinstance(node, ast.InSegment)]
 
 
-def check_references(segments: dict[str, ast.Segment]) -> list[Problem]:
-    """Problems with in_segment: unknown names and cycles, each reported where it is written."""
+def check_references(
+    segments: dict[str, ast.Segment], broken: set[str] = frozenset()
+) -> list[Problem]:
+    """Problems with in_segment: unknown names and cycles, each reported where it is written.
+
+    ``broken`` names segments whose files have problems of their own: using one is
+    reported as such, not as an unknown name.
+    """
     problems = []
     for segment in segments.values():
         for ref in references(segment.criteria):
-            if ref.name not in segments:
+            if ref.name in broken:
+                problems.append(
+                    Problem(
+                        segment.source,
+                        ref.pos,
+                        f"in_segment: segment {ref.name!r} has problems of its own",
+                        key="in_segment",
+                        hint="run segcli segment validate to see them",
+                    )
+                )
+            elif ref.name not in segments:
                 problems.append(
                     Problem(
                         segment.source,

@@ -27,16 +27,27 @@ class SegmentProblems(SegcliError):
 
 @dataclass
 class Catalog:
-    """Every segment known, and the problems of the files that could not be read."""
+    """Every segment known, and the problems of the files that could not be used."""
 
+    # Readable segments by name: built-ins and files (also those whose in_segment is wrong).
     segments: dict[str, ast.Segment] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
-    # Which file defined a name, also for files with problems (their name is known).
+    # The file that defines each name (also for files with problems).
     files: dict[str, str] = field(default_factory=dict)
+    # Every file read, as shown in messages.
+    sources: list[str] = field(default_factory=list)
+    # Names that cannot be evaluated: their file, or a segment they use, has problems.
     broken: set[str] = field(default_factory=set)
+
+    def usable(self) -> dict[str, ast.Segment]:
+        """Segments that can be evaluated."""
+        return {name: s for name, s in self.segments.items() if name not in self.broken}
 
     def names(self) -> list[str]:
         return list(self.segments)
+
+    def problems_in(self, source: str) -> list[Problem]:
+        return [problem for problem in self.problems if problem.path == source]
 
 
 def _read(path: Path) -> tuple[ast.Segment | None, list[Problem], str]:
@@ -64,25 +75,42 @@ def load_catalog(directory: Path, extra_files: list[Path] = ()) -> Catalog:
         if path.resolve() in seen:
             continue  # a file of the directory also named on the command line
         seen.add(path.resolve())
+        source = str(path)
+        catalog.sources.append(source)
         segment, problems, name = _read(path)
         if name in catalog.files or name in BUILTINS:
             where = catalog.files.get(name, "a built-in segment")
             catalog.problems.append(
-                Problem(str(path), Pos(1, 1), f"segment name {name!r} is already used by {where}")
+                Problem(
+                    source,
+                    Pos(1, 1),
+                    f"segment name {name!r} is already used by {where}",
+                    key="name",
+                    hint="give this file another name, or a name: key",
+                )
             )
+            catalog.problems.extend(problems)
             continue
-        catalog.files[name] = str(path)
+        catalog.files[name] = source
         if segment is None:
             catalog.problems.extend(problems)
             catalog.broken.add(name)
             continue
         catalog.segments[name] = segment
-    reference_problems = check_references(catalog.segments)
+    reference_problems = check_references(catalog.segments, catalog.broken)
     catalog.problems.extend(reference_problems)
     for problem in reference_problems:
-        for name, source in catalog.files.items():
-            if source == problem.path:
+        catalog.broken.update(n for n, s in catalog.files.items() if s == problem.path)
+    # A segment that uses a broken one cannot be evaluated either.
+    changed = True
+    while changed:
+        changed = False
+        for name, segment in catalog.segments.items():
+            if name not in catalog.broken and any(
+                ref.name in catalog.broken for ref in references(segment.criteria)
+            ):
                 catalog.broken.add(name)
+                changed = True
     return catalog
 
 
@@ -102,6 +130,9 @@ def resolve(catalog: Catalog, arguments: list[str]) -> list[ast.Segment]:
                 None,
             )
             if name is None:
+                problems = [p for p in catalog.problems if Path(p.path).resolve() == wanted]
+                if problems:
+                    raise SegmentProblems(problems)
                 raise SegcliError(f"no segment file {argument}")
         if name in catalog.broken:
             raise SegmentProblems(_problems_of(catalog, name))
@@ -110,11 +141,7 @@ def resolve(catalog: Catalog, arguments: list[str]) -> list[ast.Segment]:
                 f"unknown segment {name!r}",
                 hint=did_you_mean(name, catalog.segments) or "see segcli segment list",
             )
-        segment = catalog.segments[name]
-        problems = _problems_of(catalog, name)
-        if problems:
-            raise SegmentProblems(problems)
-        chosen.append(segment)
+        chosen.append(catalog.segments[name])
     return chosen
 
 
@@ -129,7 +156,8 @@ def _problems_of(catalog: Catalog, name: str) -> list[Problem]:
             continue
         seen.add(current)
         source = catalog.files.get(current)
-        problems += [p for p in catalog.problems if p.path == source]
+        if source is not None:
+            problems += catalog.problems_in(source)
         segment = catalog.segments.get(current)
         if segment is not None:
             pending += [ref.name for ref in references(segment.criteria)]
@@ -142,7 +170,7 @@ def quick_filter(catalog: Catalog, criteria: str) -> ast.Segment:
     if condition is None:
         raise SegmentProblems(problems)
     segment = ast.Segment("criteria", "Quick filter", criteria.strip(), condition, "--criteria")
-    problems = check_references({**catalog.segments, segment.name: segment})
+    problems = check_references({**catalog.segments, segment.name: segment}, catalog.broken)
     problems = [p for p in problems if p.path == "--criteria"]
     if problems:
         raise SegmentProblems(problems)

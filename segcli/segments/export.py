@@ -7,7 +7,6 @@ name and renamed only when complete.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import tempfile
@@ -19,6 +18,7 @@ from typing import IO
 
 from segcli.errors import SegcliError
 from segcli.money import to_decimal
+from segcli.output import decimal_text, json_text
 from segcli.rules.parse import did_you_mean
 
 DEFAULT_FIELDS = (
@@ -102,7 +102,7 @@ def _cell(value, raw: bool) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
-        return _decimal_text(value)
+        return decimal_text(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, list):
@@ -112,28 +112,20 @@ def _cell(value, raw: bool) -> str:
     return value
 
 
-def _decimal_text(value: Decimal) -> str:
-    text = format(value, "f")
-    if "." in text:
-        whole, fraction = text.split(".")
-        fraction = fraction.rstrip("0").ljust(2, "0")
-        return f"{whole}.{fraction}"
-    return f"{text}.00"
-
-
-def _json(value) -> str:
-    if isinstance(value, Decimal):
-        # A JSON number with the exact decimal digits, never through a binary float.
-        return _decimal_text(value)
-    return json.dumps(value, ensure_ascii=False)
+def _delimited(cells: list[str], delimiter: str) -> str:
+    """One CSV/TSV line. Quoted where needed, a carriage return included: Python's csv
+    writer quotes only the characters of its own line ending, and a bare CR inside a cell
+    splits the row for most readers."""
+    quoted = []
+    for cell in cells:
+        if any(c in cell for c in (delimiter, '"', "\n", "\r")):
+            cell = '"' + cell.replace('"', '""') + '"'
+        quoted.append(cell)
+    return delimiter.join(quoted) + "\n"
 
 
 def _json_object(member: dict, fields: list[str]) -> str:
-    return (
-        "{"
-        + ", ".join(f"{json.dumps(name)}: {_json(value_of(member, name))}" for name in fields)
-        + "}"
-    )
+    return json_text({name: value_of(member, name) for name in fields}, indent=None)
 
 
 def write_members(
@@ -142,12 +134,12 @@ def write_members(
     """Write members to ``out``; returns how many were written."""
     count = 0
     if output_format in ("csv", "tsv"):
-        writer = csv.writer(
-            out, delimiter="," if output_format == "csv" else "\t", lineterminator="\n"
-        )
-        writer.writerow(fields)
+        delimiter = "," if output_format == "csv" else "\t"
+        out.write(_delimited(fields, delimiter))
         for member in members:
-            writer.writerow([_cell(value_of(member, name), raw) for name in fields])
+            out.write(
+                _delimited([_cell(value_of(member, name), raw) for name in fields], delimiter)
+            )
             count += 1
     elif output_format == "jsonl":
         for member in members:

@@ -33,14 +33,20 @@ def find_person(store: Store, key: str) -> int:
     return row[0]
 
 
+def average_order_value(facts: dict) -> Decimal | None:
+    """total_spent / orders_count to four decimals (display and JSON); None without orders."""
+    if not facts["orders_count"]:
+        return None
+    average = to_decimal(facts["total_spent"]) / facts["orders_count"]
+    return average.quantize(Decimal("0.0001"))
+
+
 def show_field(facts: dict, name: str) -> str:
     """A person's field as a merchant reads it."""
     field = F.lookup(name)
     if name == "average_order_value":
-        if not facts["orders_count"]:
-            return "(not set)"
-        average = to_decimal(facts["total_spent"]) / facts["orders_count"]
-        return str(average.quantize(Decimal("0.01")))
+        average = average_order_value(facts)
+        return "(not set)" if average is None else str(average)
     if field is not None and field.type == F.CUSTOM:
         value = json.loads(facts["custom"] or "{}").get(F.custom_path(name)[3:-1])
         return "(not set)" if value is None else value
@@ -106,7 +112,7 @@ def recent_orders(store: Store, person_id: int, as_of_end: str) -> list[dict]:
             "order_id": order_id,
             "created_at": created_at,
             "status": status,
-            "total": format_money(total),
+            "total": to_decimal(total),
             "counted": bool(counted),
         }
         for order_id, created_at, status, total, counted in cursor
