@@ -129,7 +129,12 @@ class _Parser:
         return ast.All(tuple(parts), node.pos)
 
     def _group(self, kind, node: YamlValue, word: str):
-        if isinstance(node, Mapping):
+        if isinstance(node, Mapping) and kind is ast.Any:
+            # `any: {country: FR, city: Lyon}`: each key is one of the alternatives.
+            items = [
+                self.condition(Mapping((item,), key.pos)) for item in node.items for key in item[:1]
+            ]
+        elif isinstance(node, Mapping):
             items = [self.condition(node)]
         elif isinstance(node, Sequence):
             if not node.items:

@@ -19,9 +19,14 @@ RECENT_ORDERS = 10
 
 
 def find_person(store: Store, key: str) -> int:
-    """The person with this customer id, else this email (the first customer id wins)."""
+    """The person with this person key, else customer id, else email (first customer id wins)."""
     text = key.strip()
-    row = store.execute("SELECT person_id FROM people WHERE customer_id = ?", (text,)).fetchone()
+    # segcli's own person key, as exported: c:CUSTOMER_ID or e:EMAIL.
+    row = store.execute("SELECT person_id FROM people WHERE person_key = ?", (text,)).fetchone()
+    if row is None:
+        row = store.execute(
+            "SELECT person_id FROM people WHERE customer_id = ?", (text,)
+        ).fetchone()
     if row is None:
         row = store.execute(
             """SELECT person_id FROM people WHERE email = ?
