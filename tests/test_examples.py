@@ -543,13 +543,8 @@ def test_an_exported_person_key_finds_the_person(store):
         assert result.exit_code == 0, result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: reviewed: {product: SKU} does not find reviews stored by product_id (and "
-    "the reverse), although products.csv links the two; the example store's reviews have "
-    "only product ids, so teapot-complaints has to list both P00001 and HOM-00001",
-)
 def test_a_review_is_found_by_the_products_sku(store):
+    """The example store's reviews carry only product ids; products.csv links the SKU."""
     def count(criteria: str) -> int:
         rows = store.json(
             "segment", "calculate", "--as-of", AS_OF, "--format", "json", "--criteria", criteria

@@ -284,31 +284,65 @@ def _counts(expression: str, counts: tuple[ast.Count, ...], money: bool, context
     return terms
 
 
+def _folded(names: tuple[str, ...], context: Context) -> str:
+    """The placeholders of names folded for case, as an SQL list: ``(:p1, :p2)``."""
+    return "(" + ", ".join(context.params.add(name) for name in _fold_list(names)) + ")"
+
+
+def _stored(table: str, column: str, folded: str) -> str:
+    """The stored values of a column that equal one of the names, ignoring case.
+
+    Folding each distinct value (not each row) keeps the column's index usable for
+    ``column IN (...)``: a product bought by a few people is found without a scan.
+    """
+    return (
+        f"(SELECT value FROM (SELECT DISTINCT {column} AS value FROM {table}) "
+        f"WHERE segcli_fold(value) IN {folded})"
+    )
+
+
+def _of_products(alias: str, products: str) -> str:
+    """A line item or review whose product (by product_id or sku) is one of ``products``."""
+    return (
+        f"{alias}.product_id IN (SELECT product_id FROM {products}) "
+        f"OR {alias}.sku IN (SELECT sku FROM {products})"
+    )
+
+
+def _product_match(alias: str, table: str, names: tuple[str, ...], context: Context) -> str:
+    """``product: X`` matches the record's product_id or sku, or those of its product."""
+    folded = _folded(names, context)
+    named = (
+        f"(SELECT product_id, sku FROM products WHERE segcli_fold(product_id) IN {folded} "
+        f"OR segcli_fold(sku) IN {folded})"
+    )
+    return (
+        f"({alias}.product_id IN {_stored(table, 'product_id', folded)} "
+        f"OR {alias}.sku IN {_stored(table, 'sku', folded)} OR {_of_products(alias, named)})"
+    )
+
+
 def _item_terms(node: ast.Purchased, context: Context) -> list[str]:
-    product_of_item = "(p.product_id = i.product_id OR p.sku = i.sku)"
     terms = []
     if node.product:
-        terms.append(
-            f"({_names('i.product_id', node.product, context)} "
-            f"OR {_names('i.sku', node.product, context)})"
-        )
+        terms.append(_product_match("i", "items", node.product, context))
     if node.collection:
-        terms.append(
-            f"({_names('i.collection', node.collection, context)} OR EXISTS ("
-            "SELECT 1 FROM products p JOIN product_collections pc "
-            f"ON pc.record_key = p.record_key WHERE {product_of_item} "
-            f"AND {_names('pc.collection', node.collection, context)}))"
+        folded = _folded(node.collection, context)
+        in_collection = (
+            "(SELECT p.product_id, p.sku FROM products p JOIN product_collections pc "
+            f"ON pc.record_key = p.record_key WHERE segcli_fold(pc.collection) IN {folded})"
         )
-    if node.product_type:
         terms.append(
-            f"EXISTS (SELECT 1 FROM products p WHERE {product_of_item} "
-            f"AND {_names('p.product_type', node.product_type, context)})"
+            f"(i.collection IN {_stored('items', 'collection', folded)} "
+            f"OR {_of_products('i', in_collection)})"
         )
-    if node.vendor:
-        terms.append(
-            f"EXISTS (SELECT 1 FROM products p WHERE {product_of_item} "
-            f"AND {_names('p.vendor', node.vendor, context)})"
-        )
+    for column, names in (("product_type", node.product_type), ("vendor", node.vendor)):
+        if names:
+            folded = _folded(names, context)
+            matching = (
+                f"(SELECT product_id, sku FROM products WHERE segcli_fold({column}) IN {folded})"
+            )
+            terms.append(f"({_of_products('i', matching)})")
     return terms
 
 
@@ -317,21 +351,15 @@ def _purchased_where(node: ast.Purchased, context: Context) -> tuple[str, str]:
     terms += _window("o.created_at", node.window, context)
     items = _item_terms(node, context)
     if items:
-        terms.append(
-            "EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.order_id AND "
-            + " AND ".join(items)
-            + ")"
-        )
+        # The matching orders are found once, from the items, not order by order.
+        terms.append(f"o.order_id IN (SELECT i.order_id FROM items i WHERE {' AND '.join(items)})")
     return "orders o", " AND ".join(terms)
 
 
 def _reviewed_where(node: ast.Reviewed, context: Context) -> tuple[str, str]:
     terms = [f"(r.created_at IS NULL OR r.created_at < :{AS_OF_END})"]
     if node.product:
-        terms.append(
-            f"({_names('r.product_id', node.product, context)} "
-            f"OR {_names('r.sku', node.product, context)})"
-        )
+        terms.append(_product_match("r", "reviews", node.product, context))
     terms += _counts("r.rating", node.rating, False, context)
     terms += _window("r.created_at", node.window, context)
     return "reviews r", " AND ".join(terms)

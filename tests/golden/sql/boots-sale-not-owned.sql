@@ -51,7 +51,7 @@ FROM (
     WHERE p.first_seen_at IS NULL OR p.first_seen_at < :as_of_end
 ))
 SELECT f.person_id, f.customer_id, f.email FROM facts f
-WHERE (coalesce((f.accepts_marketing = :p1), 0) AND coalesce(f.person_id IN (SELECT o.person_id FROM orders o WHERE o.person_id IS NOT NULL AND o.counted = 1 AND o.created_at < :as_of_end AND EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.order_id AND EXISTS (SELECT 1 FROM products p WHERE (p.product_id = i.product_id OR p.sku = i.sku) AND segcli_fold(p.product_type) IN (:p2)))), 0) AND (NOT coalesce(f.person_id IN (SELECT o.person_id FROM orders o WHERE o.person_id IS NOT NULL AND o.counted = 1 AND o.created_at < :as_of_end AND EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.order_id AND (segcli_fold(i.product_id) IN (:p3, :p4) OR segcli_fold(i.sku) IN (:p5, :p6)))), 0)))
+WHERE (coalesce((f.accepts_marketing = :p1), 0) AND coalesce(f.person_id IN (SELECT o.person_id FROM orders o WHERE o.person_id IS NOT NULL AND o.counted = 1 AND o.created_at < :as_of_end AND o.order_id IN (SELECT i.order_id FROM items i WHERE (i.product_id IN (SELECT product_id FROM (SELECT product_id, sku FROM products WHERE segcli_fold(product_type) IN (:p2))) OR i.sku IN (SELECT sku FROM (SELECT product_id, sku FROM products WHERE segcli_fold(product_type) IN (:p2)))))), 0) AND (NOT coalesce(f.person_id IN (SELECT o.person_id FROM orders o WHERE o.person_id IS NOT NULL AND o.counted = 1 AND o.created_at < :as_of_end AND o.order_id IN (SELECT i.order_id FROM items i WHERE (i.product_id IN (SELECT value FROM (SELECT DISTINCT product_id AS value FROM items) WHERE segcli_fold(value) IN (:p3, :p4)) OR i.sku IN (SELECT value FROM (SELECT DISTINCT sku AS value FROM items) WHERE segcli_fold(value) IN (:p3, :p4)) OR i.product_id IN (SELECT product_id FROM (SELECT product_id, sku FROM products WHERE segcli_fold(product_id) IN (:p3, :p4) OR segcli_fold(sku) IN (:p3, :p4))) OR i.sku IN (SELECT sku FROM (SELECT product_id, sku FROM products WHERE segcli_fold(product_id) IN (:p3, :p4) OR segcli_fold(sku) IN (:p3, :p4)))))), 0)))
 ORDER BY f.person_key;
 -- parameters:
 --   :as_of = '2026-11-01'
@@ -62,5 +62,3 @@ ORDER BY f.person_key;
 --   :p2 = 'footwear'
 --   :p3 = 'p00026'
 --   :p4 = 'ftw-00026'
---   :p5 = 'p00026'
---   :p6 = 'ftw-00026'

@@ -51,7 +51,7 @@ FROM (
     WHERE p.first_seen_at IS NULL OR p.first_seen_at < :as_of_end
 ))
 SELECT f.person_id, f.customer_id, f.email FROM facts f
-WHERE ((coalesce((EXISTS (SELECT 1 FROM json_each(f.tags) AS tag WHERE segcli_fold(tag.value) IN (:p1))), 0) OR coalesce(f.person_id IN (SELECT o.person_id FROM orders o WHERE o.person_id IS NOT NULL AND o.counted = 1 AND o.created_at < :as_of_end AND EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.order_id AND (segcli_fold(i.collection) IN (:p2, :p3) OR EXISTS (SELECT 1 FROM products p JOIN product_collections pc ON pc.record_key = p.record_key WHERE (p.product_id = i.product_id OR p.sku = i.sku) AND segcli_fold(pc.collection) IN (:p4, :p5))))), 0)) AND (NOT (coalesce((segcli_fold(f.customer_group) IN (:p6, :p7)), 0) OR coalesce((EXISTS (SELECT 1 FROM json_each(f.tags) AS tag WHERE segcli_fold(tag.value) IN (:p8))), 0))) AND coalesce((f.accepts_marketing = :p9), 0))
+WHERE ((coalesce((EXISTS (SELECT 1 FROM json_each(f.tags) AS tag WHERE segcli_fold(tag.value) IN (:p1))), 0) OR coalesce(f.person_id IN (SELECT o.person_id FROM orders o WHERE o.person_id IS NOT NULL AND o.counted = 1 AND o.created_at < :as_of_end AND o.order_id IN (SELECT i.order_id FROM items i WHERE (i.collection IN (SELECT value FROM (SELECT DISTINCT collection AS value FROM items) WHERE segcli_fold(value) IN (:p2, :p3)) OR i.product_id IN (SELECT product_id FROM (SELECT p.product_id, p.sku FROM products p JOIN product_collections pc ON pc.record_key = p.record_key WHERE segcli_fold(pc.collection) IN (:p2, :p3))) OR i.sku IN (SELECT sku FROM (SELECT p.product_id, p.sku FROM products p JOIN product_collections pc ON pc.record_key = p.record_key WHERE segcli_fold(pc.collection) IN (:p2, :p3)))))), 0)) AND (NOT (coalesce((segcli_fold(f.customer_group) IN (:p4, :p5)), 0) OR coalesce((EXISTS (SELECT 1 FROM json_each(f.tags) AS tag WHERE segcli_fold(tag.value) IN (:p6))), 0))) AND coalesce((f.accepts_marketing = :p7), 0))
 ORDER BY f.person_key;
 -- parameters:
 --   :as_of = '2026-11-01'
@@ -61,9 +61,7 @@ ORDER BY f.person_key;
 --   :p1 = 'gift-buyer'
 --   :p2 = 'gifts for her'
 --   :p3 = 'gifts for him'
---   :p4 = 'gifts for her'
---   :p5 = 'gifts for him'
---   :p6 = 'wholesale'
---   :p7 = 'staff'
---   :p8 = 'b2b'
---   :p9 = 1
+--   :p4 = 'wholesale'
+--   :p5 = 'staff'
+--   :p6 = 'b2b'
+--   :p7 = 1

@@ -51,7 +51,7 @@ FROM (
     WHERE p.first_seen_at IS NULL OR p.first_seen_at < :as_of_end
 ))
 SELECT f.person_id, f.customer_id, f.email FROM facts f
-WHERE (coalesce(f.person_id IN (SELECT o.person_id FROM orders o WHERE o.person_id IS NOT NULL AND o.counted = 1 AND o.created_at < :as_of_end AND EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.order_id AND (segcli_fold(i.collection) IN (:p1) OR EXISTS (SELECT 1 FROM products p JOIN product_collections pc ON pc.record_key = p.record_key WHERE (p.product_id = i.product_id OR p.sku = i.sku) AND segcli_fold(pc.collection) IN (:p2))))), 0) AND (NOT coalesce(f.person_id IN (SELECT o.person_id FROM orders o WHERE o.person_id IS NOT NULL AND o.counted = 1 AND o.created_at < :as_of_end AND EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.order_id AND (segcli_fold(i.product_id) IN (:p3) OR segcli_fold(i.sku) IN (:p4)))), 0)))
+WHERE (coalesce(f.person_id IN (SELECT o.person_id FROM orders o WHERE o.person_id IS NOT NULL AND o.counted = 1 AND o.created_at < :as_of_end AND o.order_id IN (SELECT i.order_id FROM items i WHERE (i.collection IN (SELECT value FROM (SELECT DISTINCT collection AS value FROM items) WHERE segcli_fold(value) IN (:p1)) OR i.product_id IN (SELECT product_id FROM (SELECT p.product_id, p.sku FROM products p JOIN product_collections pc ON pc.record_key = p.record_key WHERE segcli_fold(pc.collection) IN (:p1))) OR i.sku IN (SELECT sku FROM (SELECT p.product_id, p.sku FROM products p JOIN product_collections pc ON pc.record_key = p.record_key WHERE segcli_fold(pc.collection) IN (:p1)))))), 0) AND (NOT coalesce(f.person_id IN (SELECT o.person_id FROM orders o WHERE o.person_id IS NOT NULL AND o.counted = 1 AND o.created_at < :as_of_end AND o.order_id IN (SELECT i.order_id FROM items i WHERE (i.product_id IN (SELECT value FROM (SELECT DISTINCT product_id AS value FROM items) WHERE segcli_fold(value) IN (:p2)) OR i.sku IN (SELECT value FROM (SELECT DISTINCT sku AS value FROM items) WHERE segcli_fold(value) IN (:p2)) OR i.product_id IN (SELECT product_id FROM (SELECT product_id, sku FROM products WHERE segcli_fold(product_id) IN (:p2) OR segcli_fold(sku) IN (:p2))) OR i.sku IN (SELECT sku FROM (SELECT product_id, sku FROM products WHERE segcli_fold(product_id) IN (:p2) OR segcli_fold(sku) IN (:p2)))))), 0)))
 ORDER BY f.person_key;
 -- parameters:
 --   :as_of = '2026-11-01'
@@ -59,6 +59,4 @@ ORDER BY f.person_key;
 --   :repeat_num = 37923
 --   :repeat_den = 520
 --   :p1 = 'best sellers'
---   :p2 = 'best sellers'
---   :p3 = 'p00027'
---   :p4 = 'p00027'
+--   :p2 = 'p00027'

@@ -51,7 +51,7 @@ FROM (
     WHERE p.first_seen_at IS NULL OR p.first_seen_at < :as_of_end
 ))
 SELECT f.person_id, f.customer_id, f.email FROM facts f
-WHERE coalesce(((SELECT count(*) FROM orders o WHERE o.person_id = f.person_id AND o.counted = 1 AND o.created_at < :as_of_end AND EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.order_id AND EXISTS (SELECT 1 FROM products p WHERE (p.product_id = i.product_id OR p.sku = i.sku) AND segcli_fold(p.vendor) IN (:p1)))) >= :p2), 0)
+WHERE coalesce(((SELECT count(*) FROM orders o WHERE o.person_id = f.person_id AND o.counted = 1 AND o.created_at < :as_of_end AND o.order_id IN (SELECT i.order_id FROM items i WHERE (i.product_id IN (SELECT product_id FROM (SELECT product_id, sku FROM products WHERE segcli_fold(vendor) IN (:p1))) OR i.sku IN (SELECT sku FROM (SELECT product_id, sku FROM products WHERE segcli_fold(vendor) IN (:p1)))))) >= :p2), 0)
 ORDER BY f.person_key;
 -- parameters:
 --   :as_of = '2026-11-01'
