@@ -31,7 +31,11 @@ class Duration:
     unit: str  # days | weeks | months | years
 
     def back_from(self, day: date) -> date:
-        return day - relativedelta(**{self.unit: self.count})
+        """The day this span before ``day``; the calendar's first day if it reaches past it."""
+        try:
+            return day - relativedelta(**{self.unit: self.count})
+        except (ValueError, OverflowError):
+            return date.min
 
     def __str__(self) -> str:
         unit = self.unit if self.count != 1 else self.unit[:-1]
@@ -103,6 +107,9 @@ def day_start(day: date) -> str:
 
 
 def next_day_start(day: date) -> str:
+    if day == date.max:
+        # The end of the calendar: still sorts after every stored instant of that day.
+        return f"{day.isoformat()} 24:00:00"
     return day_start(day + timedelta(days=1))
 
 

@@ -102,6 +102,13 @@ def load_yaml(text: str, path: str) -> Document:
         return Document(None, [Problem(path, pos, message, snippet=snippet)])
     except yaml.YAMLError as error:
         return Document(None, [Problem(path, Pos(1, 1), f"YAML error: {error}")])
+    except RecursionError:
+        # PyYAML composes nested values recursively: thousands of levels exhaust the stack
+        # before segcli's own depth limit can be checked.
+        return Document(
+            None,
+            [Problem(path, Pos(1, 1), f"the document is nested more than {MAX_DEPTH} levels deep")],
+        )
     nodes = [node for node in nodes if node is not None]
     if not nodes:
         return Document(None, [Problem(path, Pos(1, 1), "the file is empty")])

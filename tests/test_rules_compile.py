@@ -1,0 +1,842 @@
+"""Segment conditions compiled to SQL: inline YAML → the SQL fragment and its parameters.
+
+One row per operator, shorthand and predicate, as of 2024-03-31 (SPEC 3.4, 3.6), then the
+promise of SPEC 4: no value of a segment file ever reaches SQL as text.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from segcli.importer.load import ImportOptions, import_file
+from segcli.rules import ast
+from segcli.rules.compile import Context, as_of_params, compile_condition
+from segcli.rules.parse import parse_criteria_text
+from segcli.segments.builtins import BUILTINS
+from segcli.segments.evaluate import Evaluation
+from segcli.store.db import open_store
+
+AS_OF = date(2024, 3, 31)
+
+
+def parsed(text: str) -> ast.Condition:
+    condition, problems = parse_criteria_text(text)
+    assert problems == [], "\n".join(map(str, problems))
+    return condition
+
+
+def compiled(text: str, as_of: date = AS_OF) -> tuple[str, dict]:
+    context = Context(as_of=as_of, segments=dict(BUILTINS))
+    sql = compile_condition(parsed(text), context)
+    return sql, context.params.values
+
+
+def day(text: str) -> str:
+    return f"{text} 00:00:00"
+
+
+# (YAML, SQL, parameters)
+COMPARE_ROWS = [
+    # text: folded for case on both sides
+    ("country: {eq: NO}", "coalesce((segcli_fold(f.country) = :p1), 0)", {"p1": "no"}),
+    ("country: {'=': NO}", "coalesce((segcli_fold(f.country) = :p1), 0)", {"p1": "no"}),
+    ("country: {ne: NO}", "coalesce((segcli_fold(f.country) != :p1), 0)", {"p1": "no"}),
+    ("country: {'!=': NO}", "coalesce((segcli_fold(f.country) != :p1), 0)", {"p1": "no"}),
+    (
+        "country: {in: [NO, se, No]}",
+        "coalesce((segcli_fold(f.country) IN (:p1, :p2)), 0)",
+        {"p1": "no", "p2": "se"},
+    ),
+    (
+        "country: {not_in: [NO, SE]}",
+        "coalesce((segcli_fold(f.country) NOT IN (:p1, :p2)), 0)",
+        {"p1": "no", "p2": "se"},
+    ),
+    (
+        "email: {contains: '@Gmail.'}",
+        "coalesce((instr(segcli_fold(f.email), :p1) > 0), 0)",
+        {"p1": "@gmail."},
+    ),
+    (
+        "email: {not_contains: test}",
+        "coalesce((instr(segcli_fold(f.email), :p1) = 0), 0)",
+        {"p1": "test"},
+    ),
+    (
+        "last_name: {starts_with: Mc}",
+        "coalesce((instr(segcli_fold(f.last_name), :p1) = 1), 0)",
+        {"p1": "mc"},
+    ),
+    (
+        "email_domain: {ends_with: .DE}",
+        "coalesce((substr(segcli_fold(f.email_domain), -length(:p1)) = :p1), 0)",
+        {"p1": ".de"},
+    ),
+    ("city: {is_set: true}", "coalesce(((f.city IS NOT NULL) = :p1), 0)", {"p1": 1}),
+    ("city: {is_set: false}", "coalesce(((f.city IS NOT NULL) = :p1), 0)", {"p1": 0}),
+    ("first_name: Straße", "coalesce((segcli_fold(f.first_name) = :p1), 0)", {"p1": "strasse"}),
+    (
+        "customer_id: [C1, C2]",
+        "coalesce((segcli_fold(f.customer_id) IN (:p1, :p2)), 0)",
+        {"p1": "c1", "p2": "c2"},
+    ),
+    # money: exact integers of ten-thousandths
+    ("total_spent: {eq: 500.0001}", "coalesce((f.total_spent = :p1), 0)", {"p1": 5000001}),
+    ("total_spent: 500.0001", "coalesce((f.total_spent = :p1), 0)", {"p1": 5000001}),
+    ("total_spent: {ne: 0}", "coalesce((f.total_spent != :p1), 0)", {"p1": 0}),
+    ("total_spent: {gt: 500}", "coalesce((f.total_spent > :p1), 0)", {"p1": 5000000}),
+    ("total_spent: {'>': 500}", "coalesce((f.total_spent > :p1), 0)", {"p1": 5000000}),
+    ("total_spent: {gte: -5.25}", "coalesce((f.total_spent >= :p1), 0)", {"p1": -52500}),
+    ("total_spent: {'>=': -5.25}", "coalesce((f.total_spent >= :p1), 0)", {"p1": -52500}),
+    ("total_spent: {lt: 0.0001}", "coalesce((f.total_spent < :p1), 0)", {"p1": 1}),
+    ("total_spent: {'<': 0.0001}", "coalesce((f.total_spent < :p1), 0)", {"p1": 1}),
+    ("total_spent: {lte: 1e2}", "coalesce((f.total_spent <= :p1), 0)", {"p1": 1000000}),
+    ("total_spent: {'<=': 100}", "coalesce((f.total_spent <= :p1), 0)", {"p1": 1000000}),
+    (
+        "total_spent: {between: [100, 200.5]}",
+        "coalesce((f.total_spent BETWEEN :p1 AND :p2), 0)",
+        {"p1": 1000000, "p2": 2005000},
+    ),
+    (
+        "total_spent: {in: [10, 20]}",
+        "coalesce((f.total_spent IN (:p1, :p2)), 0)",
+        {"p1": 100000, "p2": 200000},
+    ),
+    (
+        "total_spent: [10, 20]",
+        "coalesce((f.total_spent IN (:p1, :p2)), 0)",
+        {"p1": 100000, "p2": 200000},
+    ),
+    ("total_spent: {not_in: [10]}", "coalesce((f.total_spent NOT IN (:p1)), 0)", {"p1": 100000}),
+    ("total_spent: {is_set: true}", "coalesce(((f.total_spent IS NOT NULL) = :p1), 0)", {"p1": 1}),
+    # average_order_value: total_spent OP value × orders_count, never a division
+    (
+        "average_order_value: {gt: 33.3333}",
+        "coalesce((f.orders_count > 0 AND f.total_spent > (:p1 * f.orders_count)), 0)",
+        {"p1": 333333},
+    ),
+    (
+        "average_order_value: {between: [10, 20]}",
+        "coalesce((f.orders_count > 0 AND f.total_spent BETWEEN (:p1 * f.orders_count) "
+        "AND (:p2 * f.orders_count)), 0)",
+        {"p1": 100000, "p2": 200000},
+    ),
+    (
+        "average_order_value: [10, 20]",
+        "coalesce((f.orders_count > 0 AND f.total_spent IN ((:p1 * f.orders_count), "
+        "(:p2 * f.orders_count))), 0)",
+        {"p1": 100000, "p2": 200000},
+    ),
+    (
+        "average_order_value: {ne: 10}",
+        "coalesce((f.orders_count > 0 AND f.total_spent != (:p1 * f.orders_count)), 0)",
+        {"p1": 100000},
+    ),
+    (
+        "average_order_value: {is_set: true}",
+        "coalesce(((nullif(f.orders_count, 0) IS NOT NULL) = :p1), 0)",
+        {"p1": 1},
+    ),
+    # integers
+    ("orders_count: {gte: 2}", "coalesce((f.orders_count >= :p1), 0)", {"p1": 2}),
+    ("orders_count: 0", "coalesce((f.orders_count = :p1), 0)", {"p1": 0}),
+    ("orders_count: [1, 2]", "coalesce((f.orders_count IN (:p1, :p2)), 0)", {"p1": 1, "p2": 2}),
+    (
+        "days_since_last_order: {between: [30, 60]}",
+        "coalesce((f.days_since_last_order BETWEEN :p1 AND :p2), 0)",
+        {"p1": 30, "p2": 60},
+    ),
+    (
+        "days_since_last_order: {not_in: [0]}",
+        "coalesce((f.days_since_last_order NOT IN (:p1)), 0)",
+        {"p1": 0},
+    ),
+    # booleans
+    ("accepts_marketing: true", "coalesce((f.accepts_marketing = :p1), 0)", {"p1": 1}),
+    ("accepts_marketing: {ne: false}", "coalesce((f.accepts_marketing != :p1), 0)", {"p1": 0}),
+    # tags: list membership, folded
+    (
+        "tags: {contains: VIP}",
+        "coalesce((EXISTS (SELECT 1 FROM json_each(f.tags) AS tag "
+        "WHERE segcli_fold(tag.value) IN (:p1))), 0)",
+        {"p1": "vip"},
+    ),
+    (
+        "tags: VIP",
+        "coalesce((EXISTS (SELECT 1 FROM json_each(f.tags) AS tag "
+        "WHERE segcli_fold(tag.value) IN (:p1))), 0)",
+        {"p1": "vip"},
+    ),
+    (
+        "tags: [vip, Gold]",
+        "coalesce((EXISTS (SELECT 1 FROM json_each(f.tags) AS tag "
+        "WHERE segcli_fold(tag.value) IN (:p1, :p2))), 0)",
+        {"p1": "vip", "p2": "gold"},
+    ),
+    (
+        "tags: {contains_any: [vip, Gold]}",
+        "coalesce((EXISTS (SELECT 1 FROM json_each(f.tags) AS tag "
+        "WHERE segcli_fold(tag.value) IN (:p1, :p2))), 0)",
+        {"p1": "vip", "p2": "gold"},
+    ),
+    (
+        "tags: {contains_all: [vip, Gold, VIP]}",
+        "coalesce(((SELECT count(DISTINCT segcli_fold(tag.value)) FROM json_each(f.tags) AS tag "
+        "WHERE segcli_fold(tag.value) IN (:p1, :p2)) = 2), 0)",
+        {"p1": "vip", "p2": "gold"},
+    ),
+    (
+        "tags: {not_contains: staff}",
+        "coalesce((NOT EXISTS (SELECT 1 FROM json_each(f.tags) AS tag "
+        "WHERE segcli_fold(tag.value) IN (:p1))), 0)",
+        {"p1": "staff"},
+    ),
+    (
+        "tags: {eq: vip}",
+        "coalesce(((SELECT count(DISTINCT segcli_fold(tag.value)) FROM json_each(f.tags) AS tag)"
+        " = 1 AND (SELECT count(DISTINCT segcli_fold(tag.value)) FROM json_each(f.tags) AS tag "
+        "WHERE segcli_fold(tag.value) IN (:p1)) = 1), 0)",
+        {"p1": "vip"},
+    ),
+    (
+        "tags: {ne: vip}",
+        "coalesce((NOT ((SELECT count(DISTINCT segcli_fold(tag.value)) FROM json_each(f.tags) "
+        "AS tag) = 1 AND (SELECT count(DISTINCT segcli_fold(tag.value)) FROM json_each(f.tags) "
+        "AS tag WHERE segcli_fold(tag.value) IN (:p1)) = 1)), 0)",
+        {"p1": "vip"},
+    ),
+    (
+        "tags: {is_set: true}",
+        "coalesce(((json_array_length(f.tags) > 0) = :p1), 0)",
+        {"p1": 1},
+    ),
+    # custom fields: the JSON path is a parameter too; numbers compared by segcli_compare
+    (
+        "custom.Size: {eq: 10}",
+        "coalesce((segcli_compare(json_extract(f.custom, :p1), :p2) = 0), 0)",
+        {"p1": '$."size"', "p2": "10"},
+    ),
+    (
+        "custom.size: 10.50",
+        "coalesce((segcli_compare(json_extract(f.custom, :p1), :p2) = 0), 0)",
+        {"p1": '$."size"', "p2": "10.50"},
+    ),
+    (
+        "custom.size: {ne: abc}",
+        "coalesce((segcli_compare(json_extract(f.custom, :p1), :p2) != 0), 0)",
+        {"p1": '$."size"', "p2": "abc"},
+    ),
+    (
+        "custom.size: {gt: 9.5}",
+        "coalesce((segcli_compare(json_extract(f.custom, :p1), :p2) > 0), 0)",
+        {"p1": '$."size"', "p2": "9.5"},
+    ),
+    (
+        "custom.size: {gte: 9.5}",
+        "coalesce((segcli_compare(json_extract(f.custom, :p1), :p2) >= 0), 0)",
+        {"p1": '$."size"', "p2": "9.5"},
+    ),
+    (
+        "custom.size: {lt: 9.5}",
+        "coalesce((segcli_compare(json_extract(f.custom, :p1), :p2) < 0), 0)",
+        {"p1": '$."size"', "p2": "9.5"},
+    ),
+    (
+        "custom.size: {lte: 9.5}",
+        "coalesce((segcli_compare(json_extract(f.custom, :p1), :p2) <= 0), 0)",
+        {"p1": '$."size"', "p2": "9.5"},
+    ),
+    (
+        "custom.size: {between: [1, 2]}",
+        "coalesce(((segcli_compare(json_extract(f.custom, :p1), :p2) >= 0 AND "
+        "segcli_compare(json_extract(f.custom, :p1), :p3) <= 0)), 0)",
+        {"p1": '$."size"', "p2": "1", "p3": "2"},
+    ),
+    (
+        "custom.size: {in: [S, M]}",
+        "coalesce(((segcli_compare(json_extract(f.custom, :p1), :p2) = 0 OR "
+        "segcli_compare(json_extract(f.custom, :p1), :p3) = 0)), 0)",
+        {"p1": '$."size"', "p2": "S", "p3": "M"},
+    ),
+    (
+        "custom.size: {not_in: [S, M]}",
+        "coalesce(((json_extract(f.custom, :p1) IS NOT NULL AND NOT ("
+        "segcli_compare(json_extract(f.custom, :p1), :p2) = 0 OR "
+        "segcli_compare(json_extract(f.custom, :p1), :p3) = 0))), 0)",
+        {"p1": '$."size"', "p2": "S", "p3": "M"},
+    ),
+    (
+        "custom.note: {contains: Gift}",
+        "coalesce((instr(segcli_fold(json_extract(f.custom, :p1)), :p2) > 0), 0)",
+        {"p1": '$."note"', "p2": "gift"},
+    ),
+    (
+        "custom.note: {not_contains: Gift}",
+        "coalesce((instr(segcli_fold(json_extract(f.custom, :p1)), :p2) = 0), 0)",
+        {"p1": '$."note"', "p2": "gift"},
+    ),
+    (
+        "custom.note: {starts_with: Gift}",
+        "coalesce((instr(segcli_fold(json_extract(f.custom, :p1)), :p2) = 1), 0)",
+        {"p1": '$."note"', "p2": "gift"},
+    ),
+    (
+        "custom.note: {ends_with: Wrap}",
+        "coalesce((substr(segcli_fold(json_extract(f.custom, :p1)), -length(:p2)) = :p2), 0)",
+        {"p1": '$."note"', "p2": "wrap"},
+    ),
+    (
+        "custom.note: {is_set: true}",
+        "coalesce(((json_extract(f.custom, :p1) IS NOT NULL) = :p2), 0)",
+        {"p1": '$."note"', "p2": 1},
+    ),
+    # lifecycle
+    ("lifecycle: Prospects", "coalesce((segcli_fold(f.lifecycle) = :p1), 0)", {"p1": "prospects"}),
+    (
+        "lifecycle: [prospects, unengaged]",
+        "coalesce((segcli_fold(f.lifecycle) IN (:p1, :p2)), 0)",
+        {"p1": "prospects", "p2": "unengaged"},
+    ),
+    # dates: a day is its whole UTC day (SPEC 3.6)
+    (
+        "created_at: {before: 2024-03-01}",
+        "coalesce((f.created_at < :p1), 0)",
+        {"p1": day("2024-03-01")},
+    ),
+    (
+        "created_at: {lt: 2024-03-01}",
+        "coalesce((f.created_at < :p1), 0)",
+        {"p1": day("2024-03-01")},
+    ),
+    (
+        "created_at: {after: 2024-03-01}",
+        "coalesce((f.created_at >= :p1), 0)",
+        {"p1": day("2024-03-02")},
+    ),
+    (
+        "created_at: {gt: 2024-03-01}",
+        "coalesce((f.created_at >= :p1), 0)",
+        {"p1": day("2024-03-02")},
+    ),
+    (
+        "created_at: {on: 2024-03-01}",
+        "coalesce(((f.created_at >= :p1 AND f.created_at < :p2)), 0)",
+        {"p1": day("2024-03-01"), "p2": day("2024-03-02")},
+    ),
+    (
+        "created_at: {eq: 2024-03-01}",
+        "coalesce(((f.created_at >= :p1 AND f.created_at < :p2)), 0)",
+        {"p1": day("2024-03-01"), "p2": day("2024-03-02")},
+    ),
+    (
+        "created_at: 2024-03-01",
+        "coalesce(((f.created_at >= :p1 AND f.created_at < :p2)), 0)",
+        {"p1": day("2024-03-01"), "p2": day("2024-03-02")},
+    ),
+    (
+        "created_at: {ne: 2024-03-01}",
+        "coalesce(((f.created_at < :p1 OR f.created_at >= :p2)), 0)",
+        {"p1": day("2024-03-01"), "p2": day("2024-03-02")},
+    ),
+    (
+        "created_at: {lte: 2024-03-01}",
+        "coalesce((f.created_at < :p1), 0)",
+        {"p1": day("2024-03-02")},
+    ),
+    (
+        "created_at: {gte: 2024-03-01}",
+        "coalesce((f.created_at >= :p1), 0)",
+        {"p1": day("2024-03-01")},
+    ),
+    (
+        "created_at: {between: [2024-03-01, 2024-03-05]}",
+        "coalesce(((f.created_at >= :p1 AND f.created_at < :p2)), 0)",
+        {"p1": day("2024-03-01"), "p2": day("2024-03-06")},
+    ),
+    (
+        "created_at: {within: 30 days}",
+        "coalesce((f.created_at >= :p1), 0)",
+        {"p1": day("2024-03-02")},
+    ),
+    ("created_at: {is_set: false}", "coalesce(((f.created_at IS NOT NULL) = :p1), 0)", {"p1": 0}),
+    # a date-time is an instant; `on` and `ne` still mean its UTC day
+    (
+        "last_order_at: {before: '2024-03-01T18:00:00+02:00'}",
+        "coalesce((f.last_order_at < :p1), 0)",
+        {"p1": "2024-03-01 16:00:00"},
+    ),
+    (
+        "last_order_at: {lt: '2024-03-01T18:00:00+02:00'}",
+        "coalesce((f.last_order_at < :p1), 0)",
+        {"p1": "2024-03-01 16:00:00"},
+    ),
+    (
+        "last_order_at: {after: '2024-03-01T18:00:00+02:00'}",
+        "coalesce((f.last_order_at > :p1), 0)",
+        {"p1": "2024-03-01 16:00:00"},
+    ),
+    (
+        "last_order_at: {gt: '2024-03-01T18:00:00+02:00'}",
+        "coalesce((f.last_order_at > :p1), 0)",
+        {"p1": "2024-03-01 16:00:00"},
+    ),
+    (
+        "last_order_at: {on: '2024-03-01T01:00:00+02:00'}",
+        "coalesce(((f.last_order_at >= :p1 AND f.last_order_at < :p2)), 0)",
+        {"p1": day("2024-02-29"), "p2": day("2024-03-01")},
+    ),
+    (
+        "last_order_at: {ne: '2024-03-01T18:00:00+02:00'}",
+        "coalesce(((f.last_order_at < :p1 OR f.last_order_at >= :p2)), 0)",
+        {"p1": day("2024-03-01"), "p2": day("2024-03-02")},
+    ),
+    (
+        "last_order_at: {lte: '2024-03-01T18:00:00+02:00'}",
+        "coalesce((f.last_order_at <= :p1), 0)",
+        {"p1": "2024-03-01 16:00:00"},
+    ),
+    (
+        "last_order_at: {gte: '2024-03-01T18:00:00Z'}",
+        "coalesce((f.last_order_at >= :p1), 0)",
+        {"p1": "2024-03-01 18:00:00"},
+    ),
+    (
+        "last_order_at: {between: ['2024-03-01T18:00:00', '2024-03-05T06:30:00Z']}",
+        "coalesce(((f.last_order_at >= :p1 AND f.last_order_at <= :p2)), 0)",
+        {"p1": "2024-03-01 18:00:00", "p2": "2024-03-05 06:30:00"},
+    ),
+    (
+        "first_order_at: {between: ['2024-03-01T18:00:00', 2024-03-05]}",
+        "coalesce(((f.first_order_at >= :p1 AND f.first_order_at < :p2)), 0)",
+        {"p1": "2024-03-01 18:00:00", "p2": day("2024-03-06")},
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "sql", "params"), COMPARE_ROWS, ids=[r[0] for r in COMPARE_ROWS])
+def test_compare(text, sql, params):
+    assert compiled(text) == (sql, params)
+
+
+# (YAML, fragments the SQL has, fragments it must not have, parameters)
+PREDICATE_ROWS = [
+    (
+        "purchased: true",
+        ["FROM orders o", "o.counted = 1", "o.created_at < :as_of_end"],
+        ["items"],
+        {},
+    ),
+    (
+        "purchased: false",
+        ["(NOT coalesce(f.person_id IN (SELECT o.person_id FROM orders o", "o.counted = 1"],
+        [],
+        {},
+    ),
+    (
+        "purchased: {product: [P1, p1, SKU-2]}",
+        ["o.counted = 1", "FROM items i", "segcli_fold(value) IN (:p1, :p2)", "FROM products"],
+        [],
+        {"p1": "p1", "p2": "sku-2"},
+    ),
+    (
+        "purchased: {collection: Summer Sale}",
+        ["i.collection IN", "product_collections pc", "segcli_fold(pc.collection) IN (:p1)"],
+        [],
+        {"p1": "summer sale"},
+    ),
+    (
+        "purchased: {product_type: Shoes}",
+        ["FROM products WHERE segcli_fold(product_type) IN (:p1)"],
+        [],
+        {"p1": "shoes"},
+    ),
+    (
+        "purchased: {vendor: [Acme, ACME]}",
+        ["FROM products WHERE segcli_fold(vendor) IN (:p1)"],
+        [],
+        {"p1": "acme"},
+    ),
+    (
+        "purchased: {after: 2024-03-01, before: '2024-03-10T12:00:00+01:00'}",
+        ["o.created_at >= :p1", "o.created_at < :p2"],
+        [],
+        {"p1": day("2024-03-02"), "p2": "2024-03-10 11:00:00"},
+    ),
+    (
+        "purchased: {after: '2024-03-01T12:00:00', before: 2024-03-10}",
+        ["o.created_at > :p1", "o.created_at < :p2"],
+        [],
+        {"p1": "2024-03-01 12:00:00", "p2": day("2024-03-10")},
+    ),
+    (
+        "purchased: {times: {gte: 2}}",
+        ["(SELECT count(*) FROM orders o WHERE o.person_id = f.person_id", ") >= :p1"],
+        [],
+        {"p1": 2},
+    ),
+    (
+        "purchased: {times: 0, product: P1}",
+        ["SELECT count(*) FROM orders o", ") = :p2"],
+        [],
+        {"p1": "p1", "p2": 0},
+    ),
+    (
+        "purchased: {times: {between: [2, 3], ne: 4}}",
+        [") BETWEEN :p1 AND :p2", ") != :p3"],
+        [],
+        {"p1": 2, "p2": 3, "p3": 4},
+    ),
+    (
+        "reviewed: {product: P1, rating: {lte: 2}, after: -1m}",
+        [
+            "FROM reviews r",
+            "(r.created_at IS NULL OR r.created_at < :as_of_end)",
+            "r.rating <= :p2",
+            "r.created_at >= :p3",
+        ],
+        [],
+        {"p1": "p1", "p2": 2, "p3": day("2024-03-01")},
+    ),
+    (
+        "reviewed: {rating: 5}",
+        ["r.rating = :p1"],
+        [],
+        {"p1": 5},
+    ),
+    (
+        "reviewed: {rating: {in: [1, 2]}}",
+        ["r.rating IN (:p1, :p2)"],
+        [],
+        {"p1": 1, "p2": 2},
+    ),
+    (
+        "abandoned_cart: {after: -3m, before: -1w}",
+        ["FROM carts k", "k.created_at < :as_of_end", "k.created_at >= :p1", "k.created_at < :p2"],
+        [],
+        {"p1": day("2024-01-01"), "p2": day("2024-03-24")},
+    ),
+    (
+        "abandoned_cart: true",
+        ["FROM carts k", "k.created_at < :as_of_end"],
+        ["(NOT "],
+        {},
+    ),
+    (
+        "abandoned_cart: false",
+        ["(NOT coalesce(f.person_id IN (SELECT k.person_id FROM carts k"],
+        [],
+        {},
+    ),
+    (
+        "has_order: {status: [Refunded, voided], total: {gte: 99.95}, "
+        "after: '2024-03-01T00:00:00-05:00'}",
+        [
+            "FROM orders o",
+            "o.created_at < :as_of_end",
+            "segcli_fold(o.status) IN (:p1, :p2)",
+            "o.total >= :p3",
+            "o.created_at > :p4",
+        ],
+        # Orders of any status: not only counted ones.
+        ["counted"],
+        {"p1": "refunded", "p2": "voided", "p3": 999500, "p4": "2024-03-01 05:00:00"},
+    ),
+    (
+        "has_order: {total: -0.0001}",
+        ["o.total = :p1"],
+        ["counted"],
+        {"p1": -1},
+    ),
+    (
+        "has_order: {total: {between: [1, 2.5]}}",
+        ["o.total BETWEEN :p1 AND :p2"],
+        [],
+        {"p1": 10000, "p2": 25000},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "absent", "params"), PREDICATE_ROWS, ids=[r[0] for r in PREDICATE_ROWS]
+)
+def test_predicate(text, present, absent, params):
+    sql, values = compiled(text)
+    assert values == params
+    for fragment in present:
+        assert fragment in sql
+    for fragment in absent:
+        assert fragment not in sql
+
+
+GROUP_ROWS = [
+    (
+        "{country: NO, orders_count: {gte: 2}}",
+        "(coalesce((segcli_fold(f.country) = :p1), 0) AND coalesce((f.orders_count >= :p2), 0))",
+        {"p1": "no", "p2": 2},
+    ),
+    (
+        "- country: NO\n- city: Oslo\n",
+        "(coalesce((segcli_fold(f.country) = :p1), 0) AND "
+        "coalesce((segcli_fold(f.city) = :p2), 0))",
+        {"p1": "no", "p2": "oslo"},
+    ),
+    (
+        "any: [{country: NO}, {city: Oslo}]",
+        "(coalesce((segcli_fold(f.country) = :p1), 0) OR coalesce((segcli_fold(f.city) = :p2), 0))",
+        {"p1": "no", "p2": "oslo"},
+    ),
+    (
+        "not: {country: NO}",
+        "(NOT coalesce((segcli_fold(f.country) = :p1), 0))",
+        {"p1": "no"},
+    ),
+    (
+        "not: [{country: NO}, {city: Oslo}]",
+        "(NOT (coalesce((segcli_fold(f.country) = :p1), 0) OR "
+        "coalesce((segcli_fold(f.city) = :p2), 0)))",
+        {"p1": "no", "p2": "oslo"},
+    ),
+    (
+        "total_spent: {gte: 100, lt: 500}",
+        "(coalesce((f.total_spent >= :p1), 0) AND coalesce((f.total_spent < :p2), 0))",
+        {"p1": 1000000, "p2": 5000000},
+    ),
+    # in_segment compiles the other segment's condition in place.
+    (
+        "in_segment: first-time-buyers",
+        "coalesce((segcli_fold(f.lifecycle) = :p1), 0)",
+        {"p1": "first-time-buyers"},
+    ),
+    ("in_segment: repeat-customers", "coalesce((f.orders_count >= :p1), 0)", {"p1": 2}),
+    ("in_segment: everyone", "1", {}),
+]
+
+
+@pytest.mark.parametrize(("text", "sql", "params"), GROUP_ROWS, ids=[r[0] for r in GROUP_ROWS])
+def test_group(text, sql, params):
+    assert compiled(text) == (sql, params)
+
+
+ALL_ROWS = [row[0] for row in COMPARE_ROWS + PREDICATE_ROWS + GROUP_ROWS]
+
+
+@pytest.fixture(scope="module")
+def evaluation(tmp_path_factory):
+    """An empty store's facts, to run every compiled fragment against."""
+    store = open_store(tmp_path_factory.mktemp("empty") / "store.db")
+    return Evaluation(store, AS_OF, dict(BUILTINS))
+
+
+@pytest.mark.parametrize("text", ALL_ROWS)
+def test_compiled_sql_runs(evaluation, text):
+    """Every fragment is valid SQL over the facts, with exactly its parameters."""
+    segment = ast.Segment("probe", "Probe", "", parsed(text), "--criteria")
+    assert list(evaluation.members(segment)) == []
+    assert evaluation.figures(segment).members == 0
+
+
+@pytest.mark.parametrize("text", ALL_ROWS)
+def test_sql_never_asks_for_now(text):
+    sql, _ = compiled(text)
+    assert not re.search(r"now|current_(date|time)|localtime|julianday\(\)", sql, re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------------------
+# Values never reach SQL as text (SPEC 4)
+
+DANGEROUS = [
+    "'); DROP TABLE orders; --",
+    "50%_off",
+    "%",
+    "_",
+    "a'b",
+    'say "hi"',
+    "back\\slash",
+    ":p1",
+    "?",
+    "*/ SELECT 1 /*",
+    "x' OR '1'='1",
+]
+
+# Templates with {v} where a value goes; each is a condition that takes text.
+TEMPLATES = [
+    "country: {v}",
+    "country: {{ne: {v}}}",
+    "country: [{v}, other]",
+    "email: {{contains: {v}}}",
+    "first_name: {{not_contains: {v}}}",
+    "last_name: {{starts_with: {v}}}",
+    "email_domain: {{ends_with: {v}}}",
+    "tags: {v}",
+    "tags: {{contains_all: [{v}, vip]}}",
+    "custom.note: {v}",
+    "custom.note: {{gt: {v}}}",
+    "custom.note: {{contains: {v}}}",
+    "purchased: {{product: {v}}}",
+    "purchased: {{collection: [{v}]}}",
+    "purchased: {{product_type: {v}, vendor: {v}}}",
+    "reviewed: {{product: {v}}}",
+    "has_order: {{status: {v}}}",
+]
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@pytest.mark.parametrize("value", DANGEROUS)
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_values_are_only_parameters(template, value):
+    sql, params = compiled(template.format(v=_quoted(value)))
+    # The SQL text is the same whatever the value: values change only the parameters.
+    assert sql == compiled(template.format(v=_quoted("zzz")))[0]
+    if len(value) > 2 and not value.startswith(":"):
+        assert value.casefold() not in sql.casefold()
+    # The compiled SQL holds no literal text at all: nothing to escape, nothing to break.
+    assert "'" not in sql and '"' not in sql
+    assert any(value.casefold() == str(p).casefold() for p in params.values()), params
+
+
+@pytest.mark.parametrize("name", ["a'b", "drop table orders; --", "50%_off", "x]", "ünïcode"])
+def test_custom_field_names_are_parameters(name):
+    sql, params = compiled(f"custom.{name}: 1")
+    assert name not in sql
+    assert "'" not in sql and '"' not in sql
+    assert params["p1"] == f'$."{name.casefold()}"'
+
+
+def _store_with_people(tmp_path: Path, names: list[str]):
+    path = tmp_path / "customers.csv"
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["customer_id", "first_name", "tags", "Note"])
+        for n, name in enumerate(names):
+            writer.writerow([f"C{n}", name, name, name])
+    store = open_store(tmp_path / "store.db")
+    assert import_file(store, "customers", path, ImportOptions()).rejected == 0
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,customer_id,created_at,total\nO1,C0,2024-01-01,10\n")
+    import_file(store, "orders", orders, ImportOptions())
+    return store
+
+
+NAMES = ["50%_off", "5000 off", "a_b", "axb", "O'Brien", "OBrien", "back\\slash", "'); DROP"]
+
+
+@pytest.mark.parametrize(
+    ("criteria", "expected"),
+    [
+        ('first_name: {contains: "%"}', {"50%_off"}),
+        ('first_name: {contains: "%_"}', {"50%_off"}),
+        ('first_name: {starts_with: "a_"}', {"a_b"}),
+        ('first_name: {ends_with: "_b"}', {"a_b"}),
+        ('first_name: "O\'Brien"', {"O'Brien"}),
+        ('first_name: "o\'brien"', {"O'Brien"}),
+        ('first_name: {contains: "\\\\"}', {"back\\slash"}),
+        ('first_name: {eq: "\'); DROP"}', {"'); DROP"}),
+        ('tags: "50%_off"', {"50%_off"}),
+        ('custom.note: {ends_with: "%_OFF"}', {"50%_off"}),
+        ('first_name: {in: ["_", "%"]}', set()),
+    ],
+)
+def test_wildcards_and_quotes_match_only_themselves(tmp_path, criteria, expected):
+    store = _store_with_people(tmp_path, NAMES)
+    evaluation = Evaluation(store, AS_OF, dict(BUILTINS))
+    segment = ast.Segment("probe", "Probe", "", parsed(criteria), "--criteria")
+    assert {m["first_name"] for m in evaluation.members(segment)} == expected
+    # The orders table is still there.
+    assert store.scalar("SELECT count(*) FROM orders") == 1
+
+
+# ---------------------------------------------------------------------------------
+# Relative dates resolve against the as-of date, by the calendar (SPEC 3.6)
+
+RELATIVE_ROWS = [
+    # (as of, YAML, parameters)
+    ("2024-03-31", "created_at: {after: 1 month ago}", {"p1": day("2024-03-01")}),
+    ("2024-03-31", "purchased: {after: 1 month ago}", {"p1": day("2024-03-01")}),
+    ("2024-03-31", "created_at: {within: 1 month}", {"p1": day("2024-03-01")}),
+    ("2024-03-31", "created_at: {within: 1m}", {"p1": day("2024-03-01")}),
+    ("2024-03-31", "created_at: {before: -1m}", {"p1": day("2024-02-29")}),
+    ("2024-03-15", "created_at: {before: -1m}", {"p1": day("2024-02-15")}),
+    ("2024-05-31", "created_at: {before: 1 month ago}", {"p1": day("2024-04-30")}),
+    ("2024-05-31", "created_at: {before: 3 months ago}", {"p1": day("2024-02-29")}),
+    (
+        "2024-02-29",
+        "created_at: {on: 1 year ago}",
+        {"p1": day("2023-02-28"), "p2": day("2023-03-01")},
+    ),
+    ("2025-02-28", "created_at: {before: -1y}", {"p1": day("2024-02-28")}),
+    ("2024-03-31", "created_at: {on: today}", {"p1": day("2024-03-31"), "p2": day("2024-04-01")}),
+    ("2024-03-31", "created_at: {before: yesterday}", {"p1": day("2024-03-30")}),
+    ("2024-03-31", "created_at: {lte: 3 days ago}", {"p1": day("2024-03-29")}),
+    ("2024-03-31", "created_at: {gte: -2w}", {"p1": day("2024-03-17")}),
+    ("2024-03-31", "created_at: {after: 2 weeks ago}", {"p1": day("2024-03-18")}),
+    ("2024-01-01", "created_at: {before: -1d}", {"p1": day("2023-12-31")}),
+    ("2024-03-01", "created_at: {within: 1 day}", {"p1": day("2024-03-01")}),
+    ("2024-03-01", "created_at: {within: 0 days}", {"p1": day("2024-03-02")}),
+    (
+        "2024-03-31",
+        "created_at: {between: [1 month ago, yesterday]}",
+        {"p1": day("2024-02-29"), "p2": day("2024-03-31")},
+    ),
+    (
+        "2024-03-31",
+        "abandoned_cart: {after: -1m, before: today}",
+        {"p1": day("2024-03-01"), "p2": day("2024-03-31")},
+    ),
+    ("2024-03-31", "reviewed: {before: -1y}", {"p1": day("2023-03-31")}),
+    ("2024-03-31", "has_order: {after: yesterday}", {"p1": day("2024-03-31")}),
+]
+
+
+@pytest.mark.parametrize(
+    ("as_of", "text", "params"), RELATIVE_ROWS, ids=[f"{r[0]} {r[1]}" for r in RELATIVE_ROWS]
+)
+def test_relative_dates_resolve_against_the_as_of_date(as_of, text, params):
+    assert compiled(text, date.fromisoformat(as_of))[1] == params
+
+
+def test_same_condition_different_as_of_same_sql():
+    """Time is a parameter: the SQL text does not change with the as-of date."""
+    first, first_params = compiled("created_at: {after: 1 month ago}", date(2024, 3, 31))
+    second, second_params = compiled("created_at: {after: 1 month ago}", date(2024, 5, 31))
+    assert first == second
+    assert first_params != second_params
+
+
+def test_as_of_bounds():
+    assert as_of_params(date(2024, 3, 31)) == {
+        "as_of": "2024-03-31",
+        "as_of_end": day("2024-04-01"),
+    }
+    assert as_of_params(date(2024, 12, 31))["as_of_end"] == day("2025-01-01")
+
+
+def test_unknown_node_fails_loudly():
+    with pytest.raises(TypeError, match="cannot compile"):
+        compile_condition(object(), Context(as_of=AS_OF))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "created_at: {after: 100000 years ago}",
+        "created_at: {within: 1000000 days}",
+        "purchased: {after: -3000y}",
+        "created_at: {before: 2024 years ago}",
+    ],
+)
+def test_relative_dates_beyond_the_calendar_are_a_problem_not_a_crash(text):
+    condition, problems = parse_criteria_text(text)
+    if problems:
+        [problem] = problems
+        assert problem.pos.line == 1
+        return
+    # Accepted: then it must compile (to an always-true or always-false bound, say).
+    compile_condition(condition, Context(as_of=AS_OF))
