@@ -75,6 +75,22 @@ class Segcli:
         )
 
 
+class SegmentStore:
+    """A store imported into segcli's database, with a segments directory."""
+
+    def __init__(self, segcli: Segcli, segments: Path):
+        self.segcli = segcli
+        self.segments = segments
+
+    def __call__(self, *args):
+        return self.segcli("--segments", self.segments, *args)
+
+    def segment(self, name: str, text: str) -> Path:
+        path = self.segments / f"{name}.yaml"
+        path.write_text(text, encoding="utf-8")
+        return path
+
+
 @pytest.fixture
 def segcli(tmp_path: Path) -> Segcli:
     return Segcli(tmp_path)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
+
+from tests.conftest import SegmentStore
 
 AS_OF = "2024-06-30"
 
@@ -62,18 +63,7 @@ criteria:
 """
 
 
-class Store:
-    def __init__(self, segcli, segments: Path):
-        self.segcli = segcli
-        self.segments = segments
-
-    def __call__(self, *args):
-        return self.segcli("--segments", self.segments, *args)
-
-    def segment(self, name: str, text: str) -> Path:
-        path = self.segments / f"{name}.yaml"
-        path.write_text(text, encoding="utf-8")
-        return path
+Store = SegmentStore
 
 
 @pytest.fixture

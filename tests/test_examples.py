@@ -545,6 +545,7 @@ def test_an_exported_person_key_finds_the_person(store):
 
 def test_a_review_is_found_by_the_products_sku(store):
     """The example store's reviews carry only product ids; products.csv links the SKU."""
+
     def count(criteria: str) -> int:
         rows = store.json(
             "segment", "calculate", "--as-of", AS_OF, "--format", "json", "--criteria", criteria

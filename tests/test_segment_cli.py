@@ -26,6 +26,7 @@ import pytest
 
 from segcli.rules.operators import compare_custom, fold
 from segcli.segments import export as exporter
+from tests.conftest import SegmentStore
 
 AS_OF = "2024-06-30"
 
@@ -107,20 +108,7 @@ CALCULATED = [
 ]
 
 
-class Store:
-    """A store imported into segcli's database, with a segments directory."""
-
-    def __init__(self, segcli, segments: Path):
-        self.segcli = segcli
-        self.segments = segments
-
-    def __call__(self, *args):
-        return self.segcli("--segments", self.segments, *args)
-
-    def segment(self, name: str, text: str) -> Path:
-        path = self.segments / f"{name}.yaml"
-        path.write_text(text, encoding="utf-8")
-        return path
+Store = SegmentStore
 
 
 def import_files(segcli, **files: str) -> None:
