@@ -832,11 +832,13 @@ def test_unknown_node_fails_loudly():
         "created_at: {before: 2024 years ago}",
     ],
 )
-def test_relative_dates_beyond_the_calendar_are_a_problem_not_a_crash(text):
+def test_relative_dates_beyond_the_calendar_are_a_problem_not_a_crash(evaluation, text):
     condition, problems = parse_criteria_text(text)
     if problems:
         [problem] = problems
         assert problem.pos.line == 1
         return
-    # Accepted: then it must compile (to an always-true or always-false bound, say).
+    # Accepted: then it must compile and run (to a bound at the calendar's edge, say).
     compile_condition(condition, Context(as_of=AS_OF))
+    segment = ast.Segment("probe", "Probe", "", condition, "--criteria")
+    assert list(evaluation.members(segment)) == []

@@ -379,10 +379,7 @@ class Conditions:
     def _money(self):
         name = self.pick(["total_spent", "average_order_value"])
         ops = ["eq", "ne", "gt", "gte", "lt", "lte", "between", "in", "not_in", ">", "<="]
-        ops += ["scalar", "list"]
-        if name == "total_spent":
-            ops.append("is_set")
-        # average_order_value: {is_set: ...} is test_rules_compile's xfail (no such column).
+        ops += ["scalar", "list", "is_set"]
         return self._number(name, self.pick(ops), lambda: self.money(name))
 
     def _integer(self):
@@ -406,11 +403,12 @@ class Conditions:
 
     def _date(self):
         name = self.pick(DATE_FIELDS)
-        # The shorthand `created_at: DATE` is test_rules_compile's xfail (KeyError 'eq').
         op = self.pick(
             ["before", "after", "on", "lt", "gt", "eq", "lte", "gte", "ne", "between"]
-            + ["within", "within", "is_set", "<", ">=", "="]
+            + ["within", "within", "is_set", "<", ">=", "=", "scalar"]
         )
+        if op == "scalar":
+            return name, f"{name}: {self.date_value()}"
         if op == "is_set":
             return self._with_op(name, op, self.pick(["true", "false"]))
         if op == "within":
