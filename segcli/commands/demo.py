@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from segcli.commands.import_cmd import import_command
+from segcli.commands.import_cmd import report
 from segcli.commands.info import info_command
 from segcli.commands.segment import calculate_command
 from segcli.demo import EXAMPLE_FILES, EXAMPLE_STORE_TODAY, example_data_dir, example_segments_dir
-from segcli.output import say
+from segcli.importer.load import ImportOptions, import_file
+from segcli.output import file_progress, say
 
 DEMO_DB = "demo.db"
 
@@ -24,12 +25,18 @@ def demo_command(ctx):
         app.segments_dir = example_segments_dir()
     data = example_data_dir()
     say(f"Importing the example store from {data} into {app.db_path}")
-    for kind, name in EXAMPLE_FILES:
-        try:
-            ctx.invoke(import_command, kind=kind, files=(data / name,))
-        except click.exceptions.Exit as done:
-            if done.exit_code != 0:
-                raise
+    with app.open_store() as store:
+        for kind, name in EXAMPLE_FILES:
+            with file_progress(f"{kind} {name}") as (on_start, on_progress):
+                result = import_file(
+                    store,
+                    kind,
+                    data / name,
+                    ImportOptions(),
+                    on_start=on_start,
+                    on_progress=on_progress,
+                )
+            report(name, result)
     ctx.invoke(info_command)
     ctx.invoke(calculate_command, segments=(), output_format="table", as_of=EXAMPLE_STORE_TODAY)
     say(

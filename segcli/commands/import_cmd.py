@@ -46,7 +46,8 @@ def _plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
-def _report(shown_path: str, result: ImportResult) -> None:
+def report(shown_path: str, result: ImportResult) -> None:
+    """The summary of one file's import, and its first rejected rows, on stderr."""
     would = "would be " if result.dry_run else ""
     counts = (
         f"{_plural(result.rows_read, 'row')} read: {would}{result.inserted:,} inserted, "
@@ -145,7 +146,7 @@ def import_command(
                 say(f"Error: {error}")
                 exit_code = 1
                 continue
-            _report(str(path), result)
+            report(str(path), result)
             if result.refused:
                 exit_code = 1
             elif result.rejected and exit_code == 0:
