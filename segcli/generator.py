@@ -24,41 +24,19 @@ from pathlib import Path
 from random import Random
 from typing import Generic, Protocol, TypeVar
 
+from segcli.importer.kinds import KINDS
+
 DEFAULT_END = datetime.date(2026, 10, 31)
 
+# The native columns of each kind, in segcli's own order: the importer's registry is the one
+# source. Customers get two custom fields; reviews name their product by id only.
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "customers": (
-        "customer_id",
-        "email",
-        "first_name",
-        "last_name",
-        "created_at",
-        "accepts_marketing",
-        "country",
-        "region",
-        "city",
-        "tags",
-        "customer_group",
-        "channel",
-        "loyalty_tier",
-        "birthday_month",
-    ),
-    "orders": ("order_id", "customer_id", "email", "created_at", "total", "status", "currency"),
-    "items": ("order_id", "product_id", "sku", "title", "collection", "quantity", "price"),
-    "products": ("product_id", "sku", "title", "collections", "product_type", "vendor", "tags"),
-    "reviews": (
-        "review_id",
-        "customer_id",
-        "email",
-        "product_id",
-        "rating",
-        "created_at",
-        "title",
-        "body",
-    ),
-    "subscribers": ("email", "subscribed_at", "status", "source"),
-    "carts": ("cart_id", "customer_id", "email", "created_at", "total"),
+    name: tuple(kind.columns)
+    for name, kind in KINDS.items()
+    if name not in ("customers", "reviews")
 }
+COLUMNS["customers"] = (*KINDS["customers"].columns, "loyalty_tier", "birthday_month")
+COLUMNS["reviews"] = tuple(c for c in KINDS["reviews"].columns if c != "sku")
 
 ORDER_STATUSES = (
     "paid",

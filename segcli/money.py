@@ -12,15 +12,6 @@ SCALE = 10_000
 _SCALE_DECIMAL = Decimal(SCALE)
 
 
-def to_units(amount: Decimal) -> int:
-    """Return the exact number of ten-thousandths in ``amount`` (which has at most 4 decimals)."""
-    units = amount * _SCALE_DECIMAL
-    integral = units.to_integral_value()
-    if units != integral:
-        raise ValueError(f"{amount} has more than four decimals")
-    return int(integral)
-
-
 def to_decimal(units: int) -> Decimal:
     """Return the stored amount as an exact Decimal."""
     return Decimal(units) / _SCALE_DECIMAL

@@ -78,28 +78,6 @@ FROM (
 )
 """
 
-FACT_COLUMNS = (
-    "customer_id",
-    "email",
-    "first_name",
-    "last_name",
-    "orders_count",
-    "total_spent",
-    "first_order_at",
-    "last_order_at",
-    "days_since_last_order",
-    "lifecycle",
-    "accepts_marketing",
-    "created_at",
-    "country",
-    "region",
-    "city",
-    "email_domain",
-    "customer_group",
-    "channel",
-    "tags",
-)
-
 
 def register_functions(store: Store) -> None:
     """The SQL functions compiled segments use: Unicode case folding and custom compares."""
