@@ -29,14 +29,19 @@ from segcli.importer.kinds import KINDS
 DEFAULT_END = datetime.date(2026, 10, 31)
 
 # The native columns of each kind, in segcli's own order: the importer's registry is the one
-# source. Customers get two custom fields; reviews name their product by id only.
-COLUMNS: dict[str, tuple[str, ...]] = {
-    name: tuple(kind.columns)
-    for name, kind in KINDS.items()
-    if name not in ("customers", "reviews")
+# source. Customers get two custom fields; reviews name their product by id only; orders
+# and line items leave out what platform exports add (an order's billing address and
+# consent, a line's vendor), which the store's customer and product rows give instead.
+_LEFT_OUT = {
+    "reviews": {"sku"},
+    "orders": {"accepts_marketing", "country", "region", "city"},
+    "items": {"vendor"},
 }
-COLUMNS["customers"] = (*KINDS["customers"].columns, "loyalty_tier", "birthday_month")
-COLUMNS["reviews"] = tuple(c for c in KINDS["reviews"].columns if c != "sku")
+COLUMNS: dict[str, tuple[str, ...]] = {
+    name: tuple(c for c in kind.columns if c not in _LEFT_OUT.get(name, ()))
+    for name, kind in KINDS.items()
+}
+COLUMNS["customers"] = (*COLUMNS["customers"], "loyalty_tier", "birthday_month")
 
 ORDER_STATUSES = (
     "paid",

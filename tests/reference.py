@@ -265,10 +265,8 @@ class Reference:
             "first_name": attribute("first_name"),
             "last_name": attribute("last_name"),
             "created_at": created_at,
-            "accepts_marketing": self._accepts_marketing(own["subscribers"], attribute),
-            "country": attribute("country"),
-            "region": attribute("region"),
-            "city": attribute("city"),
+            "accepts_marketing": self._accepts_marketing(own, attribute),
+            **self._address(own["orders"], attribute),
             "customer_group": attribute("customer_group"),
             "channel": attribute("channel"),
             "tags": tags,
@@ -288,10 +286,24 @@ class Reference:
             "carts": [k for k in own["carts"] if self._dated(k["created_at"])],
         }
 
-    def _accepts_marketing(self, subscribers: list[dict], attribute) -> int:
+    @staticmethod
+    def _address(orders: list[dict], attribute) -> dict:
+        """The customer rows' address, else the latest order's billing address (whole)."""
+        names = ("country", "region", "city")
+        address = {name: attribute(name) for name in names}
+        if any(value is not None for value in address.values()):
+            return address
+        billed = [o for o in orders if any(o[name] is not None for name in names)]
+        if not billed:
+            return address
+        latest = max(billed, key=lambda o: (moment_of(o["created_at"]), o["order_id"]))
+        return {name: latest[name] for name in names}
+
+    def _accepts_marketing(self, own: dict[str, list[dict]], attribute) -> int:
         """SPEC 2.2: the newest subscriber row decides (undated oldest, unsubscribed wins
-        a tie), else the customer row's consent, else false."""
-        rows = [s for s in subscribers if self._dated(s["subscribed_at"])]
+        a tie), else the customer row's consent, else the answer given with the latest
+        order (a no wins a tie), else false."""
+        rows = [s for s in own["subscribers"] if self._dated(s["subscribed_at"])]
         if rows:
             newest = max(
                 rows,
@@ -303,7 +315,19 @@ class Reference:
             )
             return int(newest["status"] == "subscribed")
         consent = attribute("accepts_marketing")
-        return int(bool(consent))
+        if consent is not None:
+            return int(bool(consent))
+        answered = [
+            o
+            for o in own["orders"]
+            if o["accepts_marketing"] is not None and self._dated(o["created_at"])
+        ]
+        if answered:
+            latest = max(
+                answered, key=lambda o: (moment_of(o["created_at"]), -o["accepts_marketing"])
+            )
+            return int(bool(latest["accepts_marketing"]))
+        return 0
 
     def _repeat_time(self) -> Fraction | None:
         """A: the mean of every consecutive gap, in calendar days, of repeat customers."""
@@ -393,7 +417,11 @@ class Reference:
 
     def _item_matches(self, item: dict, node: ast.Purchased) -> bool:
         products = self._products_of(item)
-        if node.product and not self._is_product(item, node.product):
+        if (
+            node.product
+            and not self._is_product(item, node.product)
+            and fold(item["title"]) not in _folded(node.product)
+        ):
             return False
         if node.collection:
             wanted = _folded(node.collection)
@@ -406,7 +434,8 @@ class Reference:
             fold(p["product_type"]) in _folded(node.product_type) for p in products
         ):
             return False
-        return not node.vendor or any(fold(p["vendor"]) in _folded(node.vendor) for p in products)
+        vendors = {fold(item["vendor"])} | {fold(p["vendor"]) for p in products}
+        return not node.vendor or bool(vendors & _folded(node.vendor))
 
     def _purchased(self, facts: dict, node: ast.Purchased) -> bool:
         has_item_key = bool(node.product or node.collection or node.product_type or node.vendor)

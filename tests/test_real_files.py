@@ -28,41 +28,84 @@ RETAIL_MAP = [
     "Quantity=quantity",
     "--map",
     "UnitPrice=price",
+    "--map",
+    "Country=country",
 ]
+RETAIL_DAY = REAL_DATA / "online-retail" / "2010-12-01.csv"
+RETAIL_UK_DATES = REAL_DATA / "online-retail" / "uk-date-sample" / "OnlineRetail.csv"
+
+
+def retail_invoices(path, rows=None):
+    """Per invoice, by hand: the sum of quantity × price, its lines and its customer."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    lines: dict[str, int] = defaultdict(int)
+    customers: dict[str, set[str]] = defaultdict(set)
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        for number, row in enumerate(csv.DictReader(handle)):
+            if rows is not None and number >= rows:
+                break
+            invoice = row["InvoiceNo"]
+            totals[invoice] += int(row["Quantity"]) * Decimal(row["UnitPrice"])
+            lines[invoice] += 1
+            # 17850.0 and 17850 are the same customer id.
+            customers[invoice].add(row["CustomerID"].removesuffix(".0"))
+    return totals, lines, customers
 
 
 def test_online_retail_day_imports_as_line_item_orders(segcli):
-    """Totals are the exact sums of quantity × price; rows without a customer are rejected."""
-    path = REAL_DATA / "online-retail" / "2010-12-01.csv"
-    expected: dict[str, Decimal] = defaultdict(Decimal)
-    lines: dict[str, int] = defaultdict(int)
-    without_customer = 0
-    with path.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            if not row["CustomerID"]:
-                without_customer += 1
-                continue
-            expected[row["InvoiceNo"]] += int(row["Quantity"]) * Decimal(row["UnitPrice"])
-            lines[row["InvoiceNo"]] += 1
+    """Totals are the exact sums of quantity × price; invoices without a customer are kept."""
+    totals, lines, customers = retail_invoices(RETAIL_DAY)
+    anonymous = sorted(invoice for invoice, ids in customers.items() if ids == {""})
+    assert len(totals) == 143 and len(anonymous) == 16
 
-    rejects = segcli.dir / "rejects.csv"
-    result = segcli("import", "orders", path, *RETAIL_MAP, "--rejects", rejects)
+    result = segcli("import", "orders", RETAIL_DAY, *RETAIL_MAP)
 
-    assert result.exit_code == 3
+    assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
-    assert "ignoring column(s) that orders files do not have: Country" in result.stderr
+    assert f"{RETAIL_DAY}: read as native orders file with --map, 8 columns" in result.stderr
+    assert "3,108 rows read: 3,108 inserted" in result.stderr
+    assert "143 orders with 3,108 line items: 143 inserted" in result.stderr
+    assert "16 orders have no customer: kept, not in segments" in result.stderr
     stored = dict(segcli.rows("SELECT order_id, total FROM orders"))
-    assert stored == {invoice: int(total * 10_000) for invoice, total in expected.items()}
+    assert stored == {invoice: int(total * 10_000) for invoice, total in totals.items()}
     stored_lines = dict(segcli.rows("SELECT order_id, count(*) FROM items GROUP BY order_id"))
     assert stored_lines == lines
-    with rejects.open(newline="", encoding="utf-8") as handle:
-        rejected = list(csv.DictReader(handle))
-    assert len(rejected) == without_customer == 1_140
-    assert all("neither customer_id nor email" in row["reason"] for row in rejected)
-    assert all(row["CustomerID"] == "" for row in rejected)
+    stored_customers = dict(segcli.rows("SELECT order_id, customer_id FROM orders"))
+    assert stored_customers == {invoice: (ids.pop() or None) for invoice, ids in customers.items()}
+    assert [
+        order
+        for (order,) in segcli.rows(
+            "SELECT order_id FROM orders WHERE person_id IS NULL ORDER BY 1"
+        )
+    ] == anonymous
+    assert segcli.value("SELECT count(*) FROM people") == 98
+    assert segcli.value("SELECT country FROM people WHERE customer_id = '17850'") == (
+        "United Kingdom"
+    )
 
-    again = segcli("import", "orders", path, *RETAIL_MAP)
-    assert f"0 inserted, 0 updated, {3_108 - without_customer:,} unchanged" in again.stderr
+    again = segcli("import", "orders", RETAIL_DAY, *RETAIL_MAP)
+    assert "0 inserted, 0 updated, 3,108 unchanged" in again.stderr
+
+
+def test_online_retail_with_uk_dates_needs_dayfirst(segcli):
+    """The same 149 rows saved with D/M/YYYY dates: refused until the order is given."""
+    refused = segcli("import", "orders", RETAIL_UK_DATES, *RETAIL_MAP)
+    assert refused.exit_code == 1
+    assert "'1/12/2010 8:26'" in refused.stderr
+    assert "1 December 2010" in refused.stderr and "12 January 2010" in refused.stderr
+    assert segcli.value("SELECT count(*) FROM orders") in (None, 0)
+
+    result = segcli("import", "orders", RETAIL_UK_DATES, *RETAIL_MAP, "--dayfirst")
+    assert result.exit_code == 0, result.stderr
+    assert "dates day first (--dayfirst)" in result.stderr
+    uk = dict(segcli.rows("SELECT order_id, total FROM orders"))
+    totals, _, _ = retail_invoices(RETAIL_DAY, rows=149)
+    assert uk == {invoice: int(total * 10_000) for invoice, total in totals.items()}
+    assert segcli.rows("SELECT DISTINCT date(created_at) FROM orders") == [("2010-12-01",)]
+
+    # The full day file writes the same customer as 17850.0: one person, not two.
+    assert segcli("import", "orders", RETAIL_DAY, *RETAIL_MAP).exit_code == 0
+    assert segcli.value("SELECT count(*) FROM people WHERE customer_id LIKE '17850%'") == 1
 
 
 def test_olist_products_with_a_quoted_header(segcli):

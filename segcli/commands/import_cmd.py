@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from segcli.errors import ImportRefused, SegcliError
+from segcli.importer.dates import DAY_FIRST, MONTH_FIRST
+from segcli.importer.dialects import DIALECTS, NATIVE
 from segcli.importer.kinds import KINDS, LINE_ITEM_COLUMNS
 from segcli.importer.load import ImportOptions, ImportResult, header_of, import_file
 from segcli.importer.rejects import RejectsFile
@@ -42,6 +45,26 @@ def _delimiter(value: str) -> str:
     return value
 
 
+def _date_format(value: str | None) -> str | None:
+    """A strftime format that can read back what it writes."""
+    if value is None:
+        return None
+    sample = datetime(2010, 12, 31, 23, 59, 58)
+    try:
+        datetime.strptime(sample.strftime(value), value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date format segcli can read (use codes such as %d, %m, %Y, "
+            "%H, %M, %S)",
+            param_hint="--date-format",
+        ) from None
+    if "%" not in value:
+        raise click.BadParameter(
+            f"{value!r} has no date codes (%d, %m, %Y, ...)", param_hint="--date-format"
+        )
+    return value
+
+
 def _plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
@@ -54,8 +77,15 @@ def report(shown_path: str, result: ImportResult) -> None:
         f"{result.updated:,} updated, {result.unchanged:,} unchanged, "
         f"{result.rejected:,} rejected"
     )
+    read_as = f"{shown_path}: read as {result.read_as}, {_plural(result.columns, 'column')}"
+    say(read_as + (f"; {result.dates}" if result.dates else ""))
     for message in result.warnings:
         warn(f"{shown_path}: {message}")
+    if result.ignored:
+        say(
+            f"{shown_path}: ignoring {_plural(len(result.ignored), 'column')} segcli has no "
+            f"place for: {', '.join(result.ignored)}"
+        )
     for reject in result.rejects:
         say(f"{shown_path}, line {reject.line}: rejected: {reject.reason}")
     hidden = result.rejected - len(result.rejects)
@@ -71,10 +101,24 @@ def report(shown_path: str, result: ImportResult) -> None:
         )
     if result.refused:
         say(f"{shown_path}: refused: {result.refused}")
-    elif result.dry_run:
+        return
+    if result.dry_run:
         say(f"{shown_path}: dry run, nothing written; {counts}")
     else:
         say(f"{shown_path}: {counts}")
+    if result.orders is not None:
+        inserted, updated, unchanged = result.orders
+        say(
+            f"{shown_path}: {_plural(sum(result.orders), 'order')} with "
+            f"{_plural(result.line_items, 'line item')}: {would}{inserted:,} inserted, "
+            f"{updated:,} updated, {unchanged:,} unchanged"
+        )
+    if result.anonymous:
+        verb = "has" if result.anonymous == 1 else "have"
+        say(
+            f"{shown_path}: {_plural(result.anonymous, 'order')} {verb} no customer: "
+            f"{'would be ' if result.dry_run else ''}kept, not in segments"
+        )
 
 
 @click.command("import")
@@ -83,10 +127,11 @@ def report(shown_path: str, result: ImportResult) -> None:
 @click.option(
     "--from",
     "dialect",
-    type=click.Choice(["native"]),
-    default="native",
+    type=click.Choice(DIALECTS),
+    default=NATIVE,
     show_default=True,
-    help="The file's dialect.",
+    help="Where the file comes from: segcli's own columns, or a platform's export "
+    "(shopify: orders and customers; woocommerce: orders and customers).",
 )
 @click.option(
     "--map",
@@ -99,6 +144,24 @@ def report(shown_path: str, result: ImportResult) -> None:
     "--delimiter", default=",", show_default=True, help="Field separator ('tab' for TSV)."
 )
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the file.")
+@click.option(
+    "--dayfirst",
+    "date_order",
+    flag_value=DAY_FIRST,
+    help="Read numeric dates day first: 1/12/2010 is 1 December 2010.",
+)
+@click.option(
+    "--monthfirst",
+    "date_order",
+    flag_value=MONTH_FIRST,
+    help="Read numeric dates month first: 1/12/2010 is 12 January 2010.",
+)
+@click.option(
+    "--date-format",
+    metavar="FORMAT",
+    help="The file's date format in strftime codes, e.g. '%d.%m.%Y %H:%M' (ISO dates are "
+    "still read).",
+)
 @click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
 @click.option(
     "--rejects",
@@ -109,7 +172,18 @@ def report(shown_path: str, result: ImportResult) -> None:
 @click.option("--strict", is_flag=True, help="Refuse a file whole if any row is rejected.")
 @click.pass_obj
 def import_command(
-    app, kind, files, dialect, mappings, delimiter, encoding, dry_run, rejects_path, strict
+    app,
+    kind,
+    files,
+    dialect,
+    mappings,
+    delimiter,
+    encoding,
+    date_order,
+    date_format,
+    dry_run,
+    rejects_path,
+    strict,
 ):
     """Import CSV FILES of KIND into the database.
 
@@ -117,12 +191,20 @@ def import_command(
     Each file is imported in one transaction: all of it or, when it is refused, none.
     Exit status: 0 all rows imported, 3 some rows rejected, 1 a file refused.
     """
+    if mappings and dialect != NATIVE:
+        raise click.UsageError(
+            f"--map renames the columns of a native file; --from {dialect} already knows "
+            "its columns"
+        )
     options = ImportOptions(
         encoding=encoding,
         delimiter=_delimiter(delimiter),
         mapping=_parse_mapping(kind, mappings),
         dry_run=dry_run,
         strict=strict,
+        dialect=dialect,
+        date_order=date_order,
+        date_format=_date_format(date_format),
     )
     store = app.open_store(dry_run=dry_run)
     rejects_file = None

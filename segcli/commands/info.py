@@ -19,6 +19,7 @@ def render_info(info: dict) -> None:
     if info["first_order_at"]:
         span = f"{info['first_order_at']} … {info['last_order_at']} (UTC)"
     table.add_row("orders dated", span)
+    table.add_row("anonymous orders", f"{info['anonymous_orders']:,} (no customer: in no segment)")
     show_table(table)
     kinds = new_table("kind", "rows", "last imported (UTC)", numeric=("rows",))
     for kind, rows in info["rows"].items():

@@ -121,11 +121,15 @@ def resolve_people(store: Store) -> None:
     _refresh_attributes(store)
 
 
+_CUSTOMER_ADDRESS = """coalesce(by_id.country, by_id.region, by_id.city,
+    by_email.country, by_email.region, by_email.city) IS NOT NULL"""
+
+
 def _refresh_attributes(store: Store) -> None:
     """Copy customer-row attributes onto people; the customer-id row wins field by field."""
     run = store.execute
     run(
-        """
+        f"""
         CREATE TEMP TABLE attrs AS
         SELECT p.person_id,
             coalesce(by_id.first_name, by_email.first_name) AS first_name,
@@ -139,14 +143,19 @@ def _refresh_attributes(store: Store) -> None:
             ) AS first_seen_at,
             coalesce(by_id.accepts_marketing, by_email.accepts_marketing)
                 AS customer_accepts_marketing,
-            coalesce(by_id.country, by_email.country) AS country,
-            coalesce(by_id.region, by_email.region) AS region,
-            coalesce(by_id.city, by_email.city) AS city,
+            -- The address of the customer row, else the billing address of the latest
+            -- order that has one; never a mix of the two.
+            CASE WHEN {_CUSTOMER_ADDRESS} THEN coalesce(by_id.country, by_email.country)
+                ELSE billed.country END AS country,
+            CASE WHEN {_CUSTOMER_ADDRESS} THEN coalesce(by_id.region, by_email.region)
+                ELSE billed.region END AS region,
+            CASE WHEN {_CUSTOMER_ADDRESS} THEN coalesce(by_id.city, by_email.city)
+                ELSE billed.city END AS city,
             CASE WHEN by_id.tags IS NOT NULL AND by_id.tags != '[]' THEN by_id.tags
                 ELSE coalesce(by_email.tags, '[]') END AS tags,
             coalesce(by_id.customer_group, by_email.customer_group) AS customer_group,
             coalesce(by_id.channel, by_email.channel) AS channel,
-            json_patch(coalesce(by_email.custom, '{}'), coalesce(by_id.custom, '{}')) AS custom
+            json_patch(coalesce(by_email.custom, '{{}}'), coalesce(by_id.custom, '{{}}')) AS custom
         FROM people p
         LEFT JOIN customers by_id ON by_id.customer_id = p.customer_id
         LEFT JOIN customers by_email ON by_email.customer_id IS NULL
@@ -159,6 +168,16 @@ def _refresh_attributes(store: Store) -> None:
                 UNION ALL SELECT person_id, min(created_at) FROM carts GROUP BY person_id
             ) GROUP BY person_id
         ) seen ON seen.person_id = p.person_id
+        LEFT JOIN (
+            SELECT person_id, country, region, city FROM (
+                SELECT person_id, country, region, city, row_number() OVER (
+                    PARTITION BY person_id ORDER BY created_at DESC, order_id DESC
+                ) AS rank
+                FROM orders
+                WHERE person_id IS NOT NULL
+                    AND coalesce(country, region, city) IS NOT NULL
+            ) WHERE rank = 1
+        ) billed ON billed.person_id = p.person_id
         """
     )
     columns = (

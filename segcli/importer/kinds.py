@@ -76,36 +76,42 @@ def customer_row(row: Row) -> tuple:
 
 
 def order_row(row: Row) -> tuple:
-    """A whole order from one row of a flat orders file."""
+    """A whole order from one row of a flat orders file.
+
+    An order with neither customer_id nor email is kept as an anonymous order: it belongs
+    to no person and is in no segment (point-of-sale sales, exports without customers).
+    """
     if not row.get("order_id"):
         raise BadValue("order_id is empty")
-    _person_ref(row)
     if row.get("created_at") is None:
         raise BadValue("created_at is empty")
     if row.get("total") is None:
         raise BadValue("total is empty")
-    return order_head(row)
+    return (*order_head(row), values.is_counted(row.get("status")))
 
 
 def order_head(row: Row) -> tuple:
     """The order-level fields of a row (in the line-item form they may all be empty)."""
-    status = row.get("status")
     return (
         row.get("order_id"),
         row.get("customer_id"),
         row.get("email"),
         row.get("created_at"),
         row.get("total"),
-        status,
+        row.get("status"),
         row.get("currency"),
-        values.is_counted(status),
+        row.get("accepts_marketing"),
+        row.get("country"),
+        row.get("region"),
+        row.get("city"),
     )
 
 
 def item_row(row: Row) -> tuple:
     if not row.get("order_id"):
         raise BadValue("order_id is empty")
-    _product_ref(row)
+    if not (row.get("product_id") or row.get("sku") or row.get("title")):
+        raise BadValue("the line item has no product_id, sku or title")
     quantity = row.get("quantity")
     return (
         row.get("order_id"),
@@ -115,6 +121,7 @@ def item_row(row: Row) -> tuple:
         row.get("collection"),
         1 if quantity is None else quantity,
         row.get("price"),
+        row.get("vendor"),
     )
 
 
@@ -184,7 +191,7 @@ def cart_row(row: Row) -> tuple:
     )
 
 
-_PERSON = {"customer_id": values.text, "email": values.email}
+_PERSON = {"customer_id": values.identifier, "email": values.email}
 _PRODUCT = {"product_id": values.text, "sku": values.text}
 
 CUSTOMERS = Kind(
@@ -232,9 +239,25 @@ ORDERS = Kind(
         "total": values.money,
         "status": values.status,
         "currency": values.currency,
+        "accepts_marketing": values.boolean,
+        "country": values.text,
+        "region": values.text,
+        "city": values.text,
     },
     required=(("order_id",), ("created_at",), ("total",), ("customer_id", "email")),
-    stored=("customer_id", "email", "created_at", "total", "status", "currency", "counted"),
+    stored=(
+        "customer_id",
+        "email",
+        "created_at",
+        "total",
+        "status",
+        "currency",
+        "accepts_marketing",
+        "country",
+        "region",
+        "city",
+        "counted",
+    ),
     key_column="order_id",
 )
 
@@ -248,9 +271,10 @@ ITEMS = Kind(
         "collection": values.text,
         "quantity": values.integer,
         "price": values.money,
+        "vendor": values.text,
     },
-    required=(("order_id",), ("product_id", "sku")),
-    stored=("product_id", "sku", "title", "collection", "quantity", "price"),
+    required=(("order_id",), ("product_id", "sku", "title")),
+    stored=("product_id", "sku", "title", "collection", "quantity", "price", "vendor"),
     key_column="order_id",
 )
 

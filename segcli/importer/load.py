@@ -15,7 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from segcli.errors import BadValue, ImportRefused
-from segcli.importer import kinds, values
+from segcli.importer import dialects, kinds, values
+from segcli.importer.dates import (
+    DAY_FIRST,
+    DateReader,
+    collect_evidence,
+    describe,
+    format_timestamp,
+)
 from segcli.importer.identity import resolve_people
 from segcli.importer.kinds import KINDS, LINE_ITEM_COLUMNS, Kind
 from segcli.importer.reader import CsvFile, Record
@@ -49,6 +56,10 @@ class ImportOptions:
     mapping: dict[str, str] = field(default_factory=dict)
     dry_run: bool = False
     strict: bool = False
+    # The file's platform (dialects.DIALECTS), and its dates' day/month order or format.
+    dialect: str = dialects.NATIVE
+    date_order: str | None = None
+    date_format: str | None = None
 
 
 @dataclass
@@ -70,6 +81,18 @@ class ImportResult:
     dry_run: bool = False
     # Set when --strict refused the file because rows were rejected.
     refused: str | None = None
+    # What the file was read as: "Shopify orders export", "native orders file".
+    read_as: str = ""
+    columns: int = 0
+    # How dates were read, when that needed a choice ("day first (--dayfirst)").
+    dates: str | None = None
+    # Columns of the file that nothing reads.
+    ignored: list[str] = field(default_factory=list)
+    # Orders (by order id) inserted, updated, unchanged; line items in the file.
+    orders: tuple[int, int, int] | None = None
+    line_items: int = 0
+    # Orders with neither customer_id nor email: kept, in no segment.
+    anonymous: int = 0
 
 
 @dataclass(frozen=True)
@@ -81,6 +104,17 @@ class ColumnPlan:
     parsers: list[tuple[int, str, Callable[[str], object]]]
     custom: list[tuple[int, str]]
     line_items: bool
+
+    def date_positions(self) -> list[int]:
+        return [position for position, _, parse in self.parsers if parse is values.timestamp]
+
+    def reading_dates(self, reader: DateReader) -> ColumnPlan:
+        """The same plan with dates read by ``reader`` (the file's day/month order)."""
+        parsers = [
+            (position, name, reader if parse is values.timestamp else parse)
+            for position, name, parse in self.parsers
+        ]
+        return ColumnPlan(self.header, self.width, parsers, self.custom, self.line_items)
 
 
 class _Rollback(Exception):
@@ -95,8 +129,11 @@ def header_of(path: Path, options: ImportOptions) -> list[str]:
 
 def plan_columns(
     kind: Kind, header: list[str], mapping: dict[str, str], path: Path
-) -> tuple[ColumnPlan, list[str]]:
-    """Match a header to the kind's columns; refuse the file when a required one is missing."""
+) -> tuple[ColumnPlan, list[str], list[str]]:
+    """Match a header to the kind's columns; refuse the file when a required one is missing.
+
+    Returns the plan, the columns nothing reads, and warnings.
+    """
     present = [name.strip().lower() for name in header]
     absent = [source for source in mapping if source not in present]
     if absent:
@@ -147,17 +184,15 @@ def plan_columns(
             ignored.append(header[position].strip())
     plan = ColumnPlan(header, len(header), parsers, custom, line_items)
     warnings = []
-    if ignored:
-        warnings.append(
-            f"ignoring column(s) that {kind.name} files do not have: {', '.join(ignored)}"
-        )
     if unnamed:
         warnings.append(f"ignoring column(s) without a name: {', '.join(map(str, unnamed))}")
-    return plan, warnings
+    return plan, ignored, warnings
 
 
 def _parse(plan: ColumnPlan, record: Record) -> dict[str, object]:
     """The row's values by native column; raises BadValue naming every bad cell."""
+    if record.problem is not None:
+        raise BadValue(record.problem)
     fields = record.fields
     if len(fields) > plan.width and any(f.strip() for f in fields[plan.width :]):
         raise BadValue(f"the row has {len(fields)} fields but the header has {plan.width}")
@@ -199,15 +234,25 @@ def import_file(
         with CsvFile(
             path, encoding=options.encoding, delimiter=options.delimiter, on_progress=on_progress
         ) as source:
-            plan, result.warnings = plan_columns(kind, source.header, options.mapping, path)
+            translation = _translation(kind, path, options, source.header)
+            plan = _plan(kind, path, options, source.header, translation, result)
+            plan = plan.reading_dates(_date_reader(kind, path, options, plan, result))
+            records = source.records()
+            if translation is not None:
+                records = translation.records(records)
             if on_start is not None:
                 on_start(source.size)
             try:
                 with store.transaction():
                     _drop_temp_tables(store)
-                    counts = _load(store, kind, plan, source, rejects, result)
+                    counts = _load(store, kind, plan, records, rejects, result)
                     result.inserted, result.updated, result.unchanged = counts
                     result.rejected = rejects.count
+                    if translation is not None:
+                        result.warnings += [
+                            f"{message} ({_rows(count)})"
+                            for message, count in translation.notes.values()
+                        ]
                     if options.strict and rejects.count:
                         result.refused = (
                             f"{rejects.count} row(s) rejected and --strict is set: "
@@ -219,7 +264,7 @@ def import_file(
                     if (result.inserted or result.updated) and kind.name in kinds.PERSON_KINDS:
                         resolve_people(store)
                     _drop_temp_tables(store)
-                    _log_import(store, result)
+                    _log_import(store, result, options.dialect)
                 result.written = True
             except _Rollback:
                 pass
@@ -231,8 +276,101 @@ def import_file(
     return result
 
 
+def _rows(count: int) -> str:
+    return "1 row" if count == 1 else f"{count:,} rows"
+
+
+def _translation(kind: Kind, path: Path, options: ImportOptions, header: list[str]):
+    """The platform layout's reading of the file, or None for a native file."""
+    if options.dialect == dialects.NATIVE:
+        return None
+    layout = dialects.LAYOUTS.get((options.dialect, kind.name))
+    if layout is None:
+        raise ImportRefused(
+            path,
+            f"--from {options.dialect} reads {' and '.join(dialects.kinds_of(options.dialect))} "
+            f"exports, not {kind.name}",
+            hint=f"import {kind.name} files in segcli's own columns (--from native, with --map)",
+        )
+    return dialects.Translation(layout, path, header)
+
+
+def _plan(kind, path, options, header, translation, result: ImportResult) -> ColumnPlan:
+    """Plan the file's columns, and note what it was read as and what nothing reads."""
+    result.columns = len(header)
+    if translation is not None:
+        plan, _, result.warnings = plan_columns(kind, translation.native_header, {}, path)
+        result.read_as = translation.layout.title
+        result.ignored = translation.ignored()
+        return plan
+    result.read_as = f"native {kind.name} file" + (" with --map" if options.mapping else "")
+    looks_like = dialects.detect(header)
+    try:
+        plan, result.ignored, result.warnings = plan_columns(kind, header, options.mapping, path)
+    except ImportRefused as error:
+        if looks_like is not None:
+            error.hint = (
+                f"this looks like a {looks_like.title}: import it with --from {looks_like.dialect}"
+            )
+        raise
+    if looks_like is not None:
+        result.warnings.append(
+            f"this looks like a {looks_like.title}; if it is, import it with "
+            f"--from {looks_like.dialect}"
+        )
+    return plan
+
+
+def _date_reader(kind, path, options, plan: ColumnPlan, result: ImportResult) -> DateReader:
+    """How this file's dates are read: the order given, or the one its values prove.
+
+    A file whose numeric dates all read both ways (1/12/2010) and for which no order was
+    given is refused: segcli never picks one reading silently.
+    """
+    if options.date_format is not None:
+        result.dates = f"dates in the format {options.date_format} (--date-format)"
+        return DateReader(options.date_order, options.date_format)
+    if options.date_order is not None:
+        result.dates = f"dates {_order_words(options.date_order)} (--{options.date_order})"
+        return DateReader(options.date_order)
+    positions = plan.date_positions()
+    if not positions:
+        return DateReader()
+    with CsvFile(path, encoding=options.encoding, delimiter=options.delimiter) as scan:
+        records = scan.records()
+        translation = _translation(kind, path, options, scan.header)
+        if translation is not None:
+            records = translation.records(records)
+        evidence = collect_evidence(
+            (record.line, record.fields[position])
+            for record in records
+            for position in positions
+            if position < len(record.fields)
+        )
+    if evidence.decided is not None:
+        result.dates = (
+            f"dates {_order_words(evidence.decided)}, as {evidence.proof!r} shows "
+            f"(line {evidence.proof_line})"
+        )
+        return DateReader(evidence.decided)
+    if evidence.ambiguous:
+        raise ImportRefused(
+            path,
+            f"its dates do not show whether the day or the month comes first: "
+            f"{describe(evidence.example)}",
+            line=evidence.example_line,
+            hint="give the file's order with --dayfirst or --monthfirst "
+            "(or its exact format, e.g. --date-format '%d/%m/%Y %H:%M')",
+        )
+    return DateReader()
+
+
+def _order_words(order: str) -> str:
+    return "day first" if order == DAY_FIRST else "month first"
+
+
 def _load(
-    store: Store, kind: Kind, plan: ColumnPlan, source: CsvFile, rejects: RejectLog, result
+    store: Store, kind: Kind, plan: ColumnPlan, source, rejects: RejectLog, result
 ) -> tuple[int, int, int]:
     if kind is kinds.ITEMS:
         _stage_items_file(store, plan, source, rejects, result)
@@ -260,7 +398,13 @@ def _load(
     _merge(store, kind.table, kind.key_column, kind.stored)
     if kind is kinds.PRODUCTS:
         _refresh_product_collections(store)
+    if kind is kinds.ORDERS:
+        result.anonymous = _anonymous(store)
     return _count(store, "stage", kind.key_column, "verdicts")
+
+
+def _anonymous(store: Store) -> int:
+    return store.scalar("SELECT count(*) FROM final WHERE customer_id IS NULL AND email IS NULL")
 
 
 def _stream(store, plan, source, rejects, result, to_rows, inserts) -> None:
@@ -278,8 +422,12 @@ def _stream(store, plan, source, rejects, result, to_rows, inserts) -> None:
             bad.clear()
 
     pending = 0
-    for record in source.records():
-        result.rows_read += 1
+    last_line = 0
+    for record in source:
+        # A platform row may stand for several records (its line items): count it once.
+        if record.line != last_line:
+            result.rows_read += 1
+            last_line = record.line
         try:
             rows = to_rows(_parse(plan, record))
         except BadValue as error:
@@ -409,18 +557,19 @@ def _merge_items(store: Store) -> None:
     )
 
 
-_HEAD_COLUMNS = ("customer_id", "email", "created_at", "total", "status", "currency")
+# The order-level columns of the line-item form (all but ``counted``, derived from status).
+_HEAD_COLUMNS = kinds.ORDERS.stored[:-1]
 
 
 def _line_item_rows(row: dict) -> list[tuple | None]:
     """One row of the line-item form: its order fields, and its line item if it has one."""
     if not row.get("order_id"):
         raise BadValue("order_id is empty")
-    head = kinds.order_head(row)[:-1]
-    if row.get("product_id") or row.get("sku"):
+    head = kinds.order_head(row)
+    if row.get("product_id") or row.get("sku") or row.get("title"):
         return [head, kinds.item_row(row)]
-    if any(row.get(c) is not None for c in ("title", "collection", "quantity", "price")):
-        raise BadValue("the line item has neither product_id nor sku")
+    if any(row.get(c) is not None for c in ("collection", "quantity", "price", "vendor")):
+        raise BadValue("the line item has no product_id, sku or title")
     return [head, None]
 
 
@@ -455,13 +604,8 @@ def _load_line_item_orders(store, plan, source, rejects, result) -> tuple[int, i
     store.execute(
         """
         CREATE TEMP TABLE late_rejects AS
-        SELECT order_id,
-            CASE WHEN created_at IS NULL
-                THEN 'order ' || order_id || ' has no created_at on any of its rows'
-                ELSE 'order ' || order_id || ' has neither customer_id nor email on any of its rows'
-            END AS reason
-        FROM order_heads
-        WHERE created_at IS NULL OR (customer_id IS NULL AND email IS NULL)
+        SELECT order_id, 'order ' || order_id || ' has no created_at on any of its rows' AS reason
+        FROM order_heads WHERE created_at IS NULL
         """
     )
     if store.scalar("SELECT count(*) FROM late_rejects"):
@@ -495,6 +639,21 @@ def _load_line_item_orders(store, plan, source, rejects, result) -> tuple[int, i
     )
     _merge(store, "orders", "order_id", kinds.ORDERS.stored)
     _merge_items(store)
+    result.anonymous = _anonymous(store)
+    result.line_items = store.scalar("SELECT count(*) FROM stage_items")
+    orders = [0, 0, 0]
+    for verdict, count in store.execute(
+        f"""
+        SELECT CASE
+                WHEN v.verdict = {UNCHANGED} AND coalesce(iv.verdict, {UNCHANGED}) != {UNCHANGED}
+                    THEN {UPDATED}
+                ELSE v.verdict
+            END, count(*)
+        FROM verdicts v LEFT JOIN item_verdicts iv ON iv.key = v.key GROUP BY 1
+        """
+    ):
+        orders[verdict] = count
+    result.orders = (orders[INSERTED], orders[UPDATED], orders[UNCHANGED])
     counts = [0, 0, 0]
     for verdict, rows in store.execute(
         f"""
@@ -518,19 +677,21 @@ def _drop_temp_tables(store: Store) -> None:
         store.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 
-def _log_import(store: Store, result: ImportResult) -> None:
+def _log_import(store: Store, result: ImportResult, dialect: str) -> None:
     store.execute(
         """INSERT INTO imports (kind, file, finished_at, rows_read, inserted, updated, unchanged,
-        rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+        rejected, dialect, anonymous_orders) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (
             result.kind,
             str(result.path.resolve()),
-            values.format_timestamp(datetime.now(UTC).replace(tzinfo=None, microsecond=0)),
+            format_timestamp(datetime.now(UTC).replace(tzinfo=None, microsecond=0)),
             result.rows_read,
             result.inserted,
             result.updated,
             result.unchanged,
             result.rejected,
+            dialect,
+            result.anonymous,
         ),
     )
 

@@ -24,6 +24,8 @@ class Record:
 
     line: int
     fields: list[str]
+    # Set when the record is known to be unreadable before its cells are parsed.
+    problem: str | None = None
 
 
 class CsvFile:

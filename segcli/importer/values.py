@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from segcli.errors import BadValue
+from segcli.importer.dates import DateReader
 from segcli.money import SCALE
 
 # Larger amounts are typing mistakes, and the limit keeps sums of millions of orders
@@ -33,6 +33,18 @@ def text(raw: str) -> str | None:
     return value or None
 
 
+# A whole number written as a decimal, as spreadsheets and data tools write ids: 17850.0
+_DECIMAL_ID = re.compile(r"[0-9]+\.0+")
+
+
+def identifier(raw: str) -> str | None:
+    """An id as text, trimmed; ``17850.0`` is the id ``17850`` (a number saved as a decimal)."""
+    value = raw.strip()
+    if _DECIMAL_ID.fullmatch(value):
+        value = value.partition(".")[0]
+    return value or None
+
+
 # Whitespace or control characters never belong in an address.
 _NOT_IN_EMAIL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 
@@ -48,26 +60,8 @@ def email(raw: str) -> str | None:
     return value
 
 
-def timestamp(raw: str) -> str | None:
-    """An ISO-8601 date or date-time, converted to UTC; a date alone is midnight UTC."""
-    value = raw.strip()
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC).replace(tzinfo=None)
-    except (ValueError, OverflowError):
-        raise BadValue(
-            f"{value!r} is not an ISO date (expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, "
-            "optionally with a UTC offset such as +02:00)"
-        ) from None
-    return format_timestamp(moment)
-
-
-def format_timestamp(moment: datetime) -> str:
-    """The stored form of a naive UTC date-time."""
-    return moment.isoformat(sep=" ", timespec="microseconds" if moment.microsecond else "seconds")
+# Dates are read by a DateReader; this one is for files whose day/month order is not given.
+timestamp = DateReader()
 
 
 # A decimal number as files write it: ASCII digits, a dot, an optional exponent. Decimal()

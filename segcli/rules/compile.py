@@ -309,23 +309,31 @@ def _of_products(alias: str, products: str) -> str:
     )
 
 
-def _product_match(alias: str, table: str, names: tuple[str, ...], context: Context) -> str:
-    """``product: X`` matches the record's product_id or sku, or those of its product."""
+def _product_match(
+    alias: str, table: str, names: tuple[str, ...], context: Context, *, by_title: bool = False
+) -> str:
+    """``product: X`` matches the record's product_id or sku, or those of its product.
+
+    A line item (``by_title``) is also known by its title: platform exports often have
+    lines without a SKU.
+    """
     folded = _folded(names, context)
     named = (
         f"(SELECT product_id, sku FROM products WHERE segcli_fold(product_id) IN {folded} "
         f"OR segcli_fold(sku) IN {folded})"
     )
+    title = f" OR {alias}.title IN {_stored(table, 'title', folded)}" if by_title else ""
     return (
         f"({alias}.product_id IN {_stored(table, 'product_id', folded)} "
-        f"OR {alias}.sku IN {_stored(table, 'sku', folded)} OR {_of_products(alias, named)})"
+        f"OR {alias}.sku IN {_stored(table, 'sku', folded)} OR {_of_products(alias, named)}"
+        f"{title})"
     )
 
 
 def _item_terms(node: ast.Purchased, context: Context) -> list[str]:
     terms = []
     if node.product:
-        terms.append(_product_match("i", "items", node.product, context))
+        terms.append(_product_match("i", "items", node.product, context, by_title=True))
     if node.collection:
         folded = _folded(node.collection, context)
         in_collection = (
@@ -342,7 +350,14 @@ def _item_terms(node: ast.Purchased, context: Context) -> list[str]:
             matching = (
                 f"(SELECT product_id, sku FROM products WHERE segcli_fold({column}) IN {folded})"
             )
-            terms.append(f"({_of_products('i', matching)})")
+            if column == "vendor":
+                # The line's own vendor (platform exports give it), else its product's.
+                terms.append(
+                    f"(i.vendor IN {_stored('items', 'vendor', folded)} "
+                    f"OR {_of_products('i', matching)})"
+                )
+            else:
+                terms.append(f"({_of_products('i', matching)})")
     return terms
 
 

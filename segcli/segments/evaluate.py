@@ -52,7 +52,8 @@ FROM (
             AS email_domain,
         p.first_name, p.last_name, p.created_at,
         -- The newest subscriber row up to the as-of day decides (undated rows are the
-        -- oldest; on a tie unsubscribed wins), else the customer row, else false.
+        -- oldest; on a tie unsubscribed wins), else the customer row, else the answer
+        -- given with the latest order up to the as-of day, else false.
         coalesce(
             (SELECT s.status = 'subscribed' FROM subscribers s
              WHERE s.person_id = p.person_id
@@ -61,6 +62,11 @@ FROM (
                 s.status = 'unsubscribed' DESC
              LIMIT 1),
             p.customer_accepts_marketing,
+            (SELECT o.accepts_marketing FROM orders o
+             WHERE o.person_id = p.person_id AND o.accepts_marketing IS NOT NULL
+                AND o.created_at < :as_of_end
+             ORDER BY o.created_at DESC, o.accepts_marketing ASC
+             LIMIT 1),
             0
         ) AS accepts_marketing,
         p.country, p.region, p.city, p.tags, p.customer_group, p.channel, p.custom,

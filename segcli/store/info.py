@@ -25,6 +25,10 @@ def store_info(store: Store) -> dict:
         "schema_version": store.schema_version(),
         "people": store.scalar("SELECT count(*) FROM people"),
         "guests": store.scalar("SELECT count(*) FROM people WHERE customer_id IS NULL"),
+        # Orders that belong to no one (no customer id or email): kept, in no segment.
+        "anonymous_orders": store.scalar(
+            "SELECT count(*) FROM orders WHERE customer_id IS NULL AND email IS NULL"
+        ),
         "rows": counts,
         "first_order_at": first_order,
         "last_order_at": last_order,

@@ -171,3 +171,23 @@ def m001_store(db: Database) -> None:
         CREATE INDEX imports_kind ON imports(kind, finished_at);
         """
     )
+
+
+@migrations()
+def m002_platform_exports(db: Database) -> None:
+    """What platform exports add: an order's buyer address and consent, a line's vendor."""
+    db.executescript(
+        """
+        -- The buyer's consent to marketing as of the order's date (Shopify's Accepts
+        -- Marketing), and the billing address: used where no customer row gives them.
+        ALTER TABLE orders ADD COLUMN accepts_marketing INTEGER;
+        ALTER TABLE orders ADD COLUMN country TEXT;
+        ALTER TABLE orders ADD COLUMN region TEXT;
+        ALTER TABLE orders ADD COLUMN city TEXT;
+        ALTER TABLE items ADD COLUMN vendor TEXT;
+        CREATE INDEX items_vendor ON items(vendor, order_id);
+        -- The dialect a file was read in, and its orders that belong to no one.
+        ALTER TABLE imports ADD COLUMN dialect TEXT NOT NULL DEFAULT 'native';
+        ALTER TABLE imports ADD COLUMN anonymous_orders INTEGER NOT NULL DEFAULT 0;
+        """
+    )
