@@ -256,3 +256,30 @@ def test_reimporting_a_shopify_export_changes_nothing(segcli, path):
     assert again.exit_code == 0, again.stderr
     assert "0 inserted, 0 updated" in again.stderr
     assert segcli.dump() == before
+
+
+def test_shopify_accepts_marketing_is_consent_as_of_each_order(segcli):
+    path = segcli.write(
+        "orders.csv",
+        "Name,Email,Financial Status,Created at,Total,Accepts Marketing,Lineitem name,"
+        "Lineitem quantity,Lineitem price,Cancelled at\n"
+        "#1,Ann@x.com,paid,2024-01-01 10:00:00 +0000,10.00,yes,Mug,1,10.00,\n"
+        "#2,ann@x.com,paid,2024-06-01 10:00:00 +0000,20.00,no,Mug,1,20.00,\n"
+        "#3,bob@x.com,paid,2024-02-01 10:00:00 +0000,5.00,yes,Tea,1,5.00,"
+        "2024-02-02 10:00:00 +0000\n",
+    )
+    assert segcli("import", "orders", path, "--from", "shopify").exit_code == 0
+
+    def consenting(as_of: str) -> list[str]:
+        result = segcli(
+            "segment", "export", "--criteria", "accepts_marketing: true", "--as-of", as_of
+        )
+        assert result.exit_code == 0, result.stderr
+        return sorted(row["email"] for row in csv.DictReader(result.stdout.splitlines()))
+
+    # Ann said yes with her first order and no with her second; Bob's cancelled order
+    # still carries his yes.
+    assert consenting("2024-03-01") == ["ann@x.com", "bob@x.com"]
+    assert consenting("2024-07-01") == ["bob@x.com"]
+    assert segcli.value("SELECT status FROM orders WHERE order_id = '#3'") == "cancelled"
+    assert segcli.value("SELECT counted FROM orders WHERE order_id = '#3'") == 0
