@@ -42,7 +42,7 @@ Source = tuple[str, ...] | Derived
 # 5.27763E+12: a long number a spreadsheet displayed, and saved, with its digits cut.
 _SCIENTIFIC = re.compile(r"[0-9](?:\.[0-9]+)?[eE]\+[0-9]+")
 # Spreadsheets and Shopify write a leading apostrophe to keep a number as text: '92591.
-_APOSTROPHE_NUMBER = re.compile(r"'(?=[0-9+-])")
+_APOSTROPHE_NUMBER = re.compile(r"^\s*'(?=[0-9+-])")
 
 
 @dataclass(frozen=True)
