@@ -75,6 +75,15 @@ class Segcli:
         )
 
 
+def checked(segcli: Segcli, *args, exit_code: int = 0):
+    """Run segcli; check the exit code, that stdout is empty and that nothing crashed."""
+    result = segcli(*args)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.exit_code == exit_code, result.stderr
+    assert result.stdout == ""
+    return result
+
+
 class SegmentStore:
     """A store imported into segcli's database, with a segments directory."""
 

@@ -145,15 +145,11 @@ def report(shown_path: str, result: ImportResult) -> None:
 )
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the file.")
 @click.option(
-    "--dayfirst",
-    "date_order",
-    flag_value=DAY_FIRST,
-    help="Read numeric dates day first: 1/12/2010 is 1 December 2010.",
+    "--dayfirst", is_flag=True, help="Read numeric dates day first: 1/12/2010 is 1 December 2010."
 )
 @click.option(
     "--monthfirst",
-    "date_order",
-    flag_value=MONTH_FIRST,
+    is_flag=True,
     help="Read numeric dates month first: 1/12/2010 is 12 January 2010.",
 )
 @click.option(
@@ -179,7 +175,8 @@ def import_command(
     mappings,
     delimiter,
     encoding,
-    date_order,
+    dayfirst,
+    monthfirst,
     date_format,
     dry_run,
     rejects_path,
@@ -191,6 +188,9 @@ def import_command(
     Each file is imported in one transaction: all of it or, when it is refused, none.
     Exit status: 0 all rows imported, 3 some rows rejected, 1 a file refused.
     """
+    if dayfirst and monthfirst:
+        raise click.UsageError("give --dayfirst or --monthfirst, not both")
+    date_order = DAY_FIRST if dayfirst else MONTH_FIRST if monthfirst else None
     if mappings and dialect != NATIVE:
         raise click.UsageError(
             f"--map renames the columns of a native file; --from {dialect} already knows "

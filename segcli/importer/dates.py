@@ -21,22 +21,27 @@ from segcli.errors import BadValue
 DAY_FIRST = "dayfirst"
 MONTH_FIRST = "monthfirst"
 
-# 1/12/2010, 01.12.2010, 1-12-10, each optionally followed by a time (24-hour or AM/PM) and
-# an offset. The separators must agree.
-_NUMERIC = re.compile(
-    r"(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<year>\d{4}|\d{2})"
+# A time of day after a date: 8:26, 08:26:00, 08:26:00.5, 9:17 PM, then an optional offset.
+_TIME = (
     r"(?:[ T,]+(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<frac>\d{1,6}))?)?"
     r"\s*(?P<ampm>[AaPp][Mm])?)?"
     r"\s*(?P<offset>Z|UTC|GMT|[+-]\d{2}:?\d{2})?"
 )
+# 1/12/2010, 01.12.2010, 1-12-10, each optionally followed by a time. The separators agree.
+_NUMERIC = re.compile(
+    r"(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<year>\d{4}|\d{2})" + _TIME
+)
 # 2010/12/01: the year first is never ambiguous.
 _YEAR_FIRST = re.compile(
-    r"(?P<year>\d{4})(?P<sep>[/.])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})"
-    r"(?:[ T]+(?P<rest>.*))?"
+    r"(?P<year>\d{4})(?P<sep>[/.])(?P<b>\d{1,2})(?P=sep)(?P<a>\d{1,2})" + _TIME
 )
 _MONTH_NAMES = re.compile(
     r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b", re.IGNORECASE
 )
+
+# Two defaults that differ in day, month and year: a value that reads the same with both
+# gives all three itself.
+_DEFAULTS = (datetime(2001, 1, 1), datetime(2002, 2, 2))
 
 _ISO_HINT = "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, optionally with a UTC offset such as +02:00"
 
@@ -104,20 +109,16 @@ class DateReader:
             try:
                 return _stored(datetime.strptime(value, self.date_format))
             except ValueError:
-                pass  # an ISO date is still read below
+                pass  # an ISO date is still read; nothing else is
         try:
             return _stored(datetime.fromisoformat(value))
         except (ValueError, OverflowError):
-            pass
+            if self.date_format is not None:
+                raise BadValue(self._not_a_date(value)) from None
         if (match := _NUMERIC.fullmatch(value)) is not None:
-            return self._numeric(value, match)
+            return self._numeric(value, match, self._order(value, match))
         if (match := _YEAR_FIRST.fullmatch(value)) is not None:
-            rest = f" {match['rest']}" if match["rest"] else ""
-            iso = f"{match['year']}-{int(match['month']):02d}-{int(match['day']):02d}{rest}"
-            try:
-                return _stored(datetime.fromisoformat(iso))
-            except (ValueError, OverflowError):
-                pass
+            return self._numeric(value, match, DAY_FIRST)
         if _MONTH_NAMES.search(value):
             return self._written(value)
         raise BadValue(self._not_a_date(value))
@@ -127,16 +128,20 @@ class DateReader:
             return f"{value!r} is not a date in the format {self.date_format!r}"
         return f"{value!r} is not a date (expected {_ISO_HINT})"
 
-    def _numeric(self, value: str, match: re.Match) -> str:
+    def _order(self, value: str, match: re.Match) -> str:
+        """The order to read a day/month value in: the file's, or the only one that works."""
+        if self.order is not None:
+            return self.order
         a, b = int(match["a"]), int(match["b"])
-        order = self.order
-        if order is None:
-            if a == b or b > 12:
-                order = MONTH_FIRST
-            elif a > 12:
-                order = DAY_FIRST
-            else:
-                raise BadValue(f"{describe(value)}: give the file's order")
+        if a == b or b > 12:
+            return MONTH_FIRST
+        if a > 12:
+            return DAY_FIRST
+        raise BadValue(f"{describe(value)}: give the file's order")
+
+    def _numeric(self, value: str, match: re.Match, order: str) -> str:
+        """A numeric date: ``a`` and ``b`` are the day and month in ``order``."""
+        a, b = int(match["a"]), int(match["b"])
         day, month = (a, b) if order == DAY_FIRST else (b, a)
         hour = int(match["hour"] or 0)
         if match["ampm"]:
@@ -166,12 +171,21 @@ class DateReader:
         return format_timestamp(moment)
 
     def _written(self, value: str) -> str:
-        """A date with a month name (``8 Feb 2024``, ``February 8, 2024 3:04 PM``)."""
-        try:
-            moment = dateutil_parser.parse(value, dayfirst=self.order == DAY_FIRST)
-        except (ValueError, OverflowError):
-            raise BadValue(self._not_a_date(value)) from None
-        return _stored(moment)
+        """A date with a month name (``8 Feb 2024``, ``February 8, 2024 3:04 PM``).
+
+        It must give its day, month and year: what it leaves out is not taken from today.
+        """
+        readings = []
+        for default in _DEFAULTS:
+            try:
+                readings.append(
+                    dateutil_parser.parse(value, default=default, dayfirst=self.order == DAY_FIRST)
+                )
+            except (ValueError, OverflowError):
+                raise BadValue(self._not_a_date(value)) from None
+        if readings[0].date() != readings[1].date():
+            raise BadValue(f"{value!r} is not a whole date (it needs a day, a month and a year)")
+        return _stored(readings[0])
 
 
 @dataclass
@@ -199,6 +213,8 @@ class DateEvidence:
             return False
         self.numeric = True
         a, b = int(match["a"]), int(match["b"])
+        if a > 12 and b > 12:
+            return False  # no order reads it: the row is rejected when it is imported
         if b > 12 >= a:
             self.decided = MONTH_FIRST
         elif a > 12 >= b:

@@ -219,7 +219,7 @@ def parse_woo_line_item(cell: str, column: str) -> dict[str, str]:
     """``name:Hoodie|product_id:45|sku:HD-1|quantity:2|total:40.00`` as native item values.
 
     The price is the line's total (after discounts) divided by its quantity when that is
-    exact to four decimals, else its subtotal divided by its quantity, else left unset.
+    exact to four decimals, else left unset (the order's total is given anyway).
     """
     values: dict[str, str] = {}
     for part in _split_escaped(cell, "|"):
@@ -249,14 +249,13 @@ def parse_woo_line_item(cell: str, column: str) -> dict[str, str]:
 def _woo_price(values: dict[str, str], quantity: str) -> str:
     if values.get("item_price"):
         return values["item_price"]
-    for key in ("total", "subtotal", "sub_total"):
-        try:
-            price = Decimal(values.get(key, "")) / Decimal(quantity)
-        except (InvalidOperation, ZeroDivisionError):
-            continue
-        if price == price.quantize(Decimal("0.0001")):
-            return str(price.quantize(Decimal("0.0001")).normalize())
-    return ""
+    try:
+        price = Decimal(values.get("total", "")) / Decimal(quantity)
+    except (InvalidOperation, ZeroDivisionError):
+        return ""
+    if price != price.quantize(Decimal("0.0001")):
+        return ""
+    return str(price.quantize(Decimal("0.0001")).normalize())
 
 
 WOOCOMMERCE_ORDERS = Layout(

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import groupby
 from pathlib import Path
 
 from segcli.errors import BadValue, ImportRefused
@@ -408,7 +409,11 @@ def _anonymous(store: Store) -> int:
 
 
 def _stream(store, plan, source, rejects, result, to_rows, inserts) -> None:
-    """Parse every record; send good rows to the staging tables and bad ones to ``rejects``."""
+    """Parse every record; send good rows to the staging tables and bad ones to ``rejects``.
+
+    A platform row may stand for several records (one per line item), all with its line
+    number: the row is read, and taken or rejected, as a whole.
+    """
     batches: list[list[tuple]] = [[] for _ in inserts]
     bad: list[tuple[int, str]] = []
 
@@ -422,20 +427,19 @@ def _stream(store, plan, source, rejects, result, to_rows, inserts) -> None:
             bad.clear()
 
     pending = 0
-    last_line = 0
-    for record in source:
-        # A platform row may stand for several records (its line items): count it once.
-        if record.line != last_line:
-            result.rows_read += 1
-            last_line = record.line
+    for line, records in groupby(source, key=lambda record: record.line):
+        result.rows_read += 1
+        staged = []
         try:
-            rows = to_rows(_parse(plan, record))
+            for record in records:
+                staged.append(to_rows(_parse(plan, record)))
         except BadValue as error:
-            bad.append((record.line, error.reason))
+            bad.append((line, error.reason))
             continue
-        for target, row in enumerate(rows):
-            if row is not None:
-                batches[target].append((record.line, *row))
+        for rows in staged:
+            for target, row in enumerate(rows):
+                if row is not None:
+                    batches[target].append((line, *row))
         pending += 1
         if pending >= BATCH_ROWS:
             flush()
@@ -472,8 +476,8 @@ def _count(store: Store, stage: str, key: str, verdicts: str) -> tuple[int, int,
     """Rows per verdict: every row of a key shares the verdict of that key's final row."""
     counts = [0, 0, 0]
     for verdict, rows in store.execute(
-        f"""SELECT v.verdict, count(*) FROM {stage} s JOIN {verdicts} v ON v.key = s.{key}
-        GROUP BY v.verdict"""
+        f"""SELECT v.verdict, count(DISTINCT s.line) FROM {stage} s
+        JOIN {verdicts} v ON v.key = s.{key} GROUP BY v.verdict"""
     ):
         counts[verdict] = rows
     return counts[INSERTED], counts[UPDATED], counts[UNCHANGED]
@@ -662,7 +666,7 @@ def _load_line_item_orders(store, plan, source, rejects, result) -> tuple[int, i
                 WHEN v.verdict = {UNCHANGED} AND coalesce(iv.verdict, {UNCHANGED}) = {UNCHANGED}
                     THEN {UNCHANGED}
                 ELSE {UPDATED}
-            END AS verdict, count(*)
+            END AS verdict, count(DISTINCT s.line)
         FROM stage s JOIN verdicts v ON v.key = s.order_id
         LEFT JOIN item_verdicts iv ON iv.key = s.order_id
         GROUP BY 1
