@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 from collections import defaultdict
 from decimal import Decimal
@@ -140,3 +141,39 @@ def test_woocommerce_customers_download_with_bom_and_blank_rows(segcli):
     assert created_at == source["Sign Up"].replace("T", " ")
     # Columns segcli has no place for are kept as custom fields; the BOM is not in a name.
     assert json.loads(custom)["name"] == source["Name"]
+
+
+RETAIL_FULL = REAL_DATA / "online-retail" / "online-retail-dataset.csv.gz"
+
+
+def test_the_whole_online_retail_data_set_imports_from_its_gzip_file(segcli):
+    """541,909 invoice lines, read compressed: every invoice's total and customer."""
+    expected: dict[str, Decimal] = defaultdict(Decimal)
+    customers: dict[str, str] = {}
+    with gzip.open(RETAIL_FULL, "rt", newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            invoice = row["InvoiceNo"]
+            expected[invoice] += int(row["Quantity"]) * Decimal(row["UnitPrice"])
+            customers.setdefault(invoice, row["CustomerID"].removesuffix(".0"))
+
+    result = segcli("import", "orders", RETAIL_FULL, *RETAIL_MAP)
+
+    assert result.exit_code == 0, result.stderr
+    assert "541,909 rows read: 541,909 inserted" in result.stderr
+    assert f"{len(expected):,} orders with 541,909 line items" in result.stderr
+    anonymous = sum(1 for customer in customers.values() if not customer)
+    assert f"{anonymous:,} orders have no customer" in result.stderr
+    stored = dict(segcli.rows("SELECT order_id, total FROM orders"))
+    assert stored == {invoice: int(total * 10_000) for invoice, total in expected.items()}
+    people = {customer for customer in customers.values() if customer}
+    assert segcli.value("SELECT count(*) FROM people") == len(people)
+
+
+def test_a_damaged_gzip_file_is_refused_whole(segcli):
+    damaged = segcli.write("orders.csv.gz", "")
+    damaged.write_bytes(RETAIL_FULL.read_bytes()[:200_000])
+    result = segcli("import", "orders", damaged, *RETAIL_MAP)
+    assert result.exit_code == 1
+    assert "is a damaged gzip file" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert segcli.value("SELECT count(*) FROM orders") == 0

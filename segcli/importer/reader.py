@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ FIELD_SIZE_LIMIT = 16 * 1024 * 1024
 csv.field_size_limit(FIELD_SIZE_LIMIT)
 
 UTF8_BOM = codecs.BOM_UTF8
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass
@@ -47,18 +50,26 @@ class CsvFile:
         self._lines_read = 0
         try:
             self.size = path.stat().st_size
-            self._handle = path.open("rb")
+            self._raw = path.open("rb")
         except IsADirectoryError:
             raise ImportRefused(path, "is a directory, not a CSV file") from None
         except FileNotFoundError:
             raise ImportRefused(path, "no such file") from None
         except OSError as error:
             raise ImportRefused(path, f"cannot be read: {error.strerror}") from None
+        # A gzip-compressed CSV (export.csv.gz) is read as it is; progress counts the
+        # compressed bytes, which is what the file's size measures.
+        self.compressed = self._raw.peek(2)[:2] == GZIP_MAGIC
+        self._handle = gzip.GzipFile(fileobj=self._raw) if self.compressed else self._raw
         self._reader = csv.reader(self._text_lines(), delimiter=delimiter, strict=False)
         self.header = self._read_header()
 
     def close(self) -> None:
         self._handle.close()
+        self._raw.close()
+
+    def _position(self) -> int:
+        return self._raw.tell() if self.compressed else self.bytes_read
 
     def __enter__(self) -> CsvFile:
         return self
@@ -72,7 +83,7 @@ class CsvFile:
         first = True
         report_every = 1 << 20
         next_report = report_every
-        for raw in self._handle:
+        for raw in self._raw_lines():
             self._lines_read += 1
             self.bytes_read += len(raw)
             if first:
@@ -97,10 +108,24 @@ class CsvFile:
                     hint="if the file was saved by Excel or an older system, "
                     "try --encoding latin-1 or --encoding cp1252",
                 ) from None
-            if self.on_progress is not None and self.bytes_read >= next_report:
-                next_report = self.bytes_read + report_every
-                self.on_progress(self.bytes_read)
+            if self.on_progress is not None and self._position() >= next_report:
+                next_report = self._position() + report_every
+                self.on_progress(self._position())
             yield line
+
+    def _raw_lines(self) -> Iterator[bytes]:
+        """The file's lines as bytes; a damaged gzip file is refused at the line it breaks."""
+        try:
+            yield from self._handle
+        except (OSError, EOFError, zlib.error) as error:
+            if not self.compressed:
+                raise ImportRefused(self.path, f"cannot be read: {error}") from None
+            raise ImportRefused(
+                self.path,
+                f"is a damaged gzip file ({error})",
+                line=self._lines_read + 1,
+                hint="check the download, or decompress it with gunzip to see the damage",
+            ) from None
 
     def _next(self) -> Record | None:
         start = self._lines_read + 1
@@ -134,7 +159,7 @@ class CsvFile:
             if fields and (fields[0].strip() or any(field.strip() for field in fields)):
                 yield record
         if self.on_progress is not None:
-            self.on_progress(self.bytes_read)
+            self.on_progress(self._position())
 
 
 def _checked_encoding(encoding: str) -> str:
