@@ -283,3 +283,30 @@ def test_shopify_accepts_marketing_is_consent_as_of_each_order(segcli):
     assert consenting("2024-07-01") == ["bob@x.com"]
     assert segcli.value("SELECT status FROM orders WHERE order_id = '#3'") == "cancelled"
     assert segcli.value("SELECT counted FROM orders WHERE order_id = '#3'") == 0
+
+
+def test_a_rejected_row_names_the_files_own_column(segcli):
+    path = segcli.write(
+        "order_export.csv",
+        "order_id,order_date,status,order_total,customer_id,billing_email,line_item_1\n"
+        "101,2024-03-01 10:00:00,completed,abc,0,ann@x.com,name:Mug|quantity:1|total:9\n",
+    )
+    result = segcli("import", "orders", path, "--from", "woocommerce")
+    assert result.exit_code == 3
+    assert f"{path}, line 2: rejected: order_total (total): 'abc' is not an amount of money" in (
+        result.stderr
+    )
+    mapped = segcli.write(
+        "invoices.csv", "InvoiceNo,InvoiceDate,Total,CustomerID\nI1,2010-13-01,5,C1\n"
+    )
+    args = ("--map", "InvoiceNo=order_id", "--map", "InvoiceDate=created_at")
+    result = segcli("import", "orders", mapped, *args, "--map", "CustomerID=customer_id")
+    assert result.exit_code == 3
+    assert "line 2: rejected: InvoiceDate (created_at): '2010-13-01' is not a date" in (
+        result.stderr
+    )
+    # A native file with no customer column at all is refused: a misspelt header must
+    # not make every order anonymous.
+    refused = segcli("import", "orders", mapped, *args)
+    assert refused.exit_code == 1
+    assert "customer_id or email" in refused.stderr

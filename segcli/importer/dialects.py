@@ -346,6 +346,17 @@ class Translation:
     def native_header(self) -> list[str]:
         return self.layout.native_header()
 
+    def labels(self) -> dict[str, str]:
+        """How messages name each native column: by the file's own column(s)."""
+        shown = {h.strip().lower(): h.strip() for h in reversed(self.header)}
+        labels = {}
+        for native, source in self.layout.columns.items():
+            names = source if isinstance(source, tuple) else source.inputs
+            present = [shown[name] for name in names if name in shown]
+            if present:
+                labels[native] = f"{' / '.join(present)} ({native})"
+        return labels
+
     def ignored(self) -> list[str]:
         """The file's columns that no native column reads, as the file writes them."""
         return [

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
@@ -105,6 +105,8 @@ class ColumnPlan:
     parsers: list[tuple[int, str, Callable[[str], object]]]
     custom: list[tuple[int, str]]
     line_items: bool
+    # How messages name a native column when the file calls it something else.
+    labels: dict[str, str] = field(default_factory=dict)
 
     def date_positions(self) -> list[int]:
         return [position for position, _, parse in self.parsers if parse is values.timestamp]
@@ -115,7 +117,10 @@ class ColumnPlan:
             (position, name, reader if parse is values.timestamp else parse)
             for position, name, parse in self.parsers
         ]
-        return ColumnPlan(self.header, self.width, parsers, self.custom, self.line_items)
+        return replace(self, parsers=parsers)
+
+    def labelled(self, labels: dict[str, str]) -> ColumnPlan:
+        return replace(self, labels={**self.labels, **labels})
 
 
 class _Rollback(Exception):
@@ -183,7 +188,12 @@ def plan_columns(
             custom.append((position, name))
         else:
             ignored.append(header[position].strip())
-    plan = ColumnPlan(header, len(header), parsers, custom, line_items)
+    labels = {
+        name: f"{header[position].strip()} ({name})"
+        for position, name in enumerate(names)
+        if name and header[position].strip().lower() != name
+    }
+    plan = ColumnPlan(header, len(header), parsers, custom, line_items, labels)
     warnings = []
     if unnamed:
         warnings.append(f"ignoring column(s) without a name: {', '.join(map(str, unnamed))}")
@@ -204,7 +214,7 @@ def _parse(plan: ColumnPlan, record: Record) -> dict[str, object]:
         try:
             row[name] = parse(raw)
         except BadValue as error:
-            problems.append(f"{name}: {error.reason}")
+            problems.append(f"{plan.labels.get(name, name)}: {error.reason}")
     if problems:
         raise BadValue("; ".join(problems))
     if plan.custom:
@@ -303,7 +313,7 @@ def _plan(kind, path, options, header, translation, result: ImportResult) -> Col
         plan, _, result.warnings = plan_columns(kind, translation.native_header, {}, path)
         result.read_as = translation.layout.title
         result.ignored = translation.ignored()
-        return plan
+        return plan.labelled(translation.labels())
     result.read_as = f"native {kind.name} file" + (" with --map" if options.mapping else "")
     looks_like = dialects.detect(header)
     try:
