@@ -1,0 +1,232 @@
+"""segcli's benchmark: a generated store of N people, imported and evaluated through the CLI.
+
+    python benchmarks/run.py                    # 1,000,000 people (about 10M rows)
+    python benchmarks/run.py --people 100000    # a quick run
+    python benchmarks/run.py --json figures.json
+
+Every phase runs segcli as a child process, as a merchant would, and is timed from the
+outside; peak memory is that child's maximum resident set. The sqlite3 shell importing the
+same CSV files into plain tables in one transaction is timed as the reference, so that the
+import figure is a ratio that means the same on any machine. Figures are printed, never
+asserted: machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_SEGMENTS = ROOT / "segcli" / "examples" / "segments"
+KINDS = ("products", "customers", "orders", "items", "reviews", "subscribers", "carts")
+AS_OF = "2026-11-01"
+
+
+@dataclass
+class Phase:
+    name: str
+    rows: int | None
+    seconds: float
+    peak_mb: float
+    ratio: float | None = None
+
+    @property
+    def rows_per_second(self) -> float | None:
+        return self.rows / self.seconds if self.rows and self.seconds else None
+
+
+def run(command: list[str], *, stdout=subprocess.DEVNULL, stdin=None) -> tuple[float, float]:
+    """Run a child to its end; its wall time in seconds and its peak memory in MB."""
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE, stdin=stdin)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    errors = child.stderr.read().decode(errors="replace") if child.stderr else ""
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode not in (0, 3):
+        raise SystemExit(f"{' '.join(command)} failed ({child.returncode}):\n{errors}")
+    return seconds, usage.ru_maxrss / 1024  # Linux reports kilobytes
+
+
+def segcli(db: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "segcli", "--db", str(db), *args]
+
+
+def sqlite3_shell() -> str | None:
+    """The sqlite3 shell, installed from the system's packages when it is missing."""
+    found = shutil.which("sqlite3")
+    if found is None and shutil.which("apt-get") and os.geteuid() == 0:
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "sqlite3"],
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        found = shutil.which("sqlite3")
+    return found
+
+
+def reference_import(shell: str, data: Path, work: Path) -> tuple[float, float]:
+    """The sqlite3 shell importing every file into pre-created tables in one transaction."""
+    db = work / "reference.db"
+    db.unlink(missing_ok=True)
+    script = ["PRAGMA journal_mode=OFF;", "BEGIN;"]
+    for kind in KINDS:
+        with (data / f"{kind}.csv").open(encoding="utf-8") as handle:
+            columns = handle.readline().strip().split(",")
+        script.append(f"CREATE TABLE {kind} ({', '.join(f'{c} TEXT' for c in columns)});")
+        script.append(f".import --csv --skip 1 {data / f'{kind}.csv'} {kind}")
+    script.append("COMMIT;")
+    path = work / "reference.sql"
+    path.write_text("\n".join(script) + "\n", encoding="utf-8")
+    with path.open("rb") as stdin:
+        return run([shell, str(db)], stdin=stdin)
+
+
+def data_rows(path: Path) -> int:
+    with path.open("rb") as handle:
+        return max(sum(1 for _ in handle) - 1, 0)
+
+
+def benchmark(people: int, work: Path, seed: int) -> list[Phase]:
+    phases: list[Phase] = []
+    data = work / "data"
+    db = work / "store.db"
+    for leftover in work.glob("store.db*"):
+        leftover.unlink()
+
+    seconds, peak = run(
+        [
+            sys.executable,
+            "-m",
+            "segcli.generator",
+            str(data),
+            "--people",
+            str(people),
+            "--seed",
+            str(seed),
+        ]
+    )
+    rows = {kind: data_rows(data / f"{kind}.csv") for kind in KINDS}
+    phases.append(Phase("generate the CSV files (not segcli)", sum(rows.values()), seconds, peak))
+
+    shell = sqlite3_shell()
+    reference = None
+    if shell is not None:
+        reference, peak = reference_import(shell, data, work)
+        phases.append(
+            Phase("reference: sqlite3 shell .import", sum(rows.values()), reference, peak, 1.0)
+        )
+
+    total, total_peak = 0.0, 0.0
+    for kind in KINDS:
+        seconds, peak = run(segcli(db, "import", kind, str(data / f"{kind}.csv")))
+        phases.append(Phase(f"import {kind}", rows[kind], seconds, peak))
+        total += seconds
+        total_peak = max(total_peak, peak)
+    phases.append(
+        Phase(
+            "import: all kinds",
+            sum(rows.values()),
+            total,
+            total_peak,
+            total / reference if reference else None,
+        )
+    )
+    for kind in ("orders", "items"):
+        first = next(p for p in phases if p.name == f"import {kind}")
+        seconds, peak = run(segcli(db, "import", kind, str(data / f"{kind}.csv")))
+        phases.append(
+            Phase(
+                f"re-import {kind} (unchanged)", rows[kind], seconds, peak, seconds / first.seconds
+            )
+        )
+
+    segments = ("--segments", str(EXAMPLE_SEGMENTS))
+    out = work / "calculate.json"
+    with out.open("wb") as handle:
+        every, peak = run(
+            segcli(db, *segments, "segment", "calculate", "--as-of", AS_OF, "--format", "json"),
+            stdout=handle,
+        )
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    phases.append(
+        Phase(f"segment calculate: all {len(figures)} segments", len(figures), every, peak)
+    )
+    one, peak = run(segcli(db, *segments, "segment", "calculate", "everyone", "--as-of", AS_OF))
+    phases.append(Phase("segment calculate: one segment", 1, one, peak))
+    if len(figures) > 1:
+        each = (every - one) / (len(figures) - 1)
+        phases.append(Phase("segment calculate: each further segment", 1, each, 0.0))
+
+    largest = max(figures, key=lambda f: (f["count"], f["segment"] != "everyone"))
+    exported = work / "export.csv"
+    with exported.open("wb") as handle:
+        seconds, peak = run(
+            segcli(db, *segments, "segment", "export", largest["segment"], "--as-of", AS_OF),
+            stdout=handle,
+        )
+    phases.append(Phase(f"segment export {largest['segment']}", data_rows(exported), seconds, peak))
+
+    with (data / "customers.csv").open(encoding="utf-8") as handle:
+        handle.readline()
+        key = handle.readline().split(",", 1)[0] or "1"
+    seconds, peak = run(segcli(db, *segments, "customer", "show", key, "--as-of", AS_OF))
+    phases.append(Phase("customer show", 1, seconds, peak))
+
+    for args, name in ((("--help",), "segcli --help"), (("segment", "list"), "segment list")):
+        best = min(run(segcli(db, *segments, *args)) for _ in range(3))
+        phases.append(Phase(f"{name} (best of 3)", None, *best))
+    return phases
+
+
+def table(phases: list[Phase], people: int) -> str:
+    lines = [
+        f"segcli benchmark: {people:,} people, {os.cpu_count()} cores, Python "
+        f"{sys.version.split()[0]}",
+        f"{'phase':<45} {'rows':>11} {'seconds':>9} {'rows/s':>11} {'peak MB':>8} {'ratio':>6}",
+    ]
+    for phase in phases:
+        rows = f"{phase.rows:,}" if phase.rows is not None else ""
+        speed = f"{phase.rows_per_second:,.0f}" if phase.rows_per_second else ""
+        peak = f"{phase.peak_mb:.0f}" if phase.peak_mb else ""
+        ratio = f"{phase.ratio:.2f}" if phase.ratio is not None else ""
+        lines.append(
+            f"{phase.name:<45} {rows:>11} {phase.seconds:>9.3f} {speed:>11} {peak:>8} {ratio:>6}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=1_000_000, help="store size")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--dir", type=Path, help="work directory (default: a temporary one)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    options = parser.parse_args(argv)
+    if options.dir is not None:
+        options.dir.mkdir(parents=True, exist_ok=True)
+        phases = benchmark(options.people, options.dir, options.seed)
+    else:
+        with tempfile.TemporaryDirectory(prefix="segcli-bench-") as work:
+            phases = benchmark(options.people, Path(work), options.seed)
+    print(table(phases, options.people))
+    if options.json is not None:
+        figures = {
+            "people": options.people,
+            "phases": [asdict(p) | {"rows_per_second": p.rows_per_second} for p in phases],
+        }
+        options.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
