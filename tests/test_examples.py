@@ -572,3 +572,26 @@ def test_a_review_is_found_by_the_products_sku(store):
     by_id = count("reviewed: {product: P00001}")
     assert by_id > 0
     assert count("reviewed: {product: HOM-00001}") == by_id
+
+
+@pytest.mark.parametrize(
+    ("criteria", "indexes"),
+    [
+        ("purchased: {product: P00026}", ["items_product_id", "items_sku"]),
+        ("purchased: {product: [P00026, FTW-00026]}", ["items_product_id", "items_sku"]),
+        ("purchased: {collection: Summer Sale}", ["items_collection"]),
+        ("purchased: {vendor: Maison Lumière}", ["items_vendor"]),
+        ("has_order: {status: refunded, after: 2026-01-01}", ["orders_created_at"]),
+        ("reviewed: {product: P00026}", ["reviews_product_id", "reviews_sku"]),
+    ],
+)
+def test_segment_sql_plan_shows_the_indexes_a_query_uses(store, criteria, indexes):
+    result = store("segment", "sql", "--criteria", criteria, "--plan", "--as-of", AS_OF)
+    assert result.exit_code == 0, result.stderr
+    plan = result.stdout
+    assert plan.startswith("-- query plan of segment criteria, as of 2026-11-01\n")
+    for index in indexes:
+        assert f"INDEX {index}" in plan, plan
+    # Line items, orders and reviews are searched by index, never read whole.
+    for alias in ("i", "o", "r"):
+        assert f"SCAN {alias}\n" not in plan + "\n", plan

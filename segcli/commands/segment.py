@@ -333,15 +333,25 @@ def export_command(
 @click.argument("segment", required=False)
 @as_of_option
 @criteria_option
+@click.option(
+    "--plan",
+    is_flag=True,
+    help="Print SQLite's query plan (EXPLAIN QUERY PLAN) instead: which indexes it uses.",
+)
 @click.pass_obj
-def sql_command(app, segment, as_of, criteria):
+def sql_command(app, segment, as_of, criteria, plan):
     """Print the SQL query SEGMENT compiles to, with its parameters."""
     if segment is None and criteria is None:
         raise click.UsageError("give a SEGMENT or --criteria")
     catalog, [chosen] = _chosen(app, (segment,) if segment else (), criteria)
     evaluation = _evaluation(app, catalog, as_of)
-    sql, params = evaluation.standalone_sql(chosen)
     out = sys.stdout
+    if plan:
+        out.write(f"-- query plan of segment {chosen.name}, as of {as_of.isoformat()}\n")
+        out.write("-- over facts f: one row per person, built once per as-of date\n")
+        out.write("".join(f"{line}\n" for line in evaluation.plan(chosen)))
+        return
+    sql, params = evaluation.standalone_sql(chosen)
     out.write(f"-- segment {chosen.name}, as of {as_of.isoformat()}\n")
     out.write("-- segcli_fold(x) folds case; segcli_compare(a, b) compares custom fields\n")
     out.write(sql + ";\n")

@@ -289,16 +289,21 @@ def _folded(names: tuple[str, ...], context: Context) -> str:
     return "(" + ", ".join(context.params.add(name) for name in _fold_list(names)) + ")"
 
 
-def _stored(table: str, column: str, folded: str) -> str:
+def _stored(table: str, column: str, folded: str, where: str = "") -> str:
     """The stored values of a column that equal one of the names, ignoring case.
 
     Folding each distinct value (not each row) keeps the column's index usable for
     ``column IN (...)``: a product bought by a few people is found without a scan.
     """
     return (
-        f"(SELECT value FROM (SELECT DISTINCT {column} AS value FROM {table}) "
+        f"(SELECT value FROM (SELECT DISTINCT {column} AS value FROM {table}{where}) "
         f"WHERE segcli_fold(value) IN {folded})"
     )
+
+
+def _values(table: str, column: str, folded: str) -> str:
+    """``_stored`` as a bare SELECT, to be combined with UNION."""
+    return _stored(table, column, folded)[1:-1]
 
 
 def _of_products(alias: str, products: str) -> str:
@@ -322,10 +327,19 @@ def _product_match(
         f"(SELECT product_id, sku FROM products WHERE segcli_fold(product_id) IN {folded} "
         f"OR segcli_fold(sku) IN {folded})"
     )
-    title = f" OR {alias}.title IN {_stored(table, 'title', folded)}" if by_title else ""
+    title = ""
+    if by_title:
+        # Only lines without an id are known by their title; the partial index
+        # items_untitled_products holds just those, so this stays an index search.
+        untitled = f"{alias}.product_id IS NULL AND {alias}.sku IS NULL"
+        stored = _stored(table, "title", folded, " WHERE product_id IS NULL AND sku IS NULL")
+        title = f" OR ({untitled} AND {alias}.title IN {stored})"
+    # One IN list per column (the stored values that match, and those of the named
+    # products), so that SQLite searches each column's index instead of scanning.
     return (
-        f"({alias}.product_id IN {_stored(table, 'product_id', folded)} "
-        f"OR {alias}.sku IN {_stored(table, 'sku', folded)} OR {_of_products(alias, named)}"
+        f"({alias}.product_id IN ({_values(table, 'product_id', folded)} "
+        f"UNION SELECT product_id FROM {named}) "
+        f"OR {alias}.sku IN ({_values(table, 'sku', folded)} UNION SELECT sku FROM {named})"
         f"{title})"
     )
 
@@ -352,10 +366,8 @@ def _item_terms(node: ast.Purchased, context: Context) -> list[str]:
             )
             if column == "vendor":
                 # The line's own vendor (platform exports give it), else its product's.
-                terms.append(
-                    f"(i.vendor IN {_stored('items', 'vendor', folded)} "
-                    f"OR {_of_products('i', matching)})"
-                )
+                vendors = _stored("items", "vendor", folded, " WHERE vendor IS NOT NULL")
+                terms.append(f"(i.vendor IN {vendors} OR {_of_products('i', matching)})")
             else:
                 terms.append(f"({_of_products('i', matching)})")
     return terms

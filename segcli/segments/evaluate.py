@@ -149,6 +149,25 @@ class Evaluation:
         for row in cursor:
             yield dict(zip(names, row, strict=True))
 
+    def plan(self, segment: ast.Segment) -> list[str]:
+        """SQLite's query plan for counting the segment's members, as indented lines.
+
+        This is the query ``segment calculate`` runs, over the per-person facts table that
+        is built once per as-of date.
+        """
+        condition, params = self.compile(segment)
+        rows = self.store.execute(
+            "EXPLAIN QUERY PLAN "
+            f"SELECT count(*), coalesce(sum(f.total_spent), 0) FROM facts f WHERE {condition}",
+            params,
+        ).fetchall()
+        depth: dict[int, int] = {0: -1}
+        lines = []
+        for node, parent, _, detail in rows:
+            depth[node] = depth.get(parent, -1) + 1
+            lines.append("  " * depth[node] + detail)
+        return lines
+
     def is_member(self, condition: ast.Condition, person_id: int) -> bool:
         context = Context(self.as_of, self.segments, Params())
         sql = compile_condition(condition, context)

@@ -175,7 +175,8 @@ def m001_store(db: Database) -> None:
 
 @migrations()
 def m002_platform_exports(db: Database) -> None:
-    """What platform exports add: an order's buyer address and consent, a line's vendor."""
+    """What platform exports add (an order's buyer address and consent, a line's vendor),
+    and the indexes that product, vendor and title predicates search."""
     db.executescript(
         """
         -- The buyer's consent to marketing as of the order's date (Shopify's Accepts
@@ -185,7 +186,13 @@ def m002_platform_exports(db: Database) -> None:
         ALTER TABLE orders ADD COLUMN region TEXT;
         ALTER TABLE orders ADD COLUMN city TEXT;
         ALTER TABLE items ADD COLUMN vendor TEXT;
-        CREATE INDEX items_vendor ON items(vendor, order_id);
+        CREATE INDEX items_vendor ON items(vendor, order_id) WHERE vendor IS NOT NULL;
+        -- Lines known only by their title (platform exports without SKUs).
+        CREATE INDEX items_untitled_products ON items(title, order_id)
+            WHERE product_id IS NULL AND sku IS NULL;
+        -- reviewed: {product: ...} searches reviews by product.
+        CREATE INDEX reviews_product_id ON reviews(product_id);
+        CREATE INDEX reviews_sku ON reviews(sku);
         -- The dialect a file was read in, and its orders that belong to no one.
         ALTER TABLE imports ADD COLUMN dialect TEXT NOT NULL DEFAULT 'native';
         ALTER TABLE imports ADD COLUMN anonymous_orders INTEGER NOT NULL DEFAULT 0;
