@@ -599,6 +599,10 @@ def test_sql_members_equal_the_reference_evaluator(files, as_of, seed):
     assert everyone == reference.everyone(), _differences(
         evaluation, reference, everyone ^ reference.everyone()
     )
+    ids = {
+        m["person_key"]: m["person_id"]
+        for m in evaluation.members(segment(ast.Constant(True, Pos(0, 0))))
+    }
     probe = Conditions(rng, reference)
     for _ in range(CONDITIONS_PER_STORE):
         text = probe.condition()
@@ -619,6 +623,9 @@ def test_sql_members_equal_the_reference_evaluator(files, as_of, seed):
         got = sql_members(evaluation, condition)
         complement = sql_members(evaluation, ast.Not(condition, Pos(0, 0)))
         assert complement == everyone - got, text
+        # customer show asks person by person, through the indexes: the same answer.
+        one_by_one = {key for key, pid in ids.items() if evaluation.is_member(condition, pid)}
+        assert one_by_one == got, text
 
 
 @settings(

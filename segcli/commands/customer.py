@@ -68,7 +68,7 @@ def show_command(app, key, as_of, explain_segment, output_format):
     explained_segment = resolve(catalog, [explain_segment])[0] if explain_segment else None
     store = app.open_store(create=False)
     person_id = find_person(store, key)
-    evaluation = Evaluation(store, as_of, catalog.segments)
+    evaluation = Evaluation(store, as_of, catalog.segments, person=person_id)
     facts = evaluation.person(person_id)
     if facts is None:
         raise SegcliError(f"{key} was not yet known on {as_of.isoformat()} (see --as-of)")

@@ -46,6 +46,9 @@ class Context:
     as_of: date
     segments: dict[str, ast.Segment] = field(default_factory=dict)
     params: Params = field(default_factory=Params)
+    # Asking about one person: predicates look up that person's records by index
+    # instead of computing the set of every matching person.
+    one_person: bool = False
 
 
 # ---------------------------------------------------------------------------------
@@ -289,21 +292,25 @@ def _folded(names: tuple[str, ...], context: Context) -> str:
     return "(" + ", ".join(context.params.add(name) for name in _fold_list(names)) + ")"
 
 
-def _stored(table: str, column: str, folded: str, where: str = "") -> str:
+def _stored(table: str, column: str, folded: str, where: str = "", row: str | None = None) -> str:
     """The stored values of a column that equal one of the names, ignoring case.
 
     Folding each distinct value (not each row) keeps the column's index usable for
     ``column IN (...)``: a product bought by a few people is found without a scan.
+    For one person's few records (``row`` is their alias), the record's own value is
+    folded instead: reading every distinct value of a large table would cost more.
     """
+    if row is not None:
+        return f"(SELECT {row}.{column} WHERE segcli_fold({row}.{column}) IN {folded})"
     return (
         f"(SELECT value FROM (SELECT DISTINCT {column} AS value FROM {table}{where}) "
         f"WHERE segcli_fold(value) IN {folded})"
     )
 
 
-def _values(table: str, column: str, folded: str) -> str:
+def _values(table: str, column: str, folded: str, row: str | None = None) -> str:
     """``_stored`` as a bare SELECT, to be combined with UNION."""
-    return _stored(table, column, folded)[1:-1]
+    return _stored(table, column, folded, row=row)[1:-1]
 
 
 def _of_products(alias: str, products: str) -> str:
@@ -323,6 +330,7 @@ def _product_match(
     lines without a SKU.
     """
     folded = _folded(names, context)
+    row = alias if context.one_person else None
     named = (
         f"(SELECT product_id, sku FROM products WHERE segcli_fold(product_id) IN {folded} "
         f"OR segcli_fold(sku) IN {folded})"
@@ -332,20 +340,24 @@ def _product_match(
         # Only lines without an id are known by their title; the partial index
         # items_untitled_products holds just those, so this stays an index search.
         untitled = f"{alias}.product_id IS NULL AND {alias}.sku IS NULL"
-        stored = _stored(table, "title", folded, " WHERE product_id IS NULL AND sku IS NULL")
+        stored = _stored(
+            table, "title", folded, " WHERE product_id IS NULL AND sku IS NULL", row=row
+        )
         title = f" OR ({untitled} AND {alias}.title IN {stored})"
     # One IN list per column (the stored values that match, and those of the named
     # products), so that SQLite searches each column's index instead of scanning.
+    product_ids = _values(table, "product_id", folded, row)
+    skus = _values(table, "sku", folded, row)
     return (
-        f"({alias}.product_id IN ({_values(table, 'product_id', folded)} "
-        f"UNION SELECT product_id FROM {named}) "
-        f"OR {alias}.sku IN ({_values(table, 'sku', folded)} UNION SELECT sku FROM {named})"
+        f"({alias}.product_id IN ({product_ids} UNION SELECT product_id FROM {named}) "
+        f"OR {alias}.sku IN ({skus} UNION SELECT sku FROM {named})"
         f"{title})"
     )
 
 
 def _item_terms(node: ast.Purchased, context: Context) -> list[str]:
     terms = []
+    row = "i" if context.one_person else None
     if node.product:
         terms.append(_product_match("i", "items", node.product, context, by_title=True))
     if node.collection:
@@ -355,7 +367,7 @@ def _item_terms(node: ast.Purchased, context: Context) -> list[str]:
             f"ON pc.record_key = p.record_key WHERE segcli_fold(pc.collection) IN {folded})"
         )
         terms.append(
-            f"(i.collection IN {_stored('items', 'collection', folded)} "
+            f"(i.collection IN {_stored('items', 'collection', folded, row=row)} "
             f"OR {_of_products('i', in_collection)})"
         )
     for column, names in (("product_type", node.product_type), ("vendor", node.vendor)):
@@ -366,7 +378,7 @@ def _item_terms(node: ast.Purchased, context: Context) -> list[str]:
             )
             if column == "vendor":
                 # The line's own vendor (platform exports give it), else its product's.
-                vendors = _stored("items", "vendor", folded, " WHERE vendor IS NOT NULL")
+                vendors = _stored("items", "vendor", folded, " WHERE vendor IS NOT NULL", row)
                 terms.append(f"(i.vendor IN {vendors} OR {_of_products('i', matching)})")
             else:
                 terms.append(f"({_of_products('i', matching)})")
@@ -377,7 +389,13 @@ def _purchased_where(node: ast.Purchased, context: Context) -> tuple[str, str]:
     terms = ["o.counted = 1", f"o.created_at < :{AS_OF_END}"]
     terms += _window("o.created_at", node.window, context)
     items = _item_terms(node, context)
-    if items:
+    if items and context.one_person:
+        # One person's few orders: each is checked through its own lines.
+        terms.append(
+            f"EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.order_id "
+            f"AND {' AND '.join(items)})"
+        )
+    elif items:
         # The matching orders are found once, from the items, not order by order.
         terms.append(f"o.order_id IN (SELECT i.order_id FROM items i WHERE {' AND '.join(items)})")
     return "orders o", " AND ".join(terms)
@@ -428,6 +446,8 @@ def _predicate(node: ast.Condition, context: Context) -> str:
         return "coalesce((" + " AND ".join(_counts(number, node.times, False, context)) + "), 0)"
     table, where = _PREDICATE_WHERE[type(node)](node, context)
     alias = table.split()[1]
+    if context.one_person:
+        return f"EXISTS (SELECT 1 FROM {table} WHERE {alias}.person_id = f.person_id AND {where})"
     # The set of matching people is computed once, not once per person.
     return (
         f"coalesce(f.person_id IN (SELECT {alias}.person_id FROM {table} "

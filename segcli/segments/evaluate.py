@@ -100,12 +100,25 @@ class Figures:
 
 
 class Evaluation:
-    """Segments of one store as of one date. Builds the per-person facts once."""
+    """Segments of one store as of one date. Builds the per-person facts once.
 
-    def __init__(self, store: Store, as_of: date, segments: dict[str, ast.Segment]):
+    With ``person`` (a person id), only that person's facts are built, and membership is
+    asked record by record through the indexes (``customer show``); the store-wide
+    figures, such as the average repeat-purchase time, are still the whole store's.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        as_of: date,
+        segments: dict[str, ast.Segment],
+        *,
+        person: int | None = None,
+    ):
         self.store = store
         self.as_of = as_of
         self.segments = segments
+        self.one_person = person is not None
         register_functions(store)
         self.base_params: dict[str, object] = as_of_params(as_of)
         run = store.execute
@@ -117,7 +130,13 @@ class Evaluation:
         self.repeat_time = Fraction(int(days), int(gaps)) if gaps else None
         numerator, denominator = (int(days), int(gaps)) if gaps else (0, 1)
         self.base_params.update(repeat_num=numerator, repeat_den=denominator)
-        run(f"CREATE TEMP TABLE facts AS {FACTS_SQL}", self.base_params)
+        if person is None:
+            run(f"CREATE TEMP TABLE facts AS {FACTS_SQL}", self.base_params)
+        else:
+            run(
+                f"CREATE TEMP TABLE facts AS SELECT * FROM ({FACTS_SQL}) WHERE person_id = :person",
+                {**self.base_params, "person": person},
+            )
         run("CREATE UNIQUE INDEX temp.facts_person ON facts(person_id)")
         self.people = store.scalar("SELECT count(*) FROM facts")
 
@@ -169,7 +188,7 @@ class Evaluation:
         return lines
 
     def is_member(self, condition: ast.Condition, person_id: int) -> bool:
-        context = Context(self.as_of, self.segments, Params())
+        context = Context(self.as_of, self.segments, Params(), one_person=True)
         sql = compile_condition(condition, context)
         params = {**self.base_params, **context.params.values, "person": person_id}
         row = self.store.execute(
