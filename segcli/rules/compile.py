@@ -387,10 +387,12 @@ def _item_terms(node: ast.Purchased, context: Context) -> list[str]:
 
 def _purchased_where(node: ast.Purchased, context: Context) -> tuple[str, str]:
     terms = ["o.counted = 1", f"o.created_at < :{AS_OF_END}"]
-    terms += _window("o.created_at", node.window, context)
+    window = _window("o.created_at", node.window, context)
+    terms += window
     items = _item_terms(node, context)
-    if items and context.one_person:
-        # One person's few orders: each is checked through its own lines.
+    if items and (context.one_person or window):
+        # One person's orders, or the orders of a date window (found by the date index):
+        # each is checked through its own lines.
         terms.append(
             f"EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.order_id "
             f"AND {' AND '.join(items)})"
