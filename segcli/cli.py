@@ -5,13 +5,44 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from segcli import __version__
 from segcli.errors import SegcliError
-from segcli.store.db import Store, open_store
+
+if TYPE_CHECKING:
+    from segcli.store.db import Store
+
+# The commands, each imported only when it runs, so that `segcli --help` starts fast
+# without SQLite, YAML or the importer. The short help shown in the command list is
+# kept here; a test checks that it is each command's own.
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "import": (
+        "segcli.commands.import_cmd",
+        "import_command",
+        "Import CSV FILES of KIND into the database.",
+    ),
+    "segment": (
+        "segcli.commands.segment",
+        "segment_group",
+        "List, check, count, show and export customer segments.",
+    ),
+    "customer": ("segcli.commands.customer", "customer_group", "Look at one person."),
+    "info": (
+        "segcli.commands.info",
+        "info_command",
+        "Show the database's path, schema version, row counts, people and last imports.",
+    ),
+    "demo": (
+        "segcli.commands.demo",
+        "demo_command",
+        "Import the bundled example store into demo.db (or --db) and show its segments.",
+    ),
+}
 
 
 @dataclass
@@ -25,12 +56,44 @@ class App:
 
     def open_store(self, *, create: bool = True, dry_run: bool = False) -> Store:
         """The store; a dry run on a database that does not exist yet gets an empty one."""
+        from segcli.store.db import open_store
+
         in_memory = dry_run and not self.db_path.exists()
         return open_store(self.db_path, create=create, in_memory=in_memory)
 
 
 class SegcliGroup(click.Group):
-    """Turns segcli errors into one clear line and exit 1; tracebacks only with SEGCLI_DEBUG."""
+    """Turns segcli errors into one clear line and exit 1; tracebacks only with SEGCLI_DEBUG.
+
+    Its commands are loaded when they are asked for (``LAZY_COMMANDS``).
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*LAZY_COMMANDS, *(n for n in super().list_commands(ctx) if n not in LAZY_COMMANDS)]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS and name not in self.commands:
+            module, attribute, _ = LAZY_COMMANDS[name]
+            self.add_command(getattr(import_module(module), attribute), name)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list, from the short help kept here: nothing is imported for it."""
+        names = self.list_commands(ctx)
+        # As click lays it out: the short help is cut to the room the widest name leaves.
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            if name in LAZY_COMMANDS and name not in self.commands:
+                stand_in = click.Command(name, help=LAZY_COMMANDS[name][2])
+                rows.append((name, stand_in.get_short_help_str(limit)))
+            else:
+                command = self.get_command(ctx, name)
+                if command is not None and not command.hidden:
+                    rows.append((name, command.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -94,23 +157,6 @@ def cli(ctx: click.Context, db_path: Path, segments_dir: Path) -> None:
         db_given=ctx.get_parameter_source("db_path") is not default,
         segments_given=ctx.get_parameter_source("segments_dir") is not default,
     )
-
-
-def _add_commands() -> None:
-    from segcli.commands.customer import customer_group
-    from segcli.commands.demo import demo_command
-    from segcli.commands.import_cmd import import_command
-    from segcli.commands.info import info_command
-    from segcli.commands.segment import segment_group
-
-    cli.add_command(import_command)
-    cli.add_command(segment_group)
-    cli.add_command(customer_group)
-    cli.add_command(info_command)
-    cli.add_command(demo_command)
-
-
-_add_commands()
 
 
 def main() -> None:

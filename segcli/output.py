@@ -14,14 +14,6 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
@@ -101,6 +93,16 @@ def file_progress(label: str) -> Iterator[tuple]:
 
     Yields ``(on_start, on_progress)`` callbacks for the importer.
     """
+    # Imported here, by the one command that draws a bar.
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     console = stderr_console()
     progress = Progress(
         TextColumn("{task.description}"),

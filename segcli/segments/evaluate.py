@@ -6,11 +6,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from segcli.rules import ast
 from segcli.rules.compile import Context, Params, as_of_params, compile_condition
 from segcli.rules.operators import compare_custom, fold
-from segcli.store.db import Store
+
+if TYPE_CHECKING:
+    from segcli.store.db import Store
 
 # Counted orders up to the end of the as-of day, per person.
 COUNTED_ORDERS_SQL = """
