@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
 from segcli.errors import SegcliError
-from segcli.money import to_decimal
+from segcli.money import format_money, to_decimal
 from segcli.output import decimal_text, json_text
 from segcli.rules.parse import did_you_mean
 
@@ -112,6 +113,40 @@ def _cell(value, raw: bool) -> str:
     return value
 
 
+def _cell_writer(name: str, raw: bool) -> Callable[[dict], str]:
+    """A field's cell text from a member, decided once per field rather than per row.
+
+    The same text as ``_cell(value_of(member, name), raw)``, which the tests check.
+    """
+    escape = (lambda text: text) if raw else _escape_formula
+    if name.startswith("custom."):
+        return lambda member: _cell(value_of(member, name), raw)
+    if name in _MONEY:
+        return lambda member: format_money(member.get(name))
+    if name in _DATES:
+        return lambda member: "" if (v := member.get(name)) is None else v.replace(" ", "T") + "Z"
+    if name in _BOOLEANS:
+        return lambda member: "" if (v := member.get(name)) is None else "true" if v else "false"
+    if name == "tags":
+        return lambda member: (
+            "" if (v := member.get(name)) is None else escape(", ".join(json.loads(v)))
+        )
+
+    def text(member: dict) -> str:
+        value = member.get(name)
+        if value is None:
+            return ""
+        if isinstance(value, int):
+            return str(value)
+        return escape(value)
+
+    return text
+
+
+def _escape_formula(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 def _delimited(cells: list[str], delimiter: str) -> str:
     """One CSV/TSV line. Quoted where needed, a carriage return included: Python's csv
     writer quotes only the characters of its own line ending, and a bare CR inside a cell
@@ -136,10 +171,14 @@ def write_members(
     if output_format in ("csv", "tsv"):
         delimiter = "," if output_format == "csv" else "\t"
         out.write(_delimited(fields, delimiter))
+        writers = [_cell_writer(name, raw) for name in fields]
+        needs_quotes = re.compile(f'[{re.escape(delimiter)}"\n\r]').search
         for member in members:
-            out.write(
-                _delimited([_cell(value_of(member, name), raw) for name in fields], delimiter)
-            )
+            cells = [write(member) for write in writers]
+            if any(needs_quotes(cell) for cell in cells):
+                out.write(_delimited(cells, delimiter))
+            else:
+                out.write(delimiter.join(cells) + "\n")
             count += 1
     elif output_format == "jsonl":
         for member in members:
