@@ -31,7 +31,8 @@ _TIME = (
 _NUMERIC = re.compile(
     r"(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<year>\d{4}|\d{2})" + _TIME
 )
-# 2010/12/01: the year first is never ambiguous.
+# 2010/12/01: the year first is never ambiguous. Its month is group b and its day group a,
+# so that it reads as a day-first numeric date.
 _YEAR_FIRST = re.compile(
     r"(?P<year>\d{4})(?P<sep>[/.])(?P<b>\d{1,2})(?P=sep)(?P<a>\d{1,2})" + _TIME
 )

@@ -420,7 +420,7 @@ class Translation:
     def _check_ids(self, get: Getter) -> None:
         for name in self.layout.id_columns:
             value = get(name)
-            if value and _SCIENTIFIC.fullmatch(value):
+            if value and scientific(value):
                 shown = next(h.strip() for h in self.header if h.strip().lower() == name)
                 if name in self.used and self.layout.kind == "customers":
                     what = "so those customers are known by their email instead"
