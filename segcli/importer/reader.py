@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
+import io
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ UTF8_BOM = codecs.BOM_UTF8
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     """One CSV record: the line it starts on and its fields."""
 
@@ -31,8 +32,17 @@ class Record:
     problem: str | None = None
 
 
+# How often, in records, the progress callback is told the position.
+_PROGRESS_EVERY = 8192
+
+
 class CsvFile:
-    """A CSV file opened for streaming: ``header`` first, then ``records()`` once."""
+    """A CSV file opened for streaming: ``header`` first, then ``records()`` once.
+
+    The bytes are decoded and split by C code (``io.TextIOWrapper`` and ``csv``); only
+    when the text turns out not to be in the encoding is the file read again line by line
+    to say where.
+    """
 
     def __init__(
         self,
@@ -46,8 +56,6 @@ class CsvFile:
         self.encoding = _checked_encoding(encoding)
         self.delimiter = delimiter
         self.on_progress = on_progress
-        self.bytes_read = 0
-        self._lines_read = 0
         try:
             self.size = path.stat().st_size
             self._raw = path.open("rb")
@@ -61,15 +69,31 @@ class CsvFile:
         # compressed bytes, which is what the file's size measures.
         self.compressed = self._raw.peek(2)[:2] == GZIP_MAGIC
         self._handle = gzip.GzipFile(fileobj=self._raw) if self.compressed else self._raw
-        self._reader = csv.reader(self._text_lines(), delimiter=delimiter, strict=False)
+        if self._peek(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            raise ImportRefused(
+                path,
+                "is UTF-16 text, which segcli does not read",
+                hint="save it as CSV UTF-8, or convert it: iconv -f UTF-16 -t UTF-8",
+            )
+        # Excel and many exports write a byte-order mark before the header.
+        text_encoding = "utf-8-sig" if self.encoding == "utf-8" else self.encoding
+        # Lines end at \n only, as in the file's bytes; csv reads a \r before it.
+        self._text = io.TextIOWrapper(self._handle, encoding=text_encoding, newline="\n")
+        self._reader = csv.reader(self._text, delimiter=delimiter, strict=False)
         self.header = self._read_header()
 
     def close(self) -> None:
         self._handle.close()
         self._raw.close()
 
+    def _peek(self, size: int) -> bytes:
+        try:
+            return self._handle.peek(size)[:size]
+        except (OSError, EOFError, zlib.error):
+            return b""  # a damaged gzip file is refused when it is read
+
     def _position(self) -> int:
-        return self._raw.tell() if self.compressed else self.bytes_read
+        return self._raw.tell()
 
     def __enter__(self) -> CsvFile:
         return self
@@ -77,89 +101,93 @@ class CsvFile:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _text_lines(self) -> Iterator[str]:
-        """Decode line by line, so that a bad byte is reported with its line number."""
-        decode = codecs.getdecoder(self.encoding)
-        first = True
-        report_every = 1 << 20
-        next_report = report_every
-        for raw in self._raw_lines():
-            self._lines_read += 1
-            self.bytes_read += len(raw)
-            if first:
-                first = False
-                if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-                    raise ImportRefused(
-                        self.path,
-                        "is UTF-16 text, which segcli does not read",
-                        hint="save it as CSV UTF-8, or convert it: iconv -f UTF-16 -t UTF-8",
-                    )
-                # Excel and many exports write a byte-order mark before the header.
-                if raw.startswith(UTF8_BOM) and self.encoding in ("utf-8", "utf-8-sig"):
-                    raw = raw[len(UTF8_BOM) :]
-            try:
-                line, _ = decode(raw)
-            except UnicodeDecodeError as error:
-                bad = raw[error.start : error.start + 1].hex().upper()
-                raise ImportRefused(
-                    self.path,
-                    f"is not valid {self.encoding} text (byte 0x{bad} at column {error.start + 1})",
-                    line=self._lines_read,
-                    hint="if the file was saved by Excel or an older system, "
-                    "try --encoding latin-1 or --encoding cp1252",
-                ) from None
-            if self.on_progress is not None and self._position() >= next_report:
-                next_report = self._position() + report_every
-                self.on_progress(self._position())
-            yield line
-
-    def _raw_lines(self) -> Iterator[bytes]:
-        """The file's lines as bytes; a damaged gzip file is refused at the line it breaks."""
-        try:
-            yield from self._handle
-        except (OSError, EOFError, zlib.error) as error:
-            if not self.compressed:
-                raise ImportRefused(self.path, f"cannot be read: {error}") from None
-            raise ImportRefused(
+    def _not_csv(self, error: csv.Error, line: int) -> ImportRefused:
+        if "new-line character seen in unquoted field" in str(error):
+            return ImportRefused(
                 self.path,
-                f"is a damaged gzip file ({error})",
-                line=self._lines_read + 1,
-                hint="check the download, or decompress it with gunzip to see the damage",
-            ) from None
+                "ends its lines with a carriage return only (an old Mac format)",
+                line=line,
+                hint="convert the line ends first: tr '\\r' '\\n' < IN.csv > OUT.csv",
+            )
+        return ImportRefused(self.path, f"is not readable as CSV: {error}", line=line)
 
-    def _next(self) -> Record | None:
-        start = self._lines_read + 1
-        try:
-            fields = next(self._reader)
-        except StopIteration:
-            return None
-        except csv.Error as error:
-            if "new-line character seen in unquoted field" in str(error):
-                raise ImportRefused(
-                    self.path,
-                    "ends its lines with a carriage return only (an old Mac format)",
-                    line=start,
-                    hint="convert the line ends first: tr '\\r' '\\n' < IN.csv > OUT.csv",
-                ) from None
-            raise ImportRefused(self.path, f"is not readable as CSV: {error}", line=start) from None
-        return Record(start, fields)
+    def _unreadable(self, error: Exception, line: int) -> ImportRefused:
+        if not self.compressed:
+            return ImportRefused(self.path, f"cannot be read: {error}")
+        return ImportRefused(
+            self.path,
+            f"is a damaged gzip file ({error})",
+            line=line,
+            hint="check the download, or decompress it with gunzip to see the damage",
+        )
+
+    def _undecodable(self) -> ImportRefused:
+        """Read the file again line by line to say which line and byte are not text."""
+        with self.path.open("rb") as raw:
+            handle = gzip.GzipFile(fileobj=raw) if self.compressed else raw
+            decode = codecs.getdecoder(self.encoding)
+            for number, line in enumerate(handle, 1):
+                if number == 1 and line.startswith(UTF8_BOM) and self.encoding == "utf-8":
+                    line = line[len(UTF8_BOM) :]
+                try:
+                    decode(line)
+                except UnicodeDecodeError as error:
+                    bad = line[error.start : error.start + 1].hex().upper()
+                    return ImportRefused(
+                        self.path,
+                        f"is not valid {self.encoding} text "
+                        f"(byte 0x{bad} at column {error.start + 1})",
+                        line=number,
+                        hint="if the file was saved by Excel or an older system, "
+                        "try --encoding latin-1 or --encoding cp1252",
+                    )
+        return ImportRefused(self.path, f"is not valid {self.encoding} text")
 
     def _read_header(self) -> list[str]:
-        while True:
-            record = self._next()
-            if record is None:
-                raise ImportRefused(self.path, "is empty: it has no header line")
-            if any(field.strip() for field in record.fields):
-                return record.fields
+        for _, rows in self.chunks(1):
+            return rows[0]
+        raise ImportRefused(self.path, "is empty: it has no header line")
 
     def records(self) -> Iterator[Record]:
         """Every data record; blank lines and rows of empty cells (left by Excel) are skipped."""
-        while (record := self._next()) is not None:
-            fields = record.fields
-            if fields and (fields[0].strip() or any(field.strip() for field in fields)):
-                yield record
-        if self.on_progress is not None:
-            self.on_progress(self._position())
+        for lines, rows in self.chunks(1):
+            yield Record(lines[0], rows[0])
+
+    def chunks(self, size: int) -> Iterator[tuple[list[int], list[list[str]]]]:
+        """The data records in lists of ``size``: the lines they start on, and their fields.
+
+        Blank lines and rows of empty cells (left by Excel) are skipped.
+        """
+        reader = self._reader
+        progress = self.on_progress
+        countdown = _PROGRESS_EVERY
+        lines: list[int] = []
+        rows: list[list[str]] = []
+        start = reader.line_num + 1
+        try:
+            for fields in reader:
+                if fields and (fields[0].strip() or any(field.strip() for field in fields)):
+                    lines.append(start)
+                    rows.append(fields)
+                    if len(rows) >= size:
+                        yield lines, rows
+                        lines, rows = [], []
+                start = reader.line_num + 1
+                if progress is not None:
+                    countdown -= 1
+                    if not countdown:
+                        countdown = _PROGRESS_EVERY
+                        progress(self._position())
+        except csv.Error as error:
+            raise self._not_csv(error, start) from None
+        except UnicodeDecodeError:
+            raise self._undecodable() from None
+        except (OSError, EOFError, zlib.error) as error:
+            raise self._unreadable(error, start) from None
+        if rows:
+            yield lines, rows
+        if progress is not None:
+            progress(self._position())
 
 
 def _checked_encoding(encoding: str) -> str:
