@@ -44,6 +44,9 @@ _MONTH_NAMES = re.compile(
 # gives all three itself.
 _DEFAULTS = (datetime(2001, 1, 1), datetime(2002, 2, 2))
 
+# An ISO date-time in UTC to the second (the offset, if any, is zero).
+_PLAIN_ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:Z|[+-]00:00)?")
+
 _ISO_HINT = "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, optionally with a UTC offset such as +02:00"
 
 
@@ -112,10 +115,18 @@ class DateReader:
             except ValueError:
                 pass  # an ISO date is still read; nothing else is
         try:
-            return _stored(datetime.fromisoformat(value))
+            moment = datetime.fromisoformat(value)
+            if (moment.tzinfo is None or moment.tzinfo is UTC) and _PLAIN_ISO.fullmatch(value):
+                # Already UTC to the second, as most files write it: the text is the answer.
+                return f"{value[:10]} {value[11:19]}"
+            if moment.tzinfo is not None:
+                moment = moment.astimezone(UTC).replace(tzinfo=None)
         except (ValueError, OverflowError):
             if self.date_format is not None:
                 raise BadValue(self._not_a_date(value)) from None
+        else:
+            # The stored form (format_timestamp): microseconds only when there are some.
+            return moment.isoformat(" ")
         if (match := _NUMERIC.fullmatch(value)) is not None:
             return self._numeric(value, match, self._order(value, match))
         if (match := _YEAR_FIRST.fullmatch(value)) is not None:

@@ -40,7 +40,7 @@ _DECIMAL_ID = re.compile(r"[0-9]+\.0+")
 def identifier(raw: str) -> str | None:
     """An id as text, trimmed; ``17850.0`` is the id ``17850`` (a number saved as a decimal)."""
     value = raw.strip()
-    if _DECIMAL_ID.fullmatch(value):
+    if "." in value and _DECIMAL_ID.fullmatch(value):
         value = value.partition(".")[0]
     return value or None
 
@@ -82,8 +82,16 @@ def _decimal(raw: str, what: str) -> Decimal | None:
         raise BadValue(f"{value!r} is not {what}") from None
 
 
+# The plain form nearly every file writes (12, 12.5, 12.3456): read without Decimal.
+_PLAIN_AMOUNT = re.compile(r"([0-9]{1,12})(?:\.([0-9]{0,4}))?")
+
+
 def money(raw: str) -> int | None:
     """A decimal amount with up to four decimals, as an exact integer of ten-thousandths."""
+    plain = _PLAIN_AMOUNT.fullmatch(raw)
+    if plain is not None:
+        whole, fraction = plain.groups()
+        return int(whole) * SCALE + (int(fraction.ljust(4, "0")) if fraction else 0)
     number = _decimal(raw, "an amount of money")
     if number is None:
         return None
@@ -95,8 +103,13 @@ def money(raw: str) -> int | None:
     return int(units)
 
 
+_PLAIN_INTEGER = re.compile(r"[0-9]{1,9}")
+
+
 def integer(raw: str) -> int | None:
     """A whole number (``2`` or ``2.0``; ``2.5`` is rejected)."""
+    if _PLAIN_INTEGER.fullmatch(raw):
+        return int(raw)
     number = _decimal(raw, "a whole number")
     if number is None:
         return None
