@@ -88,29 +88,36 @@ def _write(directory: Path, number: int, header: list[str], rows: list[list[str]
     return path
 
 
+def people_of(conn: sqlite3.Connection, *, with_ids: bool = False) -> list:
+    """Every person with their attributes and their records' keys, by person_key."""
+    person_id = "p.person_id, " if with_ids else ""
+    return conn.execute(
+        f"""
+        SELECT {person_id}p.person_key, p.email, p.first_name, p.created_at, p.first_seen_at,
+            p.customer_accepts_marketing, p.tags,
+            (SELECT group_concat(order_id) FROM
+                (SELECT order_id FROM orders WHERE person_id = p.person_id ORDER BY 1)),
+            (SELECT group_concat(record_key) FROM
+                (SELECT record_key FROM subscribers WHERE person_id = p.person_id ORDER BY 1)),
+            (SELECT group_concat(record_key) FROM
+                (SELECT record_key FROM carts WHERE person_id = p.person_id ORDER BY 1)),
+            (SELECT group_concat(record_key) FROM
+                (SELECT record_key FROM reviews WHERE person_id = p.person_id ORDER BY 1)),
+            (SELECT group_concat(record_key) FROM
+                (SELECT record_key FROM customers WHERE person_id = p.person_id ORDER BY 1)),
+            p.country
+        FROM people p ORDER BY person_key
+        """
+    ).fetchall()
+
+
 def _import_all(db: Path, files: list[tuple[str, Path]]) -> tuple[list, list]:
     with open_store(db) as store:
         for kind, path in files:
             result = import_file(store, kind, path, ImportOptions())
             assert result.rejected == 0, result.rejects
     with sqlite3.connect(db) as conn:
-        people = conn.execute(
-            """
-            SELECT p.person_key, p.email, p.first_name, p.created_at, p.first_seen_at,
-                p.customer_accepts_marketing, p.tags,
-                (SELECT group_concat(order_id) FROM
-                    (SELECT order_id FROM orders WHERE person_id = p.person_id ORDER BY 1)),
-                (SELECT group_concat(record_key) FROM
-                    (SELECT record_key FROM subscribers WHERE person_id = p.person_id ORDER BY 1)),
-                (SELECT group_concat(record_key) FROM
-                    (SELECT record_key FROM carts WHERE person_id = p.person_id ORDER BY 1)),
-                (SELECT group_concat(record_key) FROM
-                    (SELECT record_key FROM reviews WHERE person_id = p.person_id ORDER BY 1)),
-                (SELECT group_concat(record_key) FROM
-                    (SELECT record_key FROM customers WHERE person_id = p.person_id ORDER BY 1))
-            FROM people p ORDER BY person_key
-            """
-        ).fetchall()
+        people = people_of(conn)
         unlinked = conn.execute(
             """SELECT count(*) FROM orders WHERE person_id IS NULL
             UNION ALL SELECT count(*) FROM subscribers WHERE person_id IS NULL

@@ -352,6 +352,131 @@ KINDS: dict[str, Kind] = {
     kind.name: kind for kind in (CUSTOMERS, ORDERS, ITEMS, PRODUCTS, REVIEWS, SUBSCRIBERS, CARTS)
 }
 
+# Building a batch's rows column by column. Each returns the stored columns (key first) of
+# the same rows as its kind's row builder above, or None when some row of the batch fails a
+# check: the batch is then built row by row, which names each row's problem.
+Columns = dict[str, list]
+
+
+def _column(columns: Columns, name: str, n: int) -> list:
+    return columns.get(name) or [None] * n
+
+
+def _person_refs(columns: Columns, n: int) -> list[str | None]:
+    return [
+        f"c:{customer}" if customer else (f"e:{email}" if email else None)
+        for customer, email in zip(
+            _column(columns, "customer_id", n), _column(columns, "email", n), strict=True
+        )
+    ]
+
+
+def _product_refs(columns: Columns, n: int) -> list[str | None]:
+    return [
+        f"p:{product}" if product else (f"s:{sku}" if sku else None)
+        for product, sku in zip(
+            _column(columns, "product_id", n), _column(columns, "sku", n), strict=True
+        )
+    ]
+
+
+def _zipped(columns: Columns, n: int, first: list, names: tuple[str, ...]) -> list[list]:
+    return [first, *(_column(columns, name, n) for name in names)]
+
+
+def _customer_rows(columns: Columns, n: int) -> list[list] | None:
+    keys = _person_refs(columns, n)
+    if None in keys:
+        return None
+    defaults = {"tags": ["[]"] * n, "custom": ["{}"] * n}
+    return _zipped(defaults | columns, n, keys, CUSTOMERS.stored)
+
+
+def _order_rows(columns: Columns, n: int) -> list[list] | None:
+    ids = _column(columns, "order_id", n)
+    if None in ids or None in _column(columns, "created_at", n):
+        return None
+    if None in _column(columns, "total", n):
+        return None
+    uncounted = values.UNCOUNTED_STATUSES
+    counted = [0 if status in uncounted else 1 for status in _column(columns, "status", n)]
+    return _zipped(columns | {"counted": counted}, n, ids, ORDERS.stored)
+
+
+def _item_rows(columns: Columns, n: int) -> list[list] | None:
+    ids = _column(columns, "order_id", n)
+    if None in ids:
+        return None
+    products = zip(
+        _column(columns, "product_id", n),
+        _column(columns, "sku", n),
+        _column(columns, "title", n),
+        strict=True,
+    )
+    if not all(product or sku or title for product, sku, title in products):
+        return None
+    quantities = [1 if q is None else q for q in _column(columns, "quantity", n)]
+    return _zipped(columns | {"quantity": quantities}, n, ids, ITEMS.stored)
+
+
+def _subscriber_rows(columns: Columns, n: int) -> list[list] | None:
+    emails = _column(columns, "email", n)
+    if None in emails:
+        return None
+    statuses = [status or "subscribed" for status in _column(columns, "status", n)]
+    dates = _column(columns, "subscribed_at", n)
+    keys = [_composite(*key) for key in zip(emails, dates, statuses, strict=True)]
+    return _zipped(columns | {"status": statuses}, n, keys, SUBSCRIBERS.stored)
+
+
+def _cart_rows(columns: Columns, n: int) -> list[list] | None:
+    people = _person_refs(columns, n)
+    dates = _column(columns, "created_at", n)
+    if None in people or None in dates:
+        return None
+    keys = [
+        f"k:{cart}" if cart else _composite(person, date)
+        for cart, person, date in zip(_column(columns, "cart_id", n), people, dates, strict=True)
+    ]
+    return _zipped(columns, n, keys, CARTS.stored)
+
+
+def _review_rows(columns: Columns, n: int) -> list[list] | None:
+    people = _person_refs(columns, n)
+    products = _product_refs(columns, n)
+    if None in people or None in products or None in _column(columns, "rating", n):
+        return None
+    keys = [
+        f"r:{review}" if review else _composite(person, product, date)
+        for review, person, product, date in zip(
+            _column(columns, "review_id", n),
+            people,
+            products,
+            _column(columns, "created_at", n),
+            strict=True,
+        )
+    ]
+    return _zipped(columns, n, keys, REVIEWS.stored)
+
+
+def _product_rows(columns: Columns, n: int) -> list[list] | None:
+    keys = _product_refs(columns, n)
+    if None in keys:
+        return None
+    defaults = {"collections": ["[]"] * n, "tags": ["[]"] * n}
+    return _zipped(defaults | columns, n, keys, PRODUCTS.stored)
+
+
+BATCH_BUILDERS: dict[str, Callable[[Columns, int], list[list] | None]] = {
+    "customers": _customer_rows,
+    "orders": _order_rows,
+    "items": _item_rows,
+    "products": _product_rows,
+    "reviews": _review_rows,
+    "subscribers": _subscriber_rows,
+    "carts": _cart_rows,
+}
+
 ROW_BUILDERS: dict[str, Callable[[Row], tuple]] = {
     "customers": customer_row,
     "orders": order_row,

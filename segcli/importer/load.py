@@ -1,22 +1,25 @@
-"""Importing one CSV file: read, parse, stage, merge and resolve people, in one transaction.
+"""Importing one CSV file: read, parse, load, merge and resolve people, in one transaction.
 
-Rows are parsed in Python and streamed into temporary staging tables in batches; the
-merge into the store is then set-based SQL: the last row per key wins, each key is
+Records are parsed a batch at a time, column by column (batches.py), and written with
+multi-row INSERT statements (sinks.py). The first file of a kind goes straight into its
+empty table, whose indexes are built once afterwards. Any later file is staged in
+temporary tables and merged by set-based SQL: the last row per key wins, each key is
 classified as inserted, updated or unchanged against what is stored, and only changed
-keys are written. A file is committed whole or not at all.
+keys are written. Then the people the file touched are derived again (identity.py). A
+file is committed whole or not at all.
 """
 
 from __future__ import annotations
 
-import json
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from itertools import groupby
 from pathlib import Path
 
 from segcli.errors import BadValue, ImportRefused
 from segcli.importer import dialects, kinds, values
+from segcli.importer.batches import BATCH_ROWS, Parsed, parse_batch, record_chunks
 from segcli.importer.dates import (
     DAY_FIRST,
     DateReader,
@@ -24,13 +27,13 @@ from segcli.importer.dates import (
     describe,
     format_timestamp,
 )
-from segcli.importer.identity import resolve_people
+from segcli.importer.identity import resolve_touched, start_touching, touch
 from segcli.importer.kinds import KINDS, LINE_ITEM_COLUMNS, Kind
-from segcli.importer.reader import CsvFile, Record
+from segcli.importer.reader import CsvFile
 from segcli.importer.rejects import Reject, RejectLog, RejectsFile
+from segcli.importer.sinks import Sink, StageSink
 from segcli.store.db import Store
 
-BATCH_ROWS = 2_000
 SHOWN_REJECTS = 20
 
 INSERTED, UPDATED, UNCHANGED = 0, 1, 2
@@ -200,33 +203,6 @@ def plan_columns(
     return plan, ignored, warnings
 
 
-def _parse(plan: ColumnPlan, record: Record) -> dict[str, object]:
-    """The row's values by native column; raises BadValue naming every bad cell."""
-    if record.problem is not None:
-        raise BadValue(record.problem)
-    fields = record.fields
-    if len(fields) > plan.width and any(f.strip() for f in fields[plan.width :]):
-        raise BadValue(f"the row has {len(fields)} fields but the header has {plan.width}")
-    row: dict[str, object] = {}
-    problems = []
-    for position, name, parse in plan.parsers:
-        raw = fields[position] if position < len(fields) else ""
-        try:
-            row[name] = parse(raw)
-        except BadValue as error:
-            problems.append(f"{plan.labels.get(name, name)}: {error.reason}")
-    if problems:
-        raise BadValue("; ".join(problems))
-    if plan.custom:
-        custom = {}
-        for position, name in plan.custom:
-            value = fields[position].strip() if position < len(fields) else ""
-            if value:
-                custom[name] = value
-        row["custom"] = json.dumps(custom, ensure_ascii=False, sort_keys=True)
-    return row
-
-
 def import_file(
     store: Store,
     kind_name: str,
@@ -239,6 +215,26 @@ def import_file(
 ) -> ImportResult:
     """Import one file of ``kind_name`` into ``store``; see SPEC 2.1 for the rules."""
     kind = KINDS[kind_name]
+    try:
+        return _import(store, kind, path, options, rejects_file, on_start, on_progress, direct=True)
+    except _Scattered:
+        # A line item's order came back after its other lines: number them in SQL.
+        return _import(
+            store, kind, path, options, rejects_file, on_start, on_progress, direct=False
+        )
+
+
+def _import(
+    store: Store,
+    kind: Kind,
+    path: Path,
+    options: ImportOptions,
+    rejects_file: RejectsFile | None,
+    on_start: Callable[[int], None] | None,
+    on_progress: Callable[[int], None] | None,
+    *,
+    direct: bool,
+) -> ImportResult:
     result = ImportResult(kind=kind.name, path=path, dry_run=options.dry_run)
     rejects = RejectLog()
     try:
@@ -248,15 +244,18 @@ def import_file(
             translation = _translation(kind, path, options, source.header)
             plan = _plan(kind, path, options, source.header, translation, result)
             plan = plan.reading_dates(_date_reader(kind, path, options, plan, result))
-            records = source.records()
-            if translation is not None:
-                records = translation.records(records)
+            if translation is None:
+                chunks = ((lines, rows, None) for lines, rows in source.chunks(BATCH_ROWS))
+            else:
+                chunks = record_chunks(translation.records(source.records()))
             if on_start is not None:
                 on_start(source.size)
+            feed = _Feed(plan, chunks, rejects, result, grouped=translation is not None)
             try:
                 with store.transaction():
                     _drop_temp_tables(store)
-                    counts = _load(store, kind, plan, records, rejects, result)
+                    start_touching(store)
+                    counts, deferred = _load(store, kind, plan, feed, result, direct=direct)
                     result.inserted, result.updated, result.unchanged = counts
                     result.rejected = rejects.count
                     if translation is not None:
@@ -273,7 +272,9 @@ def import_file(
                     if options.dry_run:
                         raise _Rollback
                     if (result.inserted or result.updated) and kind.name in kinds.PERSON_KINDS:
-                        resolve_people(store)
+                        resolve_touched(store, lambda: _create_indexes(store, deferred))
+                    else:
+                        _create_indexes(store, deferred)
                     _drop_temp_tables(store)
                     _log_import(store, result, options.dialect)
                 result.written = True
@@ -380,24 +381,25 @@ def _order_words(order: str) -> str:
     return "day first" if order == DAY_FIRST else "month first"
 
 
-def _load(
-    store: Store, kind: Kind, plan: ColumnPlan, source, rejects: RejectLog, result
-) -> tuple[int, int, int]:
-    if kind is kinds.ITEMS:
-        _stage_items_file(store, plan, source, rejects, result)
-        _merge_items(store)
-        return _count(store, "stage_items", "order_id", "item_verdicts")
+def _load(store: Store, kind: Kind, plan: ColumnPlan, feed: _Feed, result, *, direct: bool):
+    """Load the file; returns the rows per verdict and the indexes still to build (those
+    on person_id, built once people are linked)."""
     if kind is kinds.ORDERS and plan.line_items:
-        return _load_line_item_orders(store, plan, source, rejects, result)
-    build = kinds.ROW_BUILDERS[kind.name]
-    width = 1 + len(kind.stored)
+        return _load_line_item_orders(store, feed, result), []
+    if direct and kind is not kinds.PRODUCTS and _is_empty(store, kind.table):
+        return _load_into_empty(store, kind, feed, result)
+    if kind is kinds.ITEMS:
+        _stage_items_file(store, feed)
+        _merge_items(store)
+        return _count(store, "stage_items", "order_id", "item_verdicts"), []
     store.execute(
         f"CREATE TEMP TABLE stage (line INTEGER NOT NULL, {kind.key_column}, "
         + ", ".join(kind.stored)
         + ")"
     )
-    insert = f"INSERT INTO temp.stage VALUES ({', '.join('?' * (width + 1))})"
-    _stream(store, plan, source, rejects, result, lambda row: [build(row)], [insert])
+    stage = StageSink(store.conn, "INSERT INTO temp.stage", 2 + len(kind.stored))
+    feed.run(_kind_rows(kind), [stage.add_lined])
+    stage.flush()
     store.execute(f"CREATE INDEX temp.stage_key ON stage({kind.key_column})")
     store.execute(
         f"""CREATE TEMP TABLE final AS SELECT * FROM stage
@@ -410,51 +412,181 @@ def _load(
     if kind is kinds.PRODUCTS:
         _refresh_product_collections(store)
     if kind is kinds.ORDERS:
-        result.anonymous = _anonymous(store)
-    return _count(store, "stage", kind.key_column, "verdicts")
+        result.anonymous = _anonymous(store, "temp.final")
+    return _count(store, "stage", kind.key_column, "verdicts"), []
 
 
-def _anonymous(store: Store) -> int:
-    return store.scalar("SELECT count(*) FROM final WHERE customer_id IS NULL AND email IS NULL")
+def _is_empty(store: Store, table: str) -> bool:
+    return store.scalar(f"SELECT NOT EXISTS (SELECT 1 FROM main.{table})") == 1
 
 
-def _stream(store, plan, source, rejects, result, to_rows, inserts) -> None:
-    """Parse every record; send good rows to the staging tables and bad ones to ``rejects``.
+def _load_into_empty(store: Store, kind: Kind, feed: _Feed, result) -> tuple[int, int, int]:
+    """The first file of a kind goes straight into its table, and its indexes are built after.
+
+    With nothing stored every row is inserted: there is nothing to compare against, so no
+    staging table. Within the file the last row of a key wins (ON CONFLICT). Sorting once
+    to build an index costs far less than keeping it in order row by row.
+    """
+    indexes = _set_indexes_aside(store, kind.table)
+    names = ", ".join(kind.stored)
+    if kind is kinds.ITEMS:
+        sink = Sink(
+            store.conn, f"INSERT INTO main.items (order_id, line_no, {names})", 2 + len(kind.stored)
+        )
+        numbered = _LineNumbers()
+        try:
+            feed.run(
+                _kind_rows(kind),
+                [lambda _, c: sink.add(list(zip(c[0], numbered(c[0]), *c[1:], strict=True)))],
+            )
+            sink.flush()
+        except sqlite3.IntegrityError:
+            raise _Scattered from None
+    else:
+        key = kind.key_column
+        updates = ", ".join(f"{c} = excluded.{c}" for c in kind.stored)
+        sink = Sink(
+            store.conn,
+            f"INSERT INTO main.{kind.table} ({key}, {names})",
+            1 + len(kind.stored),
+            f"ON CONFLICT ({key}) DO UPDATE SET {updates}",
+        )
+        feed.run(_kind_rows(kind), [lambda _, c: sink.add(list(zip(*c, strict=True)))])
+        sink.flush()
+        result.replaced = sink.rows - store.scalar(f"SELECT count(*) FROM main.{kind.table}")
+    deferred = [sql for sql in indexes if "person_id" in sql]
+    _create_indexes(store, [sql for sql in indexes if sql not in deferred])
+    if kind.name in kinds.PERSON_KINDS:
+        touch(store, kind.table)
+    if kind is kinds.ORDERS:
+        result.anonymous = _anonymous(store, "main.orders")
+    return (sink.rows, 0, 0), deferred
+
+
+def _set_indexes_aside(store: Store, table: str) -> list[str]:
+    """Drop a table's own indexes (not its key's); returns the SQL that creates them again."""
+    found = store.execute(
+        "SELECT name, sql FROM main.sqlite_master WHERE type = 'index' AND tbl_name = ? "
+        "AND sql IS NOT NULL ORDER BY name",
+        (table,),
+    ).fetchall()
+    for name, _ in found:
+        store.execute(f'DROP INDEX main."{name}"')
+    return [sql for _, sql in found]
+
+
+def _create_indexes(store: Store, statements: list[str]) -> None:
+    """Build indexes with a small page cache: SQLite's sorter sorts in runs the size of
+    the cache, and small runs merged are about twice as fast here as one large run."""
+    cache = store.scalar("PRAGMA cache_size")
+    store.execute("PRAGMA cache_size = -2000")
+    try:
+        for sql in statements:
+            store.execute(sql)
+    finally:
+        store.execute(f"PRAGMA cache_size = {int(cache)}")
+
+
+class _LineNumbers:
+    """Numbers each order's line items 1, 2, 3... in the order the file gives them.
+
+    An order's lines normally come together; the counts of recent orders are remembered, so
+    that lines a little apart still number on. An order whose lines come back after that
+    would get a number twice: the table's key refuses it, and the file is staged instead.
+    """
+
+    _REMEMBERED = 10_000
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+
+    def __call__(self, orders: list[str]) -> list[int]:
+        counts = self._counts
+        numbers = []
+        for order in orders:
+            number = counts.get(order, 0) + 1
+            counts[order] = number
+            numbers.append(number)
+        if len(counts) > 2 * self._REMEMBERED:
+            self._counts = dict(list(counts.items())[-self._REMEMBERED :])
+        return numbers
+
+
+class _Scattered(Exception):
+    """An order's line items are too far apart in the file to be numbered as they stream."""
+
+
+def _anonymous(store: Store, table: str) -> int:
+    return store.scalar(f"SELECT count(*) FROM {table} WHERE customer_id IS NULL AND email IS NULL")
+
+
+# Each table's share of a batch: the lines, and the stored values column by column.
+Targets = list[tuple[list[int], list]]
+
+
+def _kind_rows(kind: Kind) -> Callable[[Parsed], tuple[Targets, list[tuple[int, str]]]]:
+    """A batch's stored rows: built column by column, or row by row when a row is bad."""
+    fast = kinds.BATCH_BUILDERS[kind.name]
+    one = kinds.ROW_BUILDERS[kind.name]
+
+    def build(parsed: Parsed) -> tuple[Targets, list[tuple[int, str]]]:
+        columns = fast(parsed.columns, len(parsed.lines))
+        if columns is not None:
+            return [(parsed.lines, columns)], []
+        lines, rows, bad = [], [], []
+        for line, row in zip(parsed.lines, parsed.rows(), strict=True):
+            try:
+                rows.append(one(row))
+            except BadValue as error:
+                bad.append((line, error.reason))
+                continue
+            lines.append(line)
+        return [(lines, list(zip(*rows, strict=True)))], bad
+
+    return build
+
+
+class _Feed:
+    """A file's records, parsed a batch at a time and handed to the tables they go to.
 
     A platform row may stand for several records (one per line item), all with its line
     number: the row is read, and taken or rejected, as a whole.
     """
-    batches: list[list[tuple]] = [[] for _ in inserts]
-    bad: list[tuple[int, str]] = []
 
-    def flush() -> None:
-        for insert, batch in zip(inserts, batches, strict=True):
-            if batch:
-                store.conn.executemany(insert, batch)
-                batch.clear()
-        if bad:
-            rejects.add_many(bad)
-            bad.clear()
+    def __init__(self, plan: ColumnPlan, chunks, rejects: RejectLog, result, *, grouped: bool):
+        self.plan = plan
+        self.chunks = chunks
+        self.rejects = rejects
+        self.result = result
+        self.grouped = grouped
 
-    pending = 0
-    for line, records in groupby(source, key=lambda record: record.line):
-        result.rows_read += 1
-        staged = []
-        try:
-            for record in records:
-                staged.append(to_rows(_parse(plan, record)))
-        except BadValue as error:
-            bad.append((line, error.reason))
-            continue
-        for rows in staged:
-            for target, row in enumerate(rows):
-                if row is not None:
-                    batches[target].append((line, *row))
-        pending += 1
-        if pending >= BATCH_ROWS:
-            flush()
-            pending = 0
-    flush()
+    def run(self, build, consumers) -> None:
+        for chunk in self.chunks:
+            parsed = parse_batch(self.plan, chunk)
+            targets, bad = build(parsed)
+            bad = parsed.rejects + bad
+            if self.grouped:
+                self.result.rows_read += len(set(chunk[0]))
+                if bad:
+                    targets, bad = _without_lines(targets, bad)
+            else:
+                self.result.rows_read += len(chunk[0])
+            for consume, (lines, columns) in zip(consumers, targets, strict=True):
+                if lines:
+                    consume(lines, columns)
+            if bad:
+                self.rejects.add_many(bad)
+
+
+def _without_lines(targets: Targets, bad: list[tuple[int, str]]):
+    """Leave out every record of a line with a bad record; one reject per line."""
+    bad = list({line: (line, reason) for line, reason in reversed(bad)}.values())
+    gone = {line for line, _ in bad}
+    kept = []
+    for lines, columns in targets:
+        keep = [i for i, line in enumerate(lines) if line not in gone]
+        kept.append(([lines[i] for i in keep], [[column[i] for i in keep] for column in columns]))
+    return kept, bad
 
 
 def _merge(store: Store, table: str, key: str, columns: tuple[str, ...]) -> None:
@@ -472,6 +604,17 @@ def _merge(store: Store, table: str, key: str, columns: tuple[str, ...]) -> None
     store.execute("CREATE UNIQUE INDEX temp.verdicts_key ON verdicts(key)")
     names = ", ".join(columns)
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns)
+    if table in _PERSON_TABLES:
+        # The people of the changed rows, before and after, are derived again.
+        changed = f"{key} IN (SELECT key FROM temp.verdicts WHERE verdict != {UNCHANGED})"
+        touch(store, table, changed)
+        touch(store, table, changed, source="temp.final")
+    if table == "orders":
+        # An order that loses its customer belongs to no one (no later step relinks it).
+        updates += (
+            ", person_id = CASE WHEN excluded.customer_id IS NULL AND excluded.email IS NULL "
+            "THEN NULL ELSE person_id END"
+        )
     store.execute(
         f"""
         INSERT INTO main.{table} ({key}, {names})
@@ -480,6 +623,9 @@ def _merge(store: Store, table: str, key: str, columns: tuple[str, ...]) -> None
         ON CONFLICT ({key}) DO UPDATE SET {updates}
         """
     )
+
+
+_PERSON_TABLES = frozenset(KINDS[name].table for name in kinds.PERSON_KINDS)
 
 
 def _count(store: Store, stage: str, key: str, verdicts: str) -> tuple[int, int, int]:
@@ -508,18 +654,19 @@ def _refresh_product_collections(store: Store) -> None:
 _ITEM_COLUMNS = kinds.ITEMS.stored
 
 
-def _create_stage_items(store: Store) -> str:
+def _create_stage_items(store: Store) -> StageSink:
     store.execute(
         "CREATE TEMP TABLE stage_items (line INTEGER NOT NULL, order_id, "
         + ", ".join(_ITEM_COLUMNS)
         + ")"
     )
-    return f"INSERT INTO temp.stage_items VALUES ({', '.join('?' * (len(_ITEM_COLUMNS) + 2))})"
+    return StageSink(store.conn, "INSERT INTO temp.stage_items", len(_ITEM_COLUMNS) + 2)
 
 
-def _stage_items_file(store, plan, source, rejects, result) -> None:
-    insert = _create_stage_items(store)
-    _stream(store, plan, source, rejects, result, lambda row: [kinds.item_row(row)], [insert])
+def _stage_items_file(store: Store, feed: _Feed) -> None:
+    stage = _create_stage_items(store)
+    feed.run(_kind_rows(kinds.ITEMS), [stage.add_lined])
+    stage.flush()
     store.execute("CREATE INDEX temp.stage_items_order ON stage_items(order_id, line)")
 
 
@@ -575,30 +722,44 @@ def _merge_items(store: Store) -> None:
 _HEAD_COLUMNS = kinds.ORDERS.stored[:-1]
 
 
-def _line_item_rows(row: dict) -> list[tuple | None]:
-    """One row of the line-item form: its order fields, and its line item if it has one."""
-    if not row.get("order_id"):
-        raise BadValue("order_id is empty")
-    head = kinds.order_head(row)
-    if row.get("product_id") or row.get("sku") or row.get("title"):
-        return [head, kinds.item_row(row)]
-    if any(row.get(c) is not None for c in ("collection", "quantity", "price", "vendor")):
-        raise BadValue("the line item has no product_id, sku or title")
-    return [head, None]
+def _line_item_rows(parsed: Parsed) -> tuple[Targets, list[tuple[int, str]]]:
+    """Rows of the line-item form: each one's order fields, and its line item if it has one."""
+    heads: tuple[list, list] = ([], [])
+    items: tuple[list, list] = ([], [])
+    bad = []
+    for line, row in zip(parsed.lines, parsed.rows(), strict=True):
+        try:
+            if not row.get("order_id"):
+                raise BadValue("order_id is empty")
+            head = kinds.order_head(row)
+            item = None
+            if row.get("product_id") or row.get("sku") or row.get("title"):
+                item = kinds.item_row(row)
+            elif any(row.get(c) is not None for c in ("collection", "quantity", "price", "vendor")):
+                raise BadValue("the line item has no product_id, sku or title")
+        except BadValue as error:
+            bad.append((line, error.reason))
+            continue
+        heads[0].append(line)
+        heads[1].append(head)
+        if item is not None:
+            items[0].append(line)
+            items[1].append(item)
+    return [(lines, list(zip(*rows, strict=True))) for lines, rows in (heads, items)], bad
 
 
-def _load_line_item_orders(store, plan, source, rejects, result) -> tuple[int, int, int]:
+def _load_line_item_orders(store: Store, feed: _Feed, result) -> tuple[int, int, int]:
     """Orders given one line item per row; order fields come from the order's first rows."""
     store.execute(
         "CREATE TEMP TABLE stage (line INTEGER NOT NULL, order_id, "
         + ", ".join(_HEAD_COLUMNS)
         + ")"
     )
-    inserts = [
-        f"INSERT INTO temp.stage VALUES ({', '.join('?' * (len(_HEAD_COLUMNS) + 2))})",
-        _create_stage_items(store),
-    ]
-    _stream(store, plan, source, rejects, result, _line_item_rows, inserts)
+    heads = StageSink(store.conn, "INSERT INTO temp.stage", len(_HEAD_COLUMNS) + 2)
+    items = _create_stage_items(store)
+    feed.run(_line_item_rows, [heads.add_lined, items.add_lined])
+    heads.flush()
+    items.flush()
     store.execute("CREATE INDEX temp.stage_order ON stage(order_id, line)")
     store.execute("CREATE INDEX temp.stage_items_order ON stage_items(order_id, line)")
 
@@ -627,7 +788,7 @@ def _load_line_item_orders(store, plan, source, rejects, result) -> tuple[int, i
             "SELECT s.line, r.reason FROM stage s JOIN late_rejects r USING (order_id)"
         )
         while batch := cursor.fetchmany(BATCH_ROWS):
-            rejects.add_many(batch)
+            feed.rejects.add_many(batch)
         for table in ("stage", "stage_items", "order_heads"):
             store.execute(
                 f"DELETE FROM {table} WHERE order_id IN (SELECT order_id FROM late_rejects)"
@@ -653,7 +814,7 @@ def _load_line_item_orders(store, plan, source, rejects, result) -> tuple[int, i
     )
     _merge(store, "orders", "order_id", kinds.ORDERS.stored)
     _merge_items(store)
-    result.anonymous = _anonymous(store)
+    result.anonymous = _anonymous(store, "temp.final")
     result.line_items = store.scalar("SELECT count(*) FROM stage_items")
     orders = [0, 0, 0]
     for verdict, count in store.execute(
