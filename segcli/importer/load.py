@@ -389,9 +389,9 @@ def _load(store: Store, kind: Kind, plan: ColumnPlan, feed: _Feed, result, *, di
     if direct and kind is not kinds.PRODUCTS and _is_empty(store, kind.table):
         return _load_into_empty(store, kind, feed, result)
     if kind is kinds.ITEMS:
-        _stage_items_file(store, feed)
+        _stage_items_file(store, feed, numbered=direct)
         _merge_items(store)
-        return _count(store, "stage_items", "order_id", "item_verdicts"), []
+        return _item_counts(store), []
     store.execute(
         f"CREATE TEMP TABLE stage (line INTEGER NOT NULL, {kind.key_column}, "
         + ", ".join(kind.stored)
@@ -663,48 +663,72 @@ def _create_stage_items(store: Store) -> StageSink:
     return StageSink(store.conn, "INSERT INTO temp.stage_items", len(_ITEM_COLUMNS) + 2)
 
 
-def _stage_items_file(store: Store, feed: _Feed) -> None:
-    stage = _create_stage_items(store)
-    feed.run(_kind_rows(kinds.ITEMS), [stage.add_lined])
-    stage.flush()
-    store.execute("CREATE INDEX temp.stage_items_order ON stage_items(order_id, line)")
+def _create_new_items(store: Store) -> None:
+    """The file's line items, numbered within their order, keyed as main.items is."""
+    store.execute(
+        f"""CREATE TEMP TABLE new_items (order_id, line_no, line, {", ".join(_ITEM_COLUMNS)},
+        PRIMARY KEY (order_id, line_no)) WITHOUT ROWID"""
+    )
+
+
+def _stage_items_file(store: Store, feed: _Feed, *, numbered: bool) -> None:
+    """Stage an items file; ``numbered``: number lines as they stream (see _LineNumbers)."""
+    if not numbered:
+        stage = _create_stage_items(store)
+        feed.run(_kind_rows(kinds.ITEMS), [stage.add_lined])
+        stage.flush()
+        _number_staged_items(store)
+        return
+    _create_new_items(store)
+    sink = Sink(store.conn, "INSERT INTO temp.new_items", len(_ITEM_COLUMNS) + 3)
+    numbers = _LineNumbers()
+
+    def add(lines: list[int], c: list) -> None:
+        sink.add(list(zip(c[0], numbers(c[0]), lines, *c[1:], strict=True)))
+
+    try:
+        feed.run(_kind_rows(kinds.ITEMS), [add])
+        sink.flush()
+    except sqlite3.IntegrityError:
+        raise _Scattered from None
+
+
+def _number_staged_items(store: Store) -> None:
+    """Number staged line items within their order, in the order of the file's lines."""
+    _create_new_items(store)
+    names = ", ".join(_ITEM_COLUMNS)
+    store.execute(
+        f"""
+        INSERT INTO temp.new_items
+        SELECT order_id, row_number() OVER (PARTITION BY order_id ORDER BY line), line, {names}
+        FROM stage_items
+        """
+    )
 
 
 def _merge_items(store: Store) -> None:
     """Replace each staged order's line items as a whole; record a verdict per order."""
     names = ", ".join(_ITEM_COLUMNS)
-    store.execute(
-        f"""
-        CREATE TEMP TABLE new_items AS
-        SELECT order_id, row_number() OVER (PARTITION BY order_id ORDER BY line) AS line_no,
-            {names}
-        FROM stage_items
-        """
-    )
-    store.execute("CREATE UNIQUE INDEX temp.new_items_key ON new_items(order_id, line_no)")
     same = " AND ".join(f"stored.{c} IS new.{c}" for c in _ITEM_COLUMNS)
     store.execute(
         f"""
         CREATE TEMP TABLE item_verdicts AS
-        SELECT orders.order_id AS key,
+        SELECT order_id AS key, new_lines AS lines,
             CASE
                 WHEN stored_lines = 0 THEN {INSERTED}
-                WHEN stored_lines = new_lines AND NOT EXISTS (
-                    SELECT 1 FROM new_items new WHERE new.order_id = orders.order_id
-                    AND NOT EXISTS (
-                        SELECT 1 FROM main.items stored
-                        WHERE stored.order_id = new.order_id AND stored.line_no = new.line_no
-                        AND {same}
-                    )
-                ) THEN {UNCHANGED}
+                WHEN stored_lines = new_lines AND same_lines = new_lines THEN {UNCHANGED}
                 ELSE {UPDATED}
             END AS verdict
         FROM (
-            SELECT order_id, count(*) AS new_lines,
-                (SELECT count(*) FROM main.items stored WHERE stored.order_id = new.order_id)
+            SELECT new.order_id, count(*) AS new_lines,
+                sum(stored.order_id IS NOT NULL AND {same}) AS same_lines,
+                (SELECT count(*) FROM main.items counted WHERE counted.order_id = new.order_id)
                     AS stored_lines
-            FROM new_items new GROUP BY order_id
-        ) AS orders
+            FROM temp.new_items new
+            LEFT JOIN main.items stored
+                ON stored.order_id = new.order_id AND stored.line_no = new.line_no
+            GROUP BY new.order_id
+        )
         """
     )
     store.execute("CREATE UNIQUE INDEX temp.item_verdicts_key ON item_verdicts(key)")
@@ -716,6 +740,16 @@ def _merge_items(store: Store) -> None:
         SELECT order_id, line_no, {names} FROM new_items WHERE order_id IN ({changed})
         """
     )
+
+
+def _item_counts(store: Store) -> tuple[int, int, int]:
+    """Rows per verdict of an items file: each line shares its order's verdict."""
+    counts = [0, 0, 0]
+    for verdict, rows in store.execute(
+        "SELECT verdict, sum(lines) FROM item_verdicts GROUP BY verdict"
+    ):
+        counts[verdict] = rows
+    return counts[INSERTED], counts[UPDATED], counts[UNCHANGED]
 
 
 # The order-level columns of the line-item form (all but ``counted``, derived from status).
@@ -813,6 +847,7 @@ def _load_line_item_orders(store: Store, feed: _Feed, result) -> tuple[int, int,
         uncounted,
     )
     _merge(store, "orders", "order_id", kinds.ORDERS.stored)
+    _number_staged_items(store)
     _merge_items(store)
     result.anonymous = _anonymous(store, "temp.final")
     result.line_items = store.scalar("SELECT count(*) FROM stage_items")
