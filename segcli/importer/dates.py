@@ -178,7 +178,12 @@ class DateReader:
             sign = -1 if offset[0] == "-" else 1
             digits = offset[1:].replace(":", "")
             minutes = sign * (int(digits[:2]) * 60 + int(digits[2:]))
-            moment = moment.replace(tzinfo=UTC) - timedelta(minutes=minutes)
+            try:
+                moment = moment.replace(tzinfo=UTC) - timedelta(minutes=minutes)
+            except OverflowError:
+                raise BadValue(
+                    f"{value!r} is not a date (its offset takes it past the calendar)"
+                ) from None
             return _stored(moment)
         return format_timestamp(moment)
 
@@ -197,7 +202,12 @@ class DateReader:
                 raise BadValue(self._not_a_date(value)) from None
         if readings[0].date() != readings[1].date():
             raise BadValue(f"{value!r} is not a whole date (it needs a day, a month and a year)")
-        return _stored(readings[0])
+        try:
+            return _stored(readings[0])
+        except OverflowError:
+            raise BadValue(
+                f"{value!r} is not a date (its offset takes it past the calendar)"
+            ) from None
 
 
 @dataclass
