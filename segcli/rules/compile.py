@@ -17,7 +17,13 @@ from segcli.money import SCALE
 from segcli.rules import ast
 from segcli.rules import fields as F
 from segcli.rules.dates import DateValue, day_start, instant_text, next_day_start
-from segcli.rules.operators import CUSTOM_PRIMITIVES, PRIMITIVES, Primitive, fold
+from segcli.rules.operators import (
+    CUSTOM_PRIMITIVES,
+    PRIMITIVES,
+    Primitive,
+    fold,
+    fold_sql,
+)
 
 # The as-of bounds, always bound under these names.
 AS_OF = "as_of"
@@ -114,13 +120,13 @@ def normalize(compare: ast.Compare, as_of: date) -> Normalized:
     if kind in (F.TEXT, F.LIFECYCLE):
         values = _fold_list(value) if isinstance(value, tuple) else (fold(value),)
         name = _COMPARE.get(op, op)
-        return Normalized(PRIMITIVES[name], values, f"segcli_fold({field_.sql})", fold)
+        return Normalized(PRIMITIVES[name], values, fold_sql(field_.sql), fold)
     if kind == F.CUSTOM:
         if op in ("contains", "not_contains", "starts_with", "ends_with"):
             return Normalized(
                 PRIMITIVES[op],
                 (fold(value),),
-                f"segcli_fold({_custom_sql(compare)})",
+                fold_sql(_custom_sql(compare)),
                 lambda raw: fold(_custom(compare)(raw)),
             )
         values = value if isinstance(value, tuple) else (value,)
@@ -274,7 +280,7 @@ def _bound(column: str, value: DateValue, side: str, context: Context) -> str:
 
 def _names(column: str, names: tuple[str, ...], context: Context) -> str:
     placeholders = ", ".join(context.params.add(name) for name in _fold_list(names))
-    return f"segcli_fold({column}) IN ({placeholders})"
+    return f"{fold_sql(column)} IN ({placeholders})"
 
 
 def _counts(expression: str, counts: tuple[ast.Count, ...], money: bool, context: Context):
@@ -302,8 +308,10 @@ def _stored(table: str, column: str, folded: str, where: str = "", row: str | No
     """
     if row is not None:
         return f"(SELECT {row}.{column} WHERE segcli_fold({row}.{column}) IN {folded})"
+    # LIMIT -1 keeps SQLite from pushing the fold down into the scan, which would fold
+    # every row instead of every distinct value (0.6 s instead of 0.05 s at 630k lines).
     return (
-        f"(SELECT value FROM (SELECT DISTINCT {column} AS value FROM {table}{where}) "
+        f"(SELECT value FROM (SELECT DISTINCT {column} AS value FROM {table}{where} LIMIT -1) "
         f"WHERE segcli_fold(value) IN {folded})"
     )
 
@@ -313,21 +321,21 @@ def _values(table: str, column: str, folded: str, row: str | None = None) -> str
     return _stored(table, column, folded, row=row)[1:-1]
 
 
-def _of_products(alias: str, products: str) -> str:
+def _of_products(alias: str, products: str) -> list[str]:
     """A line item or review whose product (by product_id or sku) is one of ``products``."""
-    return (
-        f"{alias}.product_id IN (SELECT product_id FROM {products}) "
-        f"OR {alias}.sku IN (SELECT sku FROM {products})"
-    )
+    return [
+        f"{alias}.product_id IN (SELECT product_id FROM {products})",
+        f"{alias}.sku IN (SELECT sku FROM {products})",
+    ]
 
 
 def _product_match(
     alias: str, table: str, names: tuple[str, ...], context: Context, *, by_title: bool = False
-) -> str:
+) -> list[str]:
     """``product: X`` matches the record's product_id or sku, or those of its product.
 
     A line item (``by_title``) is also known by its title: platform exports often have
-    lines without a SKU.
+    lines without a SKU. Returns the alternatives, any of which matches.
     """
     folded = _folded(names, context)
     row = alias if context.one_person else None
@@ -335,7 +343,7 @@ def _product_match(
         f"(SELECT product_id, sku FROM products WHERE segcli_fold(product_id) IN {folded} "
         f"OR segcli_fold(sku) IN {folded})"
     )
-    title = ""
+    alternatives = []
     if by_title:
         # Only lines without an id are known by their title; the partial index
         # items_untitled_products holds just those, so this stays an index search.
@@ -343,19 +351,24 @@ def _product_match(
         stored = _stored(
             table, "title", folded, " WHERE product_id IS NULL AND sku IS NULL", row=row
         )
-        title = f" OR ({untitled} AND {alias}.title IN {stored})"
+        alternatives.append(f"({untitled} AND {alias}.title IN {stored})")
     # One IN list per column (the stored values that match, and those of the named
     # products), so that SQLite searches each column's index instead of scanning.
     product_ids = _values(table, "product_id", folded, row)
     skus = _values(table, "sku", folded, row)
-    return (
-        f"({alias}.product_id IN ({product_ids} UNION SELECT product_id FROM {named}) "
-        f"OR {alias}.sku IN ({skus} UNION SELECT sku FROM {named})"
-        f"{title})"
-    )
+    return [
+        f"{alias}.product_id IN ({product_ids} UNION SELECT product_id FROM {named})",
+        f"{alias}.sku IN ({skus} UNION SELECT sku FROM {named})",
+        *alternatives,
+    ]
 
 
-def _item_terms(node: ast.Purchased, context: Context) -> list[str]:
+def _either(alternatives: list[str]) -> str:
+    return "(" + " OR ".join(alternatives) + ")"
+
+
+def _item_terms(node: ast.Purchased, context: Context) -> list[list[str]]:
+    """What a line item must match: every term, each by any of its alternatives."""
     terms = []
     row = "i" if context.one_person else None
     if node.product:
@@ -367,8 +380,10 @@ def _item_terms(node: ast.Purchased, context: Context) -> list[str]:
             f"ON pc.record_key = p.record_key WHERE segcli_fold(pc.collection) IN {folded})"
         )
         terms.append(
-            f"(i.collection IN {_stored('items', 'collection', folded, row=row)} "
-            f"OR {_of_products('i', in_collection)})"
+            [
+                f"i.collection IN {_stored('items', 'collection', folded, row=row)}",
+                *_of_products("i", in_collection),
+            ]
         )
     for column, names in (("product_type", node.product_type), ("vendor", node.vendor)):
         if names:
@@ -379,9 +394,9 @@ def _item_terms(node: ast.Purchased, context: Context) -> list[str]:
             if column == "vendor":
                 # The line's own vendor (platform exports give it), else its product's.
                 vendors = _stored("items", "vendor", folded, " WHERE vendor IS NOT NULL", row)
-                terms.append(f"(i.vendor IN {vendors} OR {_of_products('i', matching)})")
+                terms.append([f"i.vendor IN {vendors}", *_of_products("i", matching)])
             else:
-                terms.append(f"({_of_products('i', matching)})")
+                terms.append(_of_products("i", matching))
     return terms
 
 
@@ -390,23 +405,27 @@ def _purchased_where(node: ast.Purchased, context: Context) -> tuple[str, str]:
     window = _window("o.created_at", node.window, context)
     terms += window
     items = _item_terms(node, context)
+    lines = " AND ".join(_either(term) for term in items)
     if items and (context.one_person or window):
         # One person's orders, or the orders of a date window (found by the date index):
         # each is checked through its own lines.
-        terms.append(
-            f"EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.order_id "
-            f"AND {' AND '.join(items)})"
+        terms.append(f"EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.order_id AND {lines})")
+    elif len(items) == 1:
+        # The matching orders are found once, from the items, not order by order: one
+        # index search per alternative (SQLite's OR of index searches costs far more).
+        found = " UNION ALL ".join(
+            f"SELECT i.order_id FROM items i WHERE {alternative}" for alternative in items[0]
         )
+        terms.append(f"o.order_id IN ({found})")
     elif items:
-        # The matching orders are found once, from the items, not order by order.
-        terms.append(f"o.order_id IN (SELECT i.order_id FROM items i WHERE {' AND '.join(items)})")
+        terms.append(f"o.order_id IN (SELECT i.order_id FROM items i WHERE {lines})")
     return "orders o", " AND ".join(terms)
 
 
 def _reviewed_where(node: ast.Reviewed, context: Context) -> tuple[str, str]:
     terms = [f"(r.created_at IS NULL OR r.created_at < :{AS_OF_END})"]
     if node.product:
-        terms.append(_product_match("r", "reviews", node.product, context))
+        terms.append(_either(_product_match("r", "reviews", node.product, context)))
     terms += _counts("r.rating", node.rating, False, context)
     terms += _window("r.created_at", node.window, context)
     return "reviews r", " AND ".join(terms)
@@ -451,8 +470,10 @@ def _predicate(node: ast.Condition, context: Context) -> str:
     if context.one_person:
         return f"EXISTS (SELECT 1 FROM {table} WHERE {alias}.person_id = f.person_id AND {where})"
     # The set of matching people is computed once, not once per person.
+    # DISTINCT also leads SQLite to read person ids from the (person_id, date) index
+    # rather than each record through the date index (at 100,000 people: 0.1 s, not 1 s).
     return (
-        f"coalesce(f.person_id IN (SELECT {alias}.person_id FROM {table} "
+        f"coalesce(f.person_id IN (SELECT DISTINCT {alias}.person_id FROM {table} "
         f"WHERE {alias}.person_id IS NOT NULL AND {where}), 0)"
     )
 

@@ -3,7 +3,7 @@
 WITH counted_orders AS (<COUNTED_ORDERS_SQL>),
 facts AS (<FACTS_SQL>)
 SELECT f.person_id, f.customer_id, f.email FROM facts f
-WHERE coalesce((segcli_fold(f.city) IN (:p1, :p2)), 0)
+WHERE coalesce((CASE WHEN f.city IS NULL THEN NULL WHEN length(CAST(f.city AS BLOB)) = length(f.city) THEN lower(f.city) ELSE segcli_fold(f.city) END IN (:p1, :p2)), 0)
 ORDER BY f.person_key;
 -- parameters:
 --   :as_of = '2026-11-01'

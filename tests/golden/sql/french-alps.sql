@@ -3,7 +3,7 @@
 WITH counted_orders AS (<COUNTED_ORDERS_SQL>),
 facts AS (<FACTS_SQL>)
 SELECT f.person_id, f.customer_id, f.email FROM facts f
-WHERE (coalesce((segcli_fold(f.country) = :p1), 0) AND coalesce((instr(segcli_fold(f.region), :p2) > 0), 0))
+WHERE (coalesce((CASE WHEN f.country IS NULL THEN NULL WHEN length(CAST(f.country AS BLOB)) = length(f.country) THEN lower(f.country) ELSE segcli_fold(f.country) END = :p1), 0) AND coalesce((instr(CASE WHEN f.region IS NULL THEN NULL WHEN length(CAST(f.region AS BLOB)) = length(f.region) THEN lower(f.region) ELSE segcli_fold(f.region) END, :p2) > 0), 0))
 ORDER BY f.person_key;
 -- parameters:
 --   :as_of = '2026-11-01'

@@ -3,7 +3,7 @@
 WITH counted_orders AS (<COUNTED_ORDERS_SQL>),
 facts AS (<FACTS_SQL>)
 SELECT f.person_id, f.customer_id, f.email FROM facts f
-WHERE (coalesce(f.person_id IN (SELECT r.person_id FROM reviews r WHERE r.person_id IS NOT NULL AND (r.created_at IS NULL OR r.created_at < :as_of_end) AND r.rating >= :p1 AND r.created_at >= :p2), 0) AND coalesce((NOT EXISTS (SELECT 1 FROM json_each(f.tags) AS tag WHERE segcli_fold(tag.value) IN (:p3))), 0))
+WHERE (coalesce(f.person_id IN (SELECT DISTINCT r.person_id FROM reviews r WHERE r.person_id IS NOT NULL AND (r.created_at IS NULL OR r.created_at < :as_of_end) AND r.rating >= :p1 AND r.created_at >= :p2), 0) AND coalesce((NOT EXISTS (SELECT 1 FROM json_each(f.tags) AS tag WHERE CASE WHEN tag.value IS NULL THEN NULL WHEN length(CAST(tag.value AS BLOB)) = length(tag.value) THEN lower(tag.value) ELSE segcli_fold(tag.value) END IN (:p3))), 0))
 ORDER BY f.person_key;
 -- parameters:
 --   :as_of = '2026-11-01'

@@ -3,7 +3,7 @@
 WITH counted_orders AS (<COUNTED_ORDERS_SQL>),
 facts AS (<FACTS_SQL>)
 SELECT f.person_id, f.customer_id, f.email FROM facts f
-WHERE coalesce((segcli_fold(f.country) NOT IN (:p1, :p2)), 0)
+WHERE coalesce((CASE WHEN f.country IS NULL THEN NULL WHEN length(CAST(f.country AS BLOB)) = length(f.country) THEN lower(f.country) ELSE segcli_fold(f.country) END NOT IN (:p1, :p2)), 0)
 ORDER BY f.person_key;
 -- parameters:
 --   :as_of = '2026-11-01'

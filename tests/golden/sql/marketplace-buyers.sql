@@ -3,7 +3,7 @@
 WITH counted_orders AS (<COUNTED_ORDERS_SQL>),
 facts AS (<FACTS_SQL>)
 SELECT f.person_id, f.customer_id, f.email FROM facts f
-WHERE (coalesce((segcli_fold(f.channel) = :p1), 0) AND coalesce(((f.email IS NOT NULL) = :p2), 0) AND coalesce((instr(segcli_fold(f.email_domain), :p3) = 0), 0))
+WHERE (coalesce((CASE WHEN f.channel IS NULL THEN NULL WHEN length(CAST(f.channel AS BLOB)) = length(f.channel) THEN lower(f.channel) ELSE segcli_fold(f.channel) END = :p1), 0) AND coalesce(((f.email IS NOT NULL) = :p2), 0) AND coalesce((instr(CASE WHEN f.email_domain IS NULL THEN NULL WHEN length(CAST(f.email_domain AS BLOB)) = length(f.email_domain) THEN lower(f.email_domain) ELSE segcli_fold(f.email_domain) END, :p3) = 0), 0))
 ORDER BY f.person_key;
 -- parameters:
 --   :as_of = '2026-11-01'

@@ -3,7 +3,7 @@
 WITH counted_orders AS (<COUNTED_ORDERS_SQL>),
 facts AS (<FACTS_SQL>)
 SELECT f.person_id, f.customer_id, f.email FROM facts f
-WHERE (coalesce((f.accepts_marketing = :p1), 0) AND coalesce((segcli_fold(f.email_domain) != :p2), 0))
+WHERE (coalesce((f.accepts_marketing = :p1), 0) AND coalesce((CASE WHEN f.email_domain IS NULL THEN NULL WHEN length(CAST(f.email_domain AS BLOB)) = length(f.email_domain) THEN lower(f.email_domain) ELSE segcli_fold(f.email_domain) END != :p2), 0))
 ORDER BY f.person_key;
 -- parameters:
 --   :as_of = '2026-11-01'

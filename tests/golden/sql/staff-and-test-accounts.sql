@@ -3,7 +3,7 @@
 WITH counted_orders AS (<COUNTED_ORDERS_SQL>),
 facts AS (<FACTS_SQL>)
 SELECT f.person_id, f.customer_id, f.email FROM facts f
-WHERE (coalesce((segcli_fold(f.customer_group) = :p1), 0) OR coalesce((substr(segcli_fold(f.email_domain), -length(:p2)) = :p2), 0) OR coalesce((instr(segcli_fold(f.email), :p3) = 1), 0))
+WHERE (coalesce((CASE WHEN f.customer_group IS NULL THEN NULL WHEN length(CAST(f.customer_group AS BLOB)) = length(f.customer_group) THEN lower(f.customer_group) ELSE segcli_fold(f.customer_group) END = :p1), 0) OR coalesce((substr(CASE WHEN f.email_domain IS NULL THEN NULL WHEN length(CAST(f.email_domain AS BLOB)) = length(f.email_domain) THEN lower(f.email_domain) ELSE segcli_fold(f.email_domain) END, -length(:p2)) = :p2), 0) OR coalesce((instr(CASE WHEN f.email IS NULL THEN NULL WHEN length(CAST(f.email AS BLOB)) = length(f.email) THEN lower(f.email) ELSE segcli_fold(f.email) END, :p3) = 1), 0))
 ORDER BY f.person_key;
 -- parameters:
 --   :as_of = '2026-11-01'

@@ -3,7 +3,7 @@
 WITH counted_orders AS (<COUNTED_ORDERS_SQL>),
 facts AS (<FACTS_SQL>)
 SELECT f.person_id, f.customer_id, f.email FROM facts f
-WHERE ((coalesce((EXISTS (SELECT 1 FROM json_each(f.tags) AS tag WHERE segcli_fold(tag.value) IN (:p1))), 0) OR coalesce((f.total_spent >= :p2), 0) OR coalesce((f.orders_count >= :p3), 0)) AND coalesce((f.accepts_marketing = :p4), 0) AND coalesce((segcli_fold(f.email_domain) != :p5), 0))
+WHERE ((coalesce((EXISTS (SELECT 1 FROM json_each(f.tags) AS tag WHERE CASE WHEN tag.value IS NULL THEN NULL WHEN length(CAST(tag.value AS BLOB)) = length(tag.value) THEN lower(tag.value) ELSE segcli_fold(tag.value) END IN (:p1))), 0) OR coalesce((f.total_spent >= :p2), 0) OR coalesce((f.orders_count >= :p3), 0)) AND coalesce((f.accepts_marketing = :p4), 0) AND coalesce((CASE WHEN f.email_domain IS NULL THEN NULL WHEN length(CAST(f.email_domain AS BLOB)) = length(f.email_domain) THEN lower(f.email_domain) ELSE segcli_fold(f.email_domain) END != :p5), 0))
 ORDER BY f.person_key;
 -- parameters:
 --   :as_of = '2026-11-01'

@@ -3,7 +3,7 @@
 WITH counted_orders AS (<COUNTED_ORDERS_SQL>),
 facts AS (<FACTS_SQL>)
 SELECT f.person_id, f.customer_id, f.email FROM facts f
-WHERE (coalesce((segcli_fold(f.lifecycle) IN (:p1, :p2)), 0) AND coalesce((f.days_since_last_order < :p3), 0) AND coalesce((f.accepts_marketing = :p4), 0))
+WHERE (coalesce((CASE WHEN f.lifecycle IS NULL THEN NULL WHEN length(CAST(f.lifecycle AS BLOB)) = length(f.lifecycle) THEN lower(f.lifecycle) ELSE segcli_fold(f.lifecycle) END IN (:p1, :p2)), 0) AND coalesce((f.days_since_last_order < :p3), 0) AND coalesce((f.accepts_marketing = :p4), 0))
 ORDER BY f.person_key;
 -- parameters:
 --   :as_of = '2026-11-01'
