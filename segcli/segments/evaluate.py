@@ -15,6 +15,9 @@ from segcli.rules.operators import compare_custom, fold
 if TYPE_CHECKING:
     from segcli.store.db import Store
 
+# The page cache while evaluating, in KiB (negative: SQLite's unit for KiB).
+EVALUATION_CACHE_KIB = -16_000
+
 # Counted orders up to the end of the as-of day, per person.
 COUNTED_ORDERS_SQL = """
 SELECT person_id, count(*) AS orders_count, sum(total) AS total_spent,
@@ -125,6 +128,10 @@ class Evaluation:
         register_functions(store)
         self.base_params: dict[str, object] = as_of_params(as_of)
         run = store.execute
+        # A small page cache bounds memory (the sort of a million members' facts took
+        # 290 MB with import's cache and a second sorting thread; 62 MB with this one),
+        # and evaluating was no slower with it.
+        run(f"PRAGMA cache_size = {EVALUATION_CACHE_KIB}")
         for table in ("facts", "counted_orders"):
             run(f"DROP TABLE IF EXISTS temp.{table}")
         run(f"CREATE TEMP TABLE counted_orders AS {COUNTED_ORDERS_SQL}", self.base_params)

@@ -163,6 +163,10 @@ def _json_object(member: dict, fields: list[str]) -> str:
     return json_text({name: value_of(member, name) for name in fields}, indent=None)
 
 
+# Lines are written in blocks: one write per member cost more than building the line.
+_LINES_PER_WRITE = 1_000
+
+
 def write_members(
     members: Iterable[dict], fields: list[str], output_format: str, out: IO[str], *, raw: bool
 ) -> int:
@@ -172,14 +176,21 @@ def write_members(
         delimiter = "," if output_format == "csv" else "\t"
         out.write(_delimited(fields, delimiter))
         writers = [_cell_writer(name, raw) for name in fields]
-        needs_quotes = re.compile(f'[{re.escape(delimiter)}"\n\r]').search
+        needs_quotes = re.compile('["\n\r]').search
+        separators = len(fields) - 1
+        lines = []
         for member in members:
             cells = [write(member) for write in writers]
-            if any(needs_quotes(cell) for cell in cells):
-                out.write(_delimited(cells, delimiter))
-            else:
-                out.write(delimiter.join(cells) + "\n")
+            line = delimiter.join(cells)
+            if line.count(delimiter) != separators or needs_quotes(line):
+                line = _delimited(cells, delimiter)[:-1]
+            lines.append(line)
+            if len(lines) == _LINES_PER_WRITE:
+                out.write("\n".join(lines) + "\n")
+                lines.clear()
             count += 1
+        if lines:
+            out.write("\n".join(lines) + "\n")
     elif output_format == "jsonl":
         for member in members:
             out.write(_json_object(member, fields) + "\n")

@@ -106,8 +106,6 @@ def open_store(path: Path | str, *, create: bool = True, in_memory: bool = False
         conn.execute("PRAGMA foreign_keys = OFF")
         conn.execute("PRAGMA cache_size = -65536")
         conn.execute("PRAGMA temp_store = FILE")
-        # Sorting (index builds, ORDER BY) may use a second thread.
-        conn.execute(f"PRAGMA threads = {min(os.cpu_count() or 1, 4)}")
     except sqlite3.DatabaseError as error:
         if "locked" in str(error) or "busy" in str(error):
             raise _busy_or_error(path, error) from error

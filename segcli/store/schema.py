@@ -198,3 +198,16 @@ def m002_platform_exports(db: Database) -> None:
         ALTER TABLE imports ADD COLUMN anonymous_orders INTEGER NOT NULL DEFAULT 0;
         """
     )
+
+
+@migrations()
+def m003_consent_index(db: Database) -> None:
+    """An index of the orders that carry the buyer's consent: evaluating asks each person
+    for their latest such order, and most stores have none (at a million people, building
+    the facts took 8 s without it and 6 s with it)."""
+    db.executescript(
+        """
+        CREATE INDEX orders_consent ON orders(person_id, created_at)
+            WHERE accepts_marketing IS NOT NULL;
+        """
+    )
