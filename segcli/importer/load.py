@@ -276,7 +276,8 @@ def _import(
                         resolve_touched(store, lambda: _create_indexes(store, deferred))
                     else:
                         _create_indexes(store, deferred)
-                    _drop_temp_tables(store)
+                    # The temporary tables are left for the connection's end (or the next
+                    # file) to drop: dropping them page by page here took up to 0.4 s.
                     _log_import(store, result, options.dialect)
                 result.written = True
             except _Rollback:
@@ -726,8 +727,9 @@ def _merge_items(store: Store) -> None:
         FROM (
             SELECT new.order_id, count(*) AS new_lines,
                 sum(stored.order_id IS NOT NULL AND {same}) AS same_lines,
-                (SELECT count(*) FROM main.items counted WHERE counted.order_id = new.order_id)
-                    AS stored_lines
+                -- An order's lines are numbered 1 to n: the last number is their count.
+                (SELECT coalesce(max(line_no), 0) FROM main.items counted
+                    WHERE counted.order_id = new.order_id) AS stored_lines
             FROM temp.new_items new
             LEFT JOIN main.items stored
                 ON stored.order_id = new.order_id AND stored.line_no = new.line_no
