@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from segcli.rules import ast
+from segcli.rules import ast, loader
 from segcli.rules.dates import DateValue, Duration
 from segcli.rules.parse import parse_criteria_text, parse_segment_text
 from segcli.rules.problems import Pos
@@ -964,3 +964,28 @@ def test_problems_of_several_files_are_all_reported(tmp_path):
     where = sorted((Path(p.path).name, p.pos.line, p.pos.column) for p in catalog.problems)
     assert where == [("one.yaml", 1, 12), ("three.yaml", 1, 24), ("two.yaml", 2, 17)]
     assert "fine" in catalog.usable()
+
+
+EXAMPLE_FILES = sorted(
+    (Path(__file__).resolve().parents[1] / "segcli/examples/segments").glob("*.yaml")
+)
+MALFORMED = [
+    "name: [a, b",
+    "criteria:\n  - a: 1\n - b: 2\n",
+    "a: b: c",
+    "{x: 1",
+    "key: 'open",
+    "\t- tab",
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [path.read_text(encoding="utf-8") for path in EXAMPLE_FILES] + MALFORMED,
+    ids=[path.stem for path in EXAMPLE_FILES] + [f"malformed-{n}" for n in range(len(MALFORMED))],
+)
+def test_libyaml_and_the_python_parser_read_segment_files_alike(text, monkeypatch):
+    """Files are read with libyaml when they cannot nest deeply; the result is the same."""
+    fast = loader.load_yaml(text, "segment.yaml")
+    monkeypatch.setattr(loader, "_FAST_NESTING_BOUND", 0)
+    assert loader.load_yaml(text, "segment.yaml") == fast

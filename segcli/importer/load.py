@@ -383,7 +383,9 @@ def _order_words(order: str) -> str:
     return "day first" if order == DAY_FIRST else "month first"
 
 
-def _load(store: Store, kind: Kind, plan: ColumnPlan, feed: _Feed, result, *, direct: bool):
+def _load(
+    store: Store, kind: Kind, plan: ColumnPlan, feed: _Feed, result, *, direct: bool
+) -> tuple[tuple[int, int, int], list[str]]:
     """Load the file; returns the rows per verdict and the indexes still to build (those
     on person_id, built once people are linked)."""
     if kind is kinds.ORDERS and plan.line_items:
@@ -422,7 +424,9 @@ def _is_empty(store: Store, table: str) -> bool:
     return store.scalar(f"SELECT NOT EXISTS (SELECT 1 FROM main.{table})") == 1
 
 
-def _load_into_empty(store: Store, kind: Kind, feed: _Feed, result) -> tuple[int, int, int]:
+def _load_into_empty(
+    store: Store, kind: Kind, feed: _Feed, result
+) -> tuple[tuple[int, int, int], list[str]]:
     """The first file of a kind goes straight into its table, and its indexes are built after.
 
     With nothing stored every row is inserted: there is nothing to compare against, so no
