@@ -39,6 +39,7 @@ _RECORD_TABLES = ("customers", "orders", "reviews", "carts")
 WHOLE_DERIVATION_SHARE = 1.0
 
 _TEMP_TABLES = (
+    "customer_emails",
     "resolved_ids",
     "email_owners",
     "resolved_people",
@@ -227,16 +228,32 @@ def resolve_people(store: Store, before_attributes=None) -> None:
     run = store.execute
     _drop_temp_tables(store)
 
-    # A customer id's email: its customer row's, else that of its newest record.
+    # A customer id's email: its customer row's, else that of its newest record. A
+    # customer row with an email settles it at once (customer ids are unique there), so
+    # only the other ids' records are ranked: sorting every record cost most of the time.
+    run(
+        """
+        CREATE TEMP TABLE customer_emails AS
+        SELECT customer_id, email FROM customers
+        WHERE customer_id IS NOT NULL AND email IS NOT NULL
+        """
+    )
+    run("CREATE UNIQUE INDEX temp.customer_emails_id ON customer_emails(customer_id)")
     run(
         f"""
         CREATE TEMP TABLE resolved_ids AS
+        SELECT customer_id, email FROM temp.customer_emails
+        UNION ALL
         SELECT customer_id, email FROM (
             SELECT customer_id, email, row_number() OVER (
                 PARTITION BY customer_id
                 ORDER BY email IS NULL, source, seen_at DESC NULLS LAST, email
             ) AS rank
-            FROM ({_ID_REFERENCES})
+            FROM ({_ID_REFERENCES}) AS refs
+            WHERE NOT EXISTS (
+                SELECT 1 FROM temp.customer_emails settled
+                WHERE settled.customer_id = refs.customer_id
+            )
         ) WHERE rank = 1
         """
     )
