@@ -11,6 +11,8 @@ attributes change are written, and person ids of people who stay are kept.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from segcli.store.db import Store
 
 # Every record that names a person, with the date used to pick the newest email.
@@ -89,7 +91,7 @@ def _drop_temp_tables(store: Store) -> None:
         store.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 
-def resolve_touched(store: Store, before_attributes=None) -> None:
+def resolve_touched(store: Store, before_attributes: Callable[[], None] | None = None) -> None:
     """Derive again the people of the touched customer ids and emails (see the docstring).
 
     ``before_attributes`` runs once every record is linked, before people's attributes are
@@ -223,7 +225,7 @@ def resolve_touched(store: Store, before_attributes=None) -> None:
     _refresh_attributes(store, everyone=False)
 
 
-def resolve_people(store: Store, before_attributes=None) -> None:
+def resolve_people(store: Store, before_attributes: Callable[[], None] | None = None) -> None:
     """Derive people from every stored record and link each record to its person."""
     run = store.execute
     _drop_temp_tables(store)
