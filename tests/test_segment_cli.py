@@ -782,20 +782,28 @@ def test_export_dash_is_stdout(store):
     assert result.stdout == "\n".join(EVERYONE_CSV) + "\n"
 
 
-def test_export_failing_midway_leaves_no_partial_file(store, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("output_format", "writer"), [("csv", "write_cells"), ("json", "write_members")]
+)
+def test_export_failing_midway_leaves_no_partial_file(
+    store, tmp_path, monkeypatch, output_format, writer
+):
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     out = out_dir / "members.csv"
     out.write_text("the previous export\n", encoding="utf-8")
-    real_write = exporter.write_members
 
-    def failing(members, fields, output_format, handle, *, raw):
-        real_write(list(members)[:2], fields, output_format, handle, raw=raw)
+    def failing(*args, **kwargs):
+        # Both writers take the open output file fourth.
+        handle = args[3]
+        handle.write("person_key\nc:C1\nc:C2")
         handle.flush()
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(exporter, "write_members", failing)
-    result = store("segment", "export", "everyone", "--as-of", AS_OF, "-o", out)
+    monkeypatch.setattr(exporter, writer, failing)
+    result = store(
+        "segment", "export", "everyone", "--as-of", AS_OF, "-o", out, "--format", output_format
+    )
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr == f"Error: cannot write {out}: No space left on device\n"
@@ -803,16 +811,22 @@ def test_export_failing_midway_leaves_no_partial_file(store, tmp_path, monkeypat
     assert [p.name for p in out_dir.iterdir()] == ["members.csv"]
 
 
-def test_export_unexpected_failure_leaves_no_file(store, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("output_format", "writer"), [("csv", "write_cells"), ("jsonl", "write_members")]
+)
+def test_export_unexpected_failure_leaves_no_file(
+    store, tmp_path, monkeypatch, output_format, writer
+):
     out = tmp_path / "new.csv"
 
-    def failing(members, fields, output_format, handle, *, raw):
+    def failing(*args, **kwargs):
+        handle = args[3]  # both writers take the open output file fourth
         handle.write("customer_id\nC1\n")
         handle.flush()
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(exporter, "write_members", failing)
-    result = store("segment", "export", "everyone", "-o", out)
+    monkeypatch.setattr(exporter, writer, failing)
+    result = store("segment", "export", "everyone", "-o", out, "--format", output_format)
     assert result.exit_code == 1
     assert result.stdout == ""
     assert "disk on fire" in result.stderr

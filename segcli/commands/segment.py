@@ -313,17 +313,25 @@ def export_command(
     names = exporter.check_fields(fields)
     catalog, [chosen] = _chosen(app, (segment,) if segment else (), criteria)
     evaluation = _evaluation(app, catalog, as_of)
-    members = evaluation.members(chosen)
-    if subscribed_only:
-        members = (m for m in members if m["accepts_marketing"])
+
+    def write(out) -> int:
+        cells = exporter.cells_sql(names, raw) if output_format in ("csv", "tsv") else None
+        if cells is not None:
+            rows = evaluation.rows(chosen, cells, subscribed_only=subscribed_only)
+            return exporter.write_cells(names, "," if output_format == "csv" else "\t", rows, out)
+        members = evaluation.members(chosen)
+        if subscribed_only:
+            members = (m for m in members if m["accepts_marketing"])
+        return exporter.write_members(members, names, output_format, out, raw=raw)
+
     if output == "-":
-        count = exporter.write_members(members, names, output_format, sys.stdout, raw=raw)
+        write(sys.stdout)
         sys.stdout.flush()
         return
     path = Path(output)
     try:
         with exporter.private_output(path) as out:
-            count = exporter.write_members(members, names, output_format, out, raw=raw)
+            count = write(out)
     except OSError as error:
         raise SegcliError(f"cannot write {path}: {error.strerror}") from error
     say(f"{count:,} members of {chosen.name} written to {path}")

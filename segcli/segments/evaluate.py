@@ -1,13 +1,17 @@
-"""Evaluating segments as of a date: per-person facts built once, then one query per segment."""
+"""Evaluating segments as of a date: per-person facts built once (and stored for the
+next command of the same date and data), then one query per segment."""
 
 from __future__ import annotations
 
+import hashlib
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
+from segcli.errors import StoreError
 from segcli.rules import ast
 from segcli.rules.compile import Context, Params, as_of_params, compile_condition
 from segcli.rules.operators import compare_custom, fold
@@ -91,6 +95,42 @@ FROM (
 """
 
 
+# Stored facts are of one as-of date, one state of the data and one version of the SQL
+# that built them; this digest stands for the SQL.
+FACTS_VERSION = hashlib.sha256(
+    "\n".join((COUNTED_ORDERS_SQL, REPEAT_TIME_SQL, FACTS_SQL)).encode()
+).hexdigest()[:16]
+
+
+def facts_key(store: Store, as_of: date) -> str:
+    """What stored facts must have been built from to be used for ``as_of``.
+
+    Every import that commits adds a row to ``imports``, and nothing else changes the
+    data, so the newest import and the number of imports stand for the data.
+    """
+    newest, imports = store.execute("SELECT max(import_id), count(*) FROM imports").fetchone()
+    return f"{as_of.isoformat()} {newest} {imports} {store.schema_version()} {FACTS_VERSION}"
+
+
+def _saved_facts(store: Store, key: str) -> tuple[int, int, int] | None:
+    """The stored facts' repeat-time sums and number of people, when they are ``key``'s."""
+    stored = store.scalar(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+        "AND name IN ('facts_cache', 'facts_cache_key')"
+    )
+    if stored != 2:
+        return None
+    row = store.execute(
+        "SELECT repeat_days, repeat_gaps, people FROM facts_cache_key WHERE key = ?", (key,)
+    ).fetchone()
+    return None if row is None else tuple(row)
+
+
+def _repeat_params(days: int, gaps: int) -> dict[str, int]:
+    """The average repeat-purchase time A = days / gaps, as the facts' SQL takes it."""
+    return {"repeat_num": days, "repeat_den": gaps} if gaps else {"repeat_num": 0, "repeat_den": 1}
+
+
 def register_functions(store: Store) -> None:
     """The SQL functions compiled segments use: Unicode case folding and custom compares."""
     store.conn.create_function("segcli_fold", 1, fold, deterministic=True)
@@ -106,7 +146,8 @@ class Figures:
 
 
 class Evaluation:
-    """Segments of one store as of one date. Builds the per-person facts once.
+    """Segments of one store as of one date. Builds the per-person facts once, or uses
+    the stored ones, and reads one state of the database for as long as it is used.
 
     With ``person`` (a person id), only that person's facts are built, and membership is
     asked record by record through the indexes (``customer show``); the store-wide
@@ -127,28 +168,107 @@ class Evaluation:
         self.one_person = person is not None
         register_functions(store)
         self.base_params: dict[str, object] = as_of_params(as_of)
-        run = store.execute
         # A small page cache bounds memory (the sort of a million members' facts took
         # 290 MB with import's cache and a second sorting thread; 62 MB with this one),
         # and evaluating was no slower with it.
-        run(f"PRAGMA cache_size = {EVALUATION_CACHE_KIB}")
-        for table in ("facts", "counted_orders"):
-            run(f"DROP TABLE IF EXISTS temp.{table}")
+        store.execute(f"PRAGMA cache_size = {EVALUATION_CACHE_KIB}")
+        store.execute("DROP VIEW IF EXISTS temp.facts")
+        for table in ("facts_built", "counted_orders"):
+            store.execute(f"DROP TABLE IF EXISTS temp.{table}")
+        if person is None:
+            self._whole_facts()
+        else:
+            self._one_person_facts(person)
+
+    def _whole_facts(self) -> None:
+        """Everyone's facts: the stored ones when they are of this as-of date and these
+        data, else built anew and stored for the next command, when the database can be
+        written at once (not during an import, not when read-only)."""
+        store = self.store
+        for _ in range(2):
+            # One state of the database from here on, even if another command replaces
+            # the stored facts meanwhile.
+            store.begin_reading()
+            saved = _saved_facts(store, facts_key(store, self.as_of))
+            if saved is not None:
+                self._use(saved, "main.facts_cache")
+                return
+            store.end_reading()
+            if not self._store_facts():
+                break
+        store.begin_reading()
+        self._use(self._build("temp.facts_built"), "temp.facts_built")
+
+    def _store_facts(self) -> bool:
+        """Build everyone's facts into the database; False when it cannot be written now."""
+        store = self.store
+        try:
+            with store.not_waiting(), store.transaction():
+                # Read under the write lock: an import may have finished meanwhile.
+                key = facts_key(store, self.as_of)
+                figures = self._build("main.facts_cache")
+                store.execute("DROP TABLE IF EXISTS main.facts_cache_key")
+                store.execute(
+                    "CREATE TABLE main.facts_cache_key (key TEXT NOT NULL, repeat_days "
+                    "INTEGER NOT NULL, repeat_gaps INTEGER NOT NULL, people INTEGER NOT NULL)"
+                )
+                store.execute(
+                    "INSERT INTO main.facts_cache_key VALUES (?, ?, ?, ?)", (key, *figures)
+                )
+        except (StoreError, sqlite3.OperationalError):
+            return False
+        return True
+
+    def _build(self, table: str) -> tuple[int, int, int]:
+        """Build the facts into ``table``, in person-key order; returns the repeat-time
+        sums and the number of people."""
+        run = self.store.execute
         run(f"CREATE TEMP TABLE counted_orders AS {COUNTED_ORDERS_SQL}", self.base_params)
         run("CREATE UNIQUE INDEX temp.counted_orders_person ON counted_orders(person_id)")
-        days, gaps = run(REPEAT_TIME_SQL).fetchone()
-        self.repeat_time = Fraction(int(days), int(gaps)) if gaps else None
-        numerator, denominator = (int(days), int(gaps)) if gaps else (0, 1)
-        self.base_params.update(repeat_num=numerator, repeat_den=denominator)
-        if person is None:
-            run(f"CREATE TEMP TABLE facts AS {FACTS_SQL}", self.base_params)
-        else:
-            run(
-                f"CREATE TEMP TABLE facts AS SELECT * FROM ({FACTS_SQL}) WHERE person_id = :person",
-                {**self.base_params, "person": person},
-            )
-        run("CREATE UNIQUE INDEX temp.facts_person ON facts(person_id)")
-        self.people = store.scalar("SELECT count(*) FROM facts")
+        days, gaps = (int(value) for value in run(REPEAT_TIME_SQL).fetchone())
+        run(f"DROP TABLE IF EXISTS {table}")
+        # Rows go in by person key, so the rowid is the export order.
+        run(
+            f"CREATE TABLE {table} AS SELECT * FROM ({FACTS_SQL}) ORDER BY person_key",
+            {**self.base_params, **_repeat_params(days, gaps)},
+        )
+        schema, name = table.split(".")
+        run(f"CREATE UNIQUE INDEX {schema}.{name}_person ON {name}(person_id)")
+        run("DROP TABLE temp.counted_orders")
+        people = self.store.scalar(f"SELECT max(rowid) FROM {table}") or 0
+        return days, gaps, people
+
+    def _use(self, figures: tuple[int, int, int], table: str) -> None:
+        days, gaps, self.people = figures
+        self.repeat_time = Fraction(days, gaps) if gaps else None
+        self.base_params.update(_repeat_params(days, gaps))
+        schema, name = table.split(".")
+        # The facts' own columns (those of FACTS_SQL), without the view's position.
+        self.columns = [row[1] for row in self.store.execute(f"PRAGMA {schema}.table_info({name})")]
+        self.store.execute(f"CREATE TEMP VIEW facts AS SELECT rowid AS position, * FROM {table}")
+
+    def _one_person_facts(self, person: int) -> None:
+        """One person's facts; the store-wide figures (the repeat time) from the stored
+        facts when they are current, else from everyone's counted orders."""
+        store = self.store
+        store.begin_reading()
+        saved = _saved_facts(store, facts_key(store, self.as_of))
+        if saved is not None:
+            self._use(saved, "main.facts_cache")
+            return
+        run = store.execute
+        run(f"CREATE TEMP TABLE counted_orders AS {COUNTED_ORDERS_SQL}", self.base_params)
+        run("CREATE UNIQUE INDEX temp.counted_orders_person ON counted_orders(person_id)")
+        days, gaps = (int(value) for value in run(REPEAT_TIME_SQL).fetchone())
+        run(
+            f"CREATE TEMP TABLE facts_built AS SELECT * FROM ({FACTS_SQL}) "
+            "WHERE person_id = :person",
+            {**self.base_params, **_repeat_params(days, gaps), "person": person},
+        )
+        run("CREATE UNIQUE INDEX temp.facts_built_person ON facts_built(person_id)")
+        run("DROP TABLE temp.counted_orders")
+        people = store.scalar("SELECT count(*) FROM facts_built")
+        self._use((days, gaps, people), "temp.facts_built")
 
     def compile(self, segment: ast.Segment) -> tuple[str, dict[str, object]]:
         """The segment's condition as SQL over ``facts f``, and all its parameters."""
@@ -169,7 +289,9 @@ class Evaluation:
     ) -> Iterator[dict]:
         """Members as dicts of facts, in ``order_by`` order (a trusted ORDER BY clause)."""
         condition, params = self.compile(segment)
-        sql = f"SELECT f.* FROM facts f WHERE {condition} ORDER BY {order_by or 'f.person_key'}"
+        columns = ", ".join(f"f.{name}" for name in self.columns)
+        # The facts are stored in person-key order: position is that order, without a sort.
+        sql = f"SELECT {columns} FROM facts f WHERE {condition} ORDER BY {order_by or 'f.position'}"
         if limit is not None:
             sql += " LIMIT :row_limit"
             params["row_limit"] = limit
@@ -177,6 +299,25 @@ class Evaluation:
         names = [column[0] for column in cursor.description]
         for row in cursor:
             yield dict(zip(names, row, strict=True))
+
+    def rows(
+        self,
+        segment: ast.Segment,
+        columns: list[str],
+        *,
+        subscribed_only: bool = False,
+    ) -> Iterator[tuple]:
+        """Each member's ``columns`` (trusted SQL expressions over ``facts f``), in
+        person-key order."""
+        condition, all_params = self.compile(segment)
+        if subscribed_only:
+            condition = f"({condition}) AND f.accepts_marketing"
+        cursor = self.store.execute(
+            f"SELECT {', '.join(columns)} FROM facts f WHERE {condition} ORDER BY f.position",
+            all_params,
+        )
+        while block := cursor.fetchmany(1_000):
+            yield from block
 
     def plan(self, segment: ast.Segment) -> list[str]:
         """SQLite's query plan for counting the segment's members, as indented lines.
@@ -207,7 +348,9 @@ class Evaluation:
         return bool(row and row[0])
 
     def person(self, person_id: int) -> dict | None:
-        cursor = self.store.execute("SELECT * FROM facts WHERE person_id = ?", (person_id,))
+        cursor = self.store.execute(
+            f"SELECT {', '.join(self.columns)} FROM facts WHERE person_id = ?", (person_id,)
+        )
         row = cursor.fetchone()
         if row is None:
             return None

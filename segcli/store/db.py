@@ -24,6 +24,9 @@ class Store:
         self.path = path
         self.conn = conn
         self.db = Database(conn)
+        # A read transaction held open so that a series of queries sees one state of the
+        # database, even while another process writes (see ``begin_reading``).
+        self.reading = False
 
     def execute(self, sql: str, params: tuple | list | dict = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
@@ -32,9 +35,35 @@ class Store:
         row = self.conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
+    def begin_reading(self) -> None:
+        """Read one state of the database until ``end_reading`` or the next write.
+
+        In WAL mode other processes may write meanwhile; this connection goes on seeing
+        the database as it was at its first read (SQLite's snapshot isolation).
+        """
+        self.end_reading()
+        self.conn.execute("BEGIN")
+        self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        self.reading = True
+
+    def end_reading(self) -> None:
+        if self.reading and self.conn.in_transaction:
+            self.conn.execute("COMMIT")
+        self.reading = False
+
+    @contextmanager
+    def not_waiting(self) -> Iterator[Store]:
+        """Within this block, a database locked by another writer is busy at once."""
+        self.conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            yield self
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
     @contextmanager
     def transaction(self) -> Iterator[Store]:
         """One write transaction: committed whole or not at all (also on kill -9)."""
+        self.end_reading()
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
