@@ -7,6 +7,7 @@ promise of SPEC 4: no value of a segment file ever reaches SQL as text.
 from __future__ import annotations
 
 import csv
+import json
 import re
 import sqlite3
 from datetime import date
@@ -19,8 +20,9 @@ from hypothesis import strategies as st
 from segcli.importer.load import ImportOptions, import_file
 from segcli.rules import ast
 from segcli.rules.compile import Context, as_of_params, compile_condition
-from segcli.rules.operators import fold, fold_sql
+from segcli.rules.operators import CUSTOM_PRIMITIVES, OPERATORS, compare_custom, fold, fold_sql
 from segcli.rules.parse import parse_criteria_text
+from segcli.rules.problems import Pos
 from segcli.segments.builtins import BUILTINS
 from segcli.segments.evaluate import Evaluation
 from segcli.store.db import open_store
@@ -228,7 +230,8 @@ COMPARE_ROWS = [
         "coalesce(((json_array_length(f.tags) > 0) = :p1), 0)",
         {"p1": 1},
     ),
-    # custom fields: the JSON path is a parameter too; numbers compared by segcli_compare
+    # custom fields: the JSON path is a parameter too; segcli_compare compares with a
+    # number (as numbers when the field holds one); against text alone, text is compared
     (
         "custom.Size: {eq: 10}",
         "coalesce((segcli_compare(json_extract(f.custom, :p1), :p2) = 0), 0)",
@@ -240,9 +243,20 @@ COMPARE_ROWS = [
         {"p1": '$."size"', "p2": "10.50"},
     ),
     (
-        "custom.size: {ne: abc}",
-        "coalesce((segcli_compare(json_extract(f.custom, :p1), :p2) != 0), 0)",
+        "custom.size: {ne: ABC}",
+        "coalesce((segcli_fold(json_extract(f.custom, :p1)) != :p2), 0)",
         {"p1": '$."size"', "p2": "abc"},
+    ),
+    (
+        "custom.size: {gt: abc}",
+        "coalesce((segcli_fold(json_extract(f.custom, :p1)) > :p2), 0)",
+        {"p1": '$."size"', "p2": "abc"},
+    ),
+    (
+        "custom.size: {in: [S, 10]}",
+        "coalesce(((segcli_compare(json_extract(f.custom, :p1), :p2) = 0 OR "
+        "segcli_compare(json_extract(f.custom, :p1), :p3) = 0)), 0)",
+        {"p1": '$."size"', "p2": "S", "p3": "10"},
     ),
     (
         "custom.size: {gt: 9.5}",
@@ -271,17 +285,21 @@ COMPARE_ROWS = [
         {"p1": '$."size"', "p2": "1", "p3": "2"},
     ),
     (
-        "custom.size: {in: [S, M]}",
-        "coalesce(((segcli_compare(json_extract(f.custom, :p1), :p2) = 0 OR "
-        "segcli_compare(json_extract(f.custom, :p1), :p3) = 0)), 0)",
-        {"p1": '$."size"', "p2": "S", "p3": "M"},
+        "custom.size: {in: [S, M, s]}",
+        "coalesce((segcli_fold(json_extract(f.custom, :p1)) IN (:p2, :p3)), 0)",
+        {"p1": '$."size"', "p2": "s", "p3": "m"},
     ),
     (
         "custom.size: {not_in: [S, M]}",
+        "coalesce((segcli_fold(json_extract(f.custom, :p1)) NOT IN (:p2, :p3)), 0)",
+        {"p1": '$."size"', "p2": "s", "p3": "m"},
+    ),
+    (
+        "custom.size: {not_in: [S, 10]}",
         "coalesce(((json_extract(f.custom, :p1) IS NOT NULL AND NOT ("
         "segcli_compare(json_extract(f.custom, :p1), :p2) = 0 OR "
         "segcli_compare(json_extract(f.custom, :p1), :p3) = 0))), 0)",
-        {"p1": '$."size"', "p2": "S", "p3": "M"},
+        {"p1": '$."size"', "p2": "S", "p3": "10"},
     ),
     (
         "custom.note: {contains: Gift}",
@@ -874,3 +892,49 @@ def test_fold_sql_folds_as_python_does(text):
     conn = sqlite3.connect(":memory:")
     conn.create_function("segcli_fold", 1, fold, deterministic=True)
     assert conn.execute(f"SELECT {fold_sql(':x')}", {"x": text}).fetchone()[0] == fold(text)
+
+
+_STORED = st.one_of(
+    st.none(),
+    st.text(max_size=6),
+    st.sampled_from(["10", "010", " 10", "1e1", "10.0", "gold", "GOLD", "Straße", "a\x00b"]),
+    st.integers(-20, 20),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.booleans(),
+)
+_GIVEN = st.one_of(
+    st.text(max_size=6).filter(lambda text: text.strip() and "\x00" not in text),
+    st.sampled_from(["10", "9.5", "-3", "gold", "Gold", "STRASSE", "ten", "1e1"]),
+    st.integers(-20, 20),
+)
+
+
+_CUSTOM_OPS = {"eq": "=", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    stored=_STORED,
+    op=st.sampled_from(["eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "between"]),
+    values=st.lists(_GIVEN.map(str), min_size=2, max_size=3),
+)
+def test_custom_comparisons_mean_what_segcli_compare_means(stored, op, values):
+    """Custom fields compared with text alone compile to plain text SQL; every comparison
+    still selects exactly the people for whom segcli_compare() says it holds."""
+    shape = OPERATORS[op].shape
+    given = values[:1] if shape == "scalar" else values[:2] if shape == "pair" else values
+    value = given[0] if shape == "scalar" else tuple(given)
+    condition = ast.Compare("custom.size", op, value, Pos(1, 1))
+    conn = sqlite3.connect(":memory:")
+    conn.create_function("segcli_fold", 1, fold, deterministic=True)
+    conn.create_function("segcli_compare", 2, compare_custom, deterministic=True)
+    conn.execute("CREATE TABLE f (custom TEXT)")
+    custom = {} if stored is None else {"size": stored}
+    conn.execute("INSERT INTO f VALUES (?)", (json.dumps(custom),))
+    context = Context(as_of=AS_OF)
+    sql = compile_condition(condition, context)
+    selected = conn.execute(f"SELECT {sql} FROM f", context.params.values).fetchone()[0]
+    # What segcli_compare() says, on the value SQLite reads from the JSON.
+    field = conn.execute("SELECT json_extract(custom, '$.\"size\"') FROM f").fetchone()[0]
+    expected = CUSTOM_PRIMITIVES[_CUSTOM_OPS.get(op, op)].check(field, list(given))
+    assert bool(selected) == bool(expected)

@@ -1002,7 +1002,7 @@ def test_sql_prints_query_and_parameters(store):
     assert {name: params[name] for name in ("p1", "p2", "p3", "p4")} == {
         "p1": "x'); drop table people; --",
         "p2": '$."tier"',
-        "p3": "Gold",
+        "p3": "gold",
         "p4": "sto",
     }
     # The segment's values (and the custom field's name) are only parameters.

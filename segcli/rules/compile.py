@@ -21,6 +21,7 @@ from segcli.rules.operators import (
     CUSTOM_PRIMITIVES,
     PRIMITIVES,
     Primitive,
+    as_number,
     fold,
     fold_sql,
 )
@@ -130,6 +131,17 @@ def normalize(compare: ast.Compare, as_of: date) -> Normalized:
                 lambda raw: fold(_custom(compare)(raw)),
             )
         values = value if isinstance(value, tuple) else (value,)
+        if not any(as_number(str(v)) is not None for v in values):
+            # Against text, segcli_compare() compares the field as text ignoring case,
+            # whatever it holds: the plain text comparison says the same, in SQLite's C
+            # for ASCII text instead of a call into Python for every person.
+            texts = _fold_list(str(v) for v in values)
+            return Normalized(
+                PRIMITIVES[_COMPARE[op]],
+                texts if op in ("in", "not_in") else tuple(fold(str(v)) for v in values),
+                fold_sql(_custom_sql(compare)),
+                lambda raw: fold(_custom(compare)(raw)),
+            )
         return Normalized(
             CUSTOM_PRIMITIVES[_COMPARE[op]],
             tuple(str(v) for v in values),
