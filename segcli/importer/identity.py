@@ -188,7 +188,8 @@ def resolve_touched(store: Store, before_attributes: Callable[[], None] | None =
     )
     run("CREATE UNIQUE INDEX temp.email_links_email ON email_links(email)")
 
-    # Relink every record of a touched id or email; the people they left or joined change.
+    # Relink every record of a touched id or email; the people they left (read here) or
+    # joined change.
     run("CREATE TEMP TABLE affected (person_id INTEGER PRIMARY KEY)")
     run("INSERT INTO temp.affected SELECT person_id FROM temp.touched_people")
     touched_ids = "SELECT customer_id FROM temp.touched_ids"
@@ -214,11 +215,13 @@ def resolve_touched(store: Store, before_attributes: Callable[[], None] | None =
             FROM temp.email_links AS link
             WHERE {by_email} AND link.email = t.email AND t.person_id IS NOT link.person_id"""
         )
-        run(f"INSERT OR IGNORE INTO temp.affected {linked}")
+    # The people those records joined: each is now linked to its customer id's person or
+    # to its email's (no need to read the records again).
     run(
         """INSERT OR IGNORE INTO temp.affected SELECT person_id FROM people
         WHERE customer_id IN (SELECT customer_id FROM temp.touched_ids)
-        OR person_key IN (SELECT 'e:' || email FROM temp.touched_emails)"""
+        OR person_key IN (SELECT 'e:' || email FROM temp.touched_emails)
+        UNION SELECT person_id FROM temp.email_links WHERE person_id IS NOT NULL"""
     )
     if before_attributes is not None:
         before_attributes()
