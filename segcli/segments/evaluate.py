@@ -22,11 +22,13 @@ if TYPE_CHECKING:
 # The page cache while evaluating, in KiB (negative: SQLite's unit for KiB).
 EVALUATION_CACHE_KIB = -16_000
 
-# Counted orders up to the end of the as-of day, per person.
+# Counted orders up to the end of the as-of day, per person. The orders are read in their
+# table's order and grouped by a sort: reading them in person order through an index
+# fetches each row from wherever it lies (at a million people, 5-6 s against 3.8 s).
 COUNTED_ORDERS_SQL = """
 SELECT person_id, count(*) AS orders_count, sum(total) AS total_spent,
     min(created_at) AS first_order_at, max(created_at) AS last_order_at
-FROM orders
+FROM orders NOT INDEXED
 WHERE counted = 1 AND created_at < :as_of_end AND person_id IS NOT NULL
 GROUP BY person_id
 """
@@ -87,7 +89,10 @@ FROM (
             AS days_since_last_order,
         EXISTS (SELECT 1 FROM carts k WHERE k.person_id = p.person_id
             AND k.created_at < :as_of_end) AS has_cart
-    FROM people p LEFT JOIN counted_orders o ON o.person_id = p.person_id
+    -- People in person-id order, the order of every per-person lookup below; the caller
+    -- sorts the result by person key (at a million people 10 s, against 16-20 s when
+    -- people were read in person-key order and each lookup went elsewhere).
+    FROM people p NOT INDEXED LEFT JOIN counted_orders o ON o.person_id = p.person_id
     -- A person is in once any of their dates is on or before the as-of day, or when
     -- no date is known for them at all.
     WHERE p.first_seen_at IS NULL OR p.first_seen_at < :as_of_end
