@@ -508,22 +508,42 @@ PREDICATE_ROWS = [
         {"p1": "2024-03-01 12:00:00", "p2": day("2024-03-10")},
     ),
     (
+        # Numbers of orders counted for everyone at once, grouped by person.
         "purchased: {times: {gte: 2}}",
-        ["(SELECT count(*) FROM orders o WHERE o.person_id = f.person_id", ") >= :p1"],
-        [],
+        [
+            "coalesce(f.person_id IN (SELECT o.person_id FROM orders o",
+            "GROUP BY o.person_id HAVING count(*) >= :p1), 0)",
+        ],
+        ["o.person_id = f.person_id"],
         {"p1": 2},
     ),
     (
+        # Holds for people with no matching order: everyone but those whose number fails.
         "purchased: {times: 0, product: P1}",
-        ["SELECT count(*) FROM orders o", ") = :p2"],
-        [],
+        [
+            "coalesce(f.person_id NOT IN (SELECT o.person_id FROM orders o",
+            "GROUP BY o.person_id HAVING NOT (count(*) = :p2)), 0)",
+        ],
+        ["o.person_id = f.person_id"],
         {"p1": "p1", "p2": 0},
     ),
     (
-        "purchased: {times: {between: [2, 3], ne: 4}}",
-        [") BETWEEN :p1 AND :p2", ") != :p3"],
+        "purchased: {times: {lte: 1}}",
+        ["f.person_id NOT IN (", "HAVING NOT (count(*) <= :p1)"],
         [],
+        {"p1": 1},
+    ),
+    (
+        "purchased: {times: {between: [2, 3], ne: 4}}",
+        ["f.person_id IN (", "HAVING count(*) BETWEEN :p1 AND :p2 AND count(*) != :p3)"],
+        ["NOT IN"],
         {"p1": 2, "p2": 3, "p3": 4},
+    ),
+    (
+        "purchased: {times: {between: [0, 3], ne: 4}}",
+        ["f.person_id NOT IN (", "HAVING NOT (count(*) BETWEEN :p1 AND :p2 AND count(*) != :p3)"],
+        [],
+        {"p1": 0, "p2": 3, "p3": 4},
     ),
     (
         "reviewed: {product: P1, rating: {lte: 2}, after: -1m}",

@@ -295,12 +295,15 @@ def _names(column: str, names: tuple[str, ...], context: Context) -> str:
     return f"{fold_sql(column)} IN ({placeholders})"
 
 
+def _count_values(count: ast.Count, money: bool) -> tuple[int, ...]:
+    values = count.value if isinstance(count.value, tuple) else (count.value,)
+    return tuple(_money(v) if money else int(v) for v in values)
+
+
 def _counts(expression: str, counts: tuple[ast.Count, ...], money: bool, context: Context):
     terms = []
     for count in counts:
-        values = count.value if isinstance(count.value, tuple) else (count.value,)
-        values = tuple(_money(v) if money else int(v) for v in values)
-        placeholders = [context.params.add(v) for v in values]
+        placeholders = [context.params.add(v) for v in _count_values(count, money)]
         terms.append(PRIMITIVES[_COMPARE[count.op]].sql(expression, placeholders))
     return terms
 
@@ -475,8 +478,11 @@ def compile_matches(node: ast.Condition, context: Context) -> str:
 def _predicate(node: ast.Condition, context: Context) -> str:
     """Membership: some matching record; for purchased with times, that many orders."""
     if isinstance(node, ast.Purchased) and node.times:
-        number = compile_matches(node, context)
-        return "coalesce((" + " AND ".join(_counts(number, node.times, False, context)) + "), 0)"
+        if context.one_person:
+            number = compile_matches(node, context)
+            holds = " AND ".join(_counts(number, node.times, False, context))
+            return f"coalesce(({holds}), 0)"
+        return _times(node, context)
     table, where = _PREDICATE_WHERE[type(node)](node, context)
     alias = table.split()[1]
     if context.one_person:
@@ -488,6 +494,29 @@ def _predicate(node: ast.Condition, context: Context) -> str:
         f"coalesce(f.person_id IN (SELECT DISTINCT {alias}.person_id FROM {table} "
         f"WHERE {alias}.person_id IS NOT NULL AND {where}), 0)"
     )
+
+
+def _times(node: ast.Purchased, context: Context) -> str:
+    """``purchased`` with ``times``: the people whose number of matching orders holds.
+
+    Everyone's numbers are counted at once, grouped by person, rather than person by
+    person. A person with no matching order is in when ``times`` holds for 0
+    (``times: 0``, ``{lte: 2}``): then the members are everyone but those counted whose
+    number fails.
+    """
+    _, where = _purchased_where(node, context)
+    holds = " AND ".join(_counts("count(*)", node.times, False, context))
+    counted = (
+        f"SELECT o.person_id FROM orders o WHERE o.person_id IS NOT NULL AND {where} "
+        "GROUP BY o.person_id HAVING"
+    )
+    none_in = all(
+        PRIMITIVES[_COMPARE[count.op]].check(0, list(_count_values(count, False)))
+        for count in node.times
+    )
+    if none_in:
+        return f"coalesce(f.person_id NOT IN ({counted} NOT ({holds})), 0)"
+    return f"coalesce(f.person_id IN ({counted} {holds}), 0)"
 
 
 _HANDLERS: dict[type, Callable[[object, Context], str]] = {
