@@ -164,3 +164,27 @@ def test_every_email_only_record_goes_to_the_first_customer_id(tmp_path):
         owners = {row[0]: row[7] for row in people}
         # "C10" sorts before "C2" as text: customer ids are compared as text.
         assert owners == {"c:C10": "O1", "c:C2": None}
+
+
+def test_the_latest_billed_order_gives_the_address_by_date_then_order_id(tmp_path):
+    """Orders at the same instant: the greater order id's address. A fraction of a second
+    makes an order later than the same second without one."""
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,customer_id,created_at,total,country,region,city\n"
+        # C1: three orders at the same second; O-3 has the greatest id.
+        "O-10,C1,2024-05-01T10:00:00Z,5,DE,BE,Berlin\n"
+        "O-3,C1,2024-05-01T10:00:00Z,5,FR,IDF,Paris\n"
+        "O-2,C1,2024-05-01T10:00:00Z,5,GB,ENG,Leeds\n"
+        # C2: the order half a second later wins over the greater id.
+        "O-9,C2,2024-05-01T10:00:00Z,5,FR,IDF,Paris\n"
+        "O-1,C2,2024-05-01T10:00:00.5Z,5,US,TX,Austin\n",
+        encoding="utf-8",
+    )
+    store = open_store(tmp_path / "store.db")
+    import_file(store, "orders", orders, ImportOptions())
+    addresses = store.execute(
+        "SELECT customer_id, country, region, city FROM people ORDER BY customer_id"
+    ).fetchall()
+    assert addresses == [("C1", "FR", "IDF", "Paris"), ("C2", "US", "TX", "Austin")]
+    store.close()
