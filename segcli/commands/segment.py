@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.text import Text
@@ -22,7 +23,9 @@ from segcli.segments.catalog import (
     quick_filter,
     resolve,
 )
-from segcli.segments.evaluate import Evaluation
+
+if TYPE_CHECKING:
+    from segcli.segments.evaluate import Evaluation
 
 
 def _catalog(app, arguments=()) -> Catalog:
@@ -52,6 +55,9 @@ def _chosen(app, arguments, criteria):
 
 
 def _evaluation(app, catalog: Catalog, as_of) -> Evaluation:
+    # Imported here: segment list and validate need none of the evaluation's code.
+    from segcli.segments.evaluate import Evaluation
+
     store = app.open_store(create=False)
     return Evaluation(store, as_of, catalog.segments)
 

@@ -6,7 +6,6 @@ or value at fault, what was expected and, for a misspelling, a "did you mean" hi
 
 from __future__ import annotations
 
-import difflib
 import re
 from decimal import Decimal
 
@@ -50,6 +49,8 @@ _TYPE_NAMES = {
 
 
 def did_you_mean(word: str, choices) -> str | None:
+    import difflib  # only when a name is wrong: it costs every command 10 ms to import
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else None
 
