@@ -935,6 +935,31 @@ def test_export_quotes_a_carriage_return_inside_a_cell(segcli, output_format):
     ]
 
 
+@pytest.mark.parametrize("output_format", ["csv", "tsv"])
+def test_export_quotes_delimiters_and_quotes_inside_cells(segcli, output_format):
+    import_files(
+        segcli,
+        customers=(
+            "customer_id,email,first_name,last_name\n"
+            'Q1,q1@example.com,"Smith, ""Jr""",Plain\n'
+            'Q2,q2@example.com,"Tab\there",Plain\n'
+            "Q3,q3@example.com,Plain,Plain\n"
+        ),
+    )
+    result = segcli(
+        "segment", "export", "everyone", "--format", output_format,
+        "--fields", "customer_id,first_name,last_name",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    delimiter = "," if output_format == "csv" else "\t"
+    assert list(csv.reader(io.StringIO(result.stdout, newline=""), delimiter=delimiter)) == [
+        ["customer_id", "first_name", "last_name"],
+        ["Q1", 'Smith, "Jr"', "Plain"],
+        ["Q2", "Tab\there", "Plain"],
+        ["Q3", "Plain", "Plain"],
+    ]
+
+
 def test_export_unknown_segment(store):
     result = store("segment", "export", "vipp")
     assert result.exit_code == 1
