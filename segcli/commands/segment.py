@@ -362,7 +362,7 @@ def sql_command(app, segment, as_of, criteria, plan):
     out = sys.stdout
     if plan:
         out.write(f"-- query plan of segment {chosen.name}, as of {as_of.isoformat()}\n")
-        out.write("-- over facts f: one row per person, built once per as-of date\n")
+        out.write("-- over facts f: one row per person, stored per as-of date until an import\n")
         out.write("".join(f"{line}\n" for line in evaluation.plan(chosen)))
         return
     sql, params = evaluation.standalone_sql(chosen)

@@ -328,7 +328,7 @@ class Evaluation:
         """SQLite's query plan for counting the segment's members, as indented lines.
 
         This is the query ``segment calculate`` runs, over the per-person facts table that
-        is built once per as-of date.
+        is built once per as-of date and stored until the next import.
         """
         condition, params = self.compile(segment)
         rows = self.store.execute(
