@@ -596,9 +596,34 @@ PREDICATE_ROWS = [
             "o.total >= :p3",
             "o.created_at > :p4",
         ],
-        # Orders of any status: not only counted ones.
-        ["counted"],
+        # Orders of any status: not only counted ones. After a date: found by its index.
+        ["counted", "NOT INDEXED", "+o.created_at"],
         {"p1": "refunded", "p2": "voided", "p3": 999500, "p4": "2024-03-01 05:00:00"},
+    ),
+    (
+        # No lower bound: most orders, so the table is read, not walked through an index.
+        "has_order: {status: pending, total: {gte: 100}, before: -1w}",
+        [
+            "FROM orders o NOT INDEXED WHERE",
+            "+o.created_at < :as_of_end",
+            "+o.created_at < :p3",
+        ],
+        [],
+        {"p1": "pending", "p2": 1_000_000, "p3": day("2024-03-24")},
+    ),
+    (
+        # Only dates: the (person, date) index holds all that is asked.
+        "has_order: {before: -1w}",
+        ["FROM orders o WHERE", "+o.created_at < :p1"],
+        ["NOT INDEXED"],
+        {"p1": day("2024-03-24")},
+    ),
+    (
+        # A purchase before a date: the matching lines find the orders, not the date.
+        "purchased: {product: P1, before: 2024-01-01}",
+        ["+o.created_at < :p1", "o.order_id IN (SELECT i.order_id FROM items i"],
+        ["EXISTS"],
+        {"p1": day("2024-01-01"), "p2": "p1"},
     ),
     (
         "has_order: {total: -0.0001}",

@@ -276,8 +276,16 @@ def _window(column: str, window: ast.Window, context: Context) -> list[str]:
     if window.after is not None:
         terms.append(_bound(column, window.after, "after", context))
     if window.before is not None:
-        terms.append(_bound(column, window.before, "before", context))
+        terms.append(_bound(_upper(column, window), window.before, "before", context))
     return terms
+
+
+def _upper(column: str, window: ast.Window) -> str:
+    """The column as an upper bound compares it. Without a lower bound the range is
+    most of the table, and SQLite would still walk the date index and fetch every row
+    from it (at a million people, 5-16 s against 0.6 s for reading the table); the unary
+    + keeps the index out of it."""
+    return column if window.after is not None else f"+{column}"
 
 
 def _bound(column: str, value: DateValue, side: str, context: Context) -> str:
@@ -416,13 +424,12 @@ def _item_terms(node: ast.Purchased, context: Context) -> list[list[str]]:
 
 
 def _purchased_where(node: ast.Purchased, context: Context) -> tuple[str, str]:
-    terms = ["o.counted = 1", f"o.created_at < :{AS_OF_END}"]
-    window = _window("o.created_at", node.window, context)
-    terms += window
+    terms = ["o.counted = 1", f"{_upper('o.created_at', node.window)} < :{AS_OF_END}"]
+    terms += _window("o.created_at", node.window, context)
     items = _item_terms(node, context)
     lines = " AND ".join(_either(term) for term in items)
-    if items and (context.one_person or window):
-        # One person's orders, or the orders of a date window (found by the date index):
+    if items and (context.one_person or node.window.after is not None):
+        # One person's orders, or the orders after a date (found by the date index):
         # each is checked through its own lines.
         terms.append(f"EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.order_id AND {lines})")
     elif len(items) == 1:
@@ -452,11 +459,15 @@ def _abandoned_cart_where(node: ast.AbandonedCart, context: Context) -> tuple[st
 
 
 def _has_order_where(node: ast.HasOrder, context: Context) -> tuple[str, str]:
-    terms = [f"o.created_at < :{AS_OF_END}"]
+    terms = [f"{_upper('o.created_at', node.window)} < :{AS_OF_END}"]
     if node.status:
         terms.append(_names("o.status", node.status, context))
     terms += _counts("o.total", node.total, True, context)
     terms += _window("o.created_at", node.window, context)
+    if (node.status or node.total) and node.window.after is None and not context.one_person:
+        # Most orders, asked for columns the person index lacks: reading the table beats
+        # fetching each order through an index (at a million people 0.6 s against 5 s).
+        return "orders o NOT INDEXED", " AND ".join(terms)
     return "orders o", " AND ".join(terms)
 
 
