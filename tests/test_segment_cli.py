@@ -920,16 +920,18 @@ def test_export_escapes_tab_and_carriage_return(output_format):
         assert cell in raw.getvalue()
 
 
+def exported_rows(segcli, output_format: str, fields: str) -> list[list[str]]:
+    """Everyone exported as CSV or TSV, read back by Python's csv reader."""
+    result = segcli("segment", "export", "everyone", "--format", output_format, "--fields", fields)
+    assert result.exit_code == 0, result.stderr
+    delimiter = "," if output_format == "csv" else "\t"
+    return list(csv.reader(io.StringIO(result.stdout, newline=""), delimiter=delimiter))
+
+
 @pytest.mark.parametrize("output_format", ["csv", "tsv"])
 def test_export_quotes_a_carriage_return_inside_a_cell(segcli, output_format):
     import_files(segcli, customers='customer_id,email,first_name\nR1,r1@example.com,"Ann\rMarie"\n')
-    result = segcli(
-        "segment", "export", "everyone", "--format", output_format,
-        "--fields", "customer_id,first_name",
-    )  # fmt: skip
-    assert result.exit_code == 0, result.stderr
-    delimiter = "," if output_format == "csv" else "\t"
-    assert list(csv.reader(io.StringIO(result.stdout, newline=""), delimiter=delimiter)) == [
+    assert exported_rows(segcli, output_format, "customer_id,first_name") == [
         ["customer_id", "first_name"],
         ["R1", "Ann\rMarie"],
     ]
@@ -946,13 +948,7 @@ def test_export_quotes_delimiters_and_quotes_inside_cells(segcli, output_format)
             "Q3,q3@example.com,Plain,Plain\n"
         ),
     )
-    result = segcli(
-        "segment", "export", "everyone", "--format", output_format,
-        "--fields", "customer_id,first_name,last_name",
-    )  # fmt: skip
-    assert result.exit_code == 0, result.stderr
-    delimiter = "," if output_format == "csv" else "\t"
-    assert list(csv.reader(io.StringIO(result.stdout, newline=""), delimiter=delimiter)) == [
+    assert exported_rows(segcli, output_format, "customer_id,first_name,last_name") == [
         ["customer_id", "first_name", "last_name"],
         ["Q1", 'Smith, "Jr"', "Plain"],
         ["Q2", "Tab\there", "Plain"],

@@ -321,14 +321,9 @@ def export_command(
     evaluation = _evaluation(app, catalog, as_of)
 
     def write(out) -> int:
-        cells = exporter.cells_sql(names, raw) if output_format in ("csv", "tsv") else None
-        if cells is not None:
-            rows = evaluation.rows(chosen, cells, subscribed_only=subscribed_only)
-            return exporter.write_cells(names, "," if output_format == "csv" else "\t", rows, out)
-        members = evaluation.members(chosen)
-        if subscribed_only:
-            members = (m for m in members if m["accepts_marketing"])
-        return exporter.write_members(members, names, output_format, out, raw=raw)
+        return exporter.write_segment(
+            evaluation, chosen, names, output_format, out, raw=raw, subscribed_only=subscribed_only
+        )
 
     if output == "-":
         write(sys.stdout)

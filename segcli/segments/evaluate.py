@@ -228,9 +228,7 @@ class Evaluation:
         """Build the facts into ``table``, in person-key order; returns the repeat-time
         sums and the number of people."""
         run = self.store.execute
-        run(f"CREATE TEMP TABLE counted_orders AS {COUNTED_ORDERS_SQL}", self.base_params)
-        run("CREATE UNIQUE INDEX temp.counted_orders_person ON counted_orders(person_id)")
-        days, gaps = (int(value) for value in run(REPEAT_TIME_SQL).fetchone())
+        days, gaps = self._counted_orders()
         run(f"DROP TABLE IF EXISTS {table}")
         # Rows go in by person key, so the rowid is the export order.
         run(
@@ -242,6 +240,15 @@ class Evaluation:
         run("DROP TABLE temp.counted_orders")
         people = self.store.scalar(f"SELECT max(rowid) FROM {table}") or 0
         return days, gaps, people
+
+    def _counted_orders(self) -> tuple[int, int]:
+        """Everyone's counted orders (temp.counted_orders, which the facts' SQL reads);
+        returns the sums of the average repeat-purchase time."""
+        run = self.store.execute
+        run(f"CREATE TEMP TABLE counted_orders AS {COUNTED_ORDERS_SQL}", self.base_params)
+        run("CREATE UNIQUE INDEX temp.counted_orders_person ON counted_orders(person_id)")
+        days, gaps = run(REPEAT_TIME_SQL).fetchone()
+        return int(days), int(gaps)
 
     def _use(self, figures: tuple[int, int, int], table: str) -> None:
         days, gaps, self.people = figures
@@ -262,9 +269,7 @@ class Evaluation:
             self._use(saved, "main.facts_cache")
             return
         run = store.execute
-        run(f"CREATE TEMP TABLE counted_orders AS {COUNTED_ORDERS_SQL}", self.base_params)
-        run("CREATE UNIQUE INDEX temp.counted_orders_person ON counted_orders(person_id)")
-        days, gaps = (int(value) for value in run(REPEAT_TIME_SQL).fetchone())
+        days, gaps = self._counted_orders()
         run(
             f"CREATE TEMP TABLE facts_built AS SELECT * FROM ({FACTS_SQL}) "
             "WHERE person_id = :person",

@@ -15,12 +15,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from segcli.errors import SegcliError
 from segcli.money import format_money, to_decimal
 from segcli.output import decimal_text, json_text
 from segcli.rules.parse import did_you_mean
+
+if TYPE_CHECKING:
+    from segcli.rules import ast
+    from segcli.segments.evaluate import Evaluation
 
 DEFAULT_FIELDS = (
     "customer_id",
@@ -254,6 +258,31 @@ def write_members(
             count += 1
         out.write("\n]\n" if count else "]\n")
     return count
+
+
+def write_segment(
+    evaluation: Evaluation,
+    segment: ast.Segment,
+    fields: list[str],
+    output_format: str,
+    out: IO[str],
+    *,
+    raw: bool,
+    subscribed_only: bool = False,
+) -> int:
+    """Write the segment's members to ``out``; returns how many were written.
+
+    CSV and TSV cells are made by SQLite where every field allows it (``cells_sql``);
+    JSON, tags and custom fields by the Python writers.
+    """
+    cells = cells_sql(fields, raw) if output_format in ("csv", "tsv") else None
+    if cells is not None:
+        rows = evaluation.rows(segment, cells, subscribed_only=subscribed_only)
+        return write_cells(fields, "," if output_format == "csv" else "\t", rows, out)
+    members = evaluation.members(segment)
+    if subscribed_only:
+        members = (member for member in members if member["accepts_marketing"])
+    return write_members(members, fields, output_format, out, raw=raw)
 
 
 @contextmanager
