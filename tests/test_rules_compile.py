@@ -456,20 +456,33 @@ def test_compare(text, sql, params):
 
 # (YAML, fragments the SQL has, fragments it must not have, parameters)
 PREDICATE_ROWS = [
+    # Naming no product, purchased is read from the person's counted-order facts.
+    ("purchased: true", ["coalesce((f.orders_count > 0), 0)"], ["orders o", "items"], {}),
+    ("purchased: false", ["(NOT coalesce((f.orders_count > 0), 0))"], ["orders o"], {}),
     (
-        "purchased: true",
-        ["FROM orders o", "o.counted = 1", "o.created_at < :as_of_end"],
-        ["items"],
-        {},
+        "purchased: {after: 2024-03-01}",
+        ["coalesce((f.last_order_at >= :p1), 0)"],
+        ["orders o"],
+        {"p1": day("2024-03-02")},
     ),
     (
-        "purchased: false",
-        [
-            "(NOT coalesce(f.person_id IN (SELECT DISTINCT o.person_id FROM orders o",
-            "o.counted = 1",
-        ],
-        [],
-        {},
+        "purchased: {before: '2024-03-10T12:00:00+01:00'}",
+        ["coalesce((f.first_order_at < :p1), 0)"],
+        ["orders o"],
+        {"p1": "2024-03-10 11:00:00"},
+    ),
+    (
+        "purchased: {times: {between: [0, 1]}}",
+        ["coalesce((f.orders_count BETWEEN :p1 AND :p2), 0)"],
+        ["orders o"],
+        {"p1": 0, "p2": 1},
+    ),
+    (
+        # A window with both ends, or times in a window, needs the orders themselves.
+        "purchased: {times: 2, after: 2024-03-01}",
+        ["FROM orders o", "o.counted = 1", "o.created_at >= :p1", "HAVING count(*) = :p2"],
+        ["f.orders_count"],
+        {"p1": day("2024-03-02"), "p2": 2},
     ),
     (
         "purchased: {product: [P1, p1, SKU-2]}",
@@ -497,8 +510,8 @@ PREDICATE_ROWS = [
     ),
     (
         "purchased: {after: 2024-03-01, before: '2024-03-10T12:00:00+01:00'}",
-        ["o.created_at >= :p1", "o.created_at < :p2"],
-        [],
+        ["FROM orders o", "o.created_at >= :p1", "o.created_at < :p2"],
+        ["f.last_order_at", "f.first_order_at"],
         {"p1": day("2024-03-02"), "p2": "2024-03-10 11:00:00"},
     ),
     (
@@ -509,13 +522,13 @@ PREDICATE_ROWS = [
     ),
     (
         # Numbers of orders counted for everyone at once, grouped by person.
-        "purchased: {times: {gte: 2}}",
+        "purchased: {times: {gte: 2}, product: P1}",
         [
             "coalesce(f.person_id IN (SELECT o.person_id FROM orders o",
-            "GROUP BY o.person_id HAVING count(*) >= :p1), 0)",
+            "GROUP BY o.person_id HAVING count(*) >= :p2), 0)",
         ],
         ["o.person_id = f.person_id"],
-        {"p1": 2},
+        {"p1": "p1", "p2": 2},
     ),
     (
         # Holds for people with no matching order: everyone but those whose number fails.
@@ -528,22 +541,22 @@ PREDICATE_ROWS = [
         {"p1": "p1", "p2": 0},
     ),
     (
-        "purchased: {times: {lte: 1}}",
-        ["f.person_id NOT IN (", "HAVING NOT (count(*) <= :p1)"],
+        "purchased: {times: {lte: 1}, vendor: Acme}",
+        ["f.person_id NOT IN (", "HAVING NOT (count(*) <= :p2)"],
         [],
-        {"p1": 1},
+        {"p1": "acme", "p2": 1},
     ),
     (
-        "purchased: {times: {between: [2, 3], ne: 4}}",
-        ["f.person_id IN (", "HAVING count(*) BETWEEN :p1 AND :p2 AND count(*) != :p3)"],
+        "purchased: {times: {between: [2, 3], ne: 4}, collection: Sale}",
+        ["f.person_id IN (", "HAVING count(*) BETWEEN :p2 AND :p3 AND count(*) != :p4)"],
         ["NOT IN"],
-        {"p1": 2, "p2": 3, "p3": 4},
+        {"p1": "sale", "p2": 2, "p3": 3, "p4": 4},
     ),
     (
-        "purchased: {times: {between: [0, 3], ne: 4}}",
-        ["f.person_id NOT IN (", "HAVING NOT (count(*) BETWEEN :p1 AND :p2 AND count(*) != :p3)"],
+        "purchased: {times: {between: [0, 3], ne: 4}, product_type: Hats}",
+        ["f.person_id NOT IN (", "HAVING NOT (count(*) BETWEEN :p2 AND :p3 AND count(*) != :p4)"],
         [],
-        {"p1": 0, "p2": 3, "p3": 4},
+        {"p1": "hats", "p2": 0, "p3": 3, "p4": 4},
     ),
     (
         "reviewed: {product: P1, rating: {lte: 2}, after: -1m}",

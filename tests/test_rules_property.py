@@ -630,6 +630,41 @@ def test_sql_members_equal_the_reference_evaluator(files, as_of, seed):
 
 @settings(
     deadline=None,
+    max_examples=60,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(files=stores(), as_of=as_of_dates, seed=st.integers(0, 2**32 - 1))
+def test_purchased_without_products_equals_the_reference(files, as_of, seed):
+    """``purchased`` naming no product is read from the counted-order facts (first,
+    last, number) when they answer it, else from the orders: the same members as the
+    reference's walk over each order, for everyone and person by person."""
+    store = load(files)
+    reference = Reference(read_records(store.conn), as_of, dict(BUILTINS))
+    evaluation = Evaluation(store, as_of, dict(BUILTINS))
+    ids = {
+        m["person_key"]: m["person_id"]
+        for m in evaluation.members(segment(ast.Constant(True, Pos(0, 0))))
+    }
+    probe = Conditions(random.Random(seed), reference)
+    for _ in range(12):
+        entries: list[str] = []
+        probe.window(entries)
+        if probe.coin():
+            entries.append(f"times: {probe.counts(lambda: str(probe.pick([0, 1, 2, 3])))}")
+        text = f"purchased: {{{', '.join(entries)}}}" if entries else "purchased: true"
+        condition = parsed(text)
+        got, expected = sql_members(evaluation, condition), reference.members(condition)
+        assert got == expected, (
+            f"{text}\nas of {as_of}\nonly in SQL: {sorted(got - expected)}\n"
+            f"only in the reference: {sorted(expected - got)}\n"
+            + _differences(evaluation, reference, got ^ expected)
+        )
+        one_by_one = {key for key, pid in ids.items() if evaluation.is_member(condition, pid)}
+        assert one_by_one == got, text
+
+
+@settings(
+    deadline=None,
     max_examples=40,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

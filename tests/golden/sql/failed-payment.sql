@@ -3,7 +3,7 @@
 WITH counted_orders AS (<COUNTED_ORDERS_SQL>),
 facts AS (<FACTS_SQL>)
 SELECT f.person_id, f.customer_id, f.email FROM facts f
-WHERE (coalesce(f.person_id IN (SELECT DISTINCT o.person_id FROM orders o WHERE o.person_id IS NOT NULL AND o.created_at < :as_of_end AND CASE WHEN o.status IS NULL THEN NULL WHEN length(CAST(o.status AS BLOB)) = length(o.status) THEN lower(o.status) ELSE segcli_fold(o.status) END IN (:p1, :p2) AND o.created_at >= :p3), 0) AND (NOT coalesce(f.person_id IN (SELECT DISTINCT o.person_id FROM orders o WHERE o.person_id IS NOT NULL AND o.counted = 1 AND o.created_at < :as_of_end AND o.created_at >= :p4), 0)))
+WHERE (coalesce(f.person_id IN (SELECT DISTINCT o.person_id FROM orders o WHERE o.person_id IS NOT NULL AND o.created_at < :as_of_end AND CASE WHEN o.status IS NULL THEN NULL WHEN length(CAST(o.status AS BLOB)) = length(o.status) THEN lower(o.status) ELSE segcli_fold(o.status) END IN (:p1, :p2) AND o.created_at >= :p3), 0) AND (NOT coalesce((f.last_order_at >= :p4), 0)))
 ORDER BY f.person_key;
 -- parameters:
 --   :as_of = '2026-11-01'

@@ -3,7 +3,7 @@
 WITH counted_orders AS (<COUNTED_ORDERS_SQL>),
 facts AS (<FACTS_SQL>)
 SELECT f.person_id, f.customer_id, f.email FROM facts f
-WHERE (coalesce((f.orders_count >= :p1), 0) AND coalesce((f.first_order_at < :p2), 0) AND coalesce(f.person_id IN (SELECT DISTINCT o.person_id FROM orders o WHERE o.person_id IS NOT NULL AND o.counted = 1 AND o.created_at < :as_of_end AND o.created_at >= :p3), 0))
+WHERE (coalesce((f.orders_count >= :p1), 0) AND coalesce((f.first_order_at < :p2), 0) AND coalesce((f.last_order_at >= :p3), 0))
 ORDER BY f.person_key;
 -- parameters:
 --   :as_of = '2026-11-01'
