@@ -168,7 +168,9 @@ def _delimited(cells: list[str], delimiter: str) -> str:
 # exactly the cell of the writers above (a test checks). A text column may hold a number,
 # which the writers show as it is: hence the typeof test before the formula check.
 _MONEY_SQL = (
-    "CASE WHEN {x} IS NULL THEN '' ELSE (CASE WHEN {x} < 0 THEN '-' ELSE '' END) "
+    # Whole cents and not negative, as most amounts are, in one printf().
+    "CASE WHEN {x} >= 0 AND {x} % 100 = 0 THEN printf('%d.%02d', {x} / 10000, {x} % 10000 / 100) "
+    "WHEN {x} IS NULL THEN '' ELSE (CASE WHEN {x} < 0 THEN '-' ELSE '' END) "
     "|| (abs({x}) / 10000) || '.' || CASE "
     "WHEN abs({x}) % 100 = 0 THEN printf('%02d', abs({x}) % 10000 / 100) "
     "WHEN abs({x}) % 10 = 0 THEN printf('%03d', abs({x}) % 10000 / 10) "
