@@ -188,3 +188,52 @@ def test_the_latest_billed_order_gives_the_address_by_date_then_order_id(tmp_pat
     ).fetchall()
     assert addresses == [("C1", "FR", "IDF", "Paris"), ("C2", "US", "TX", "Austin")]
     store.close()
+
+
+def test_the_billing_index_holds_the_addressed_orders_and_is_what_attributes_read(tmp_path):
+    """orders_billing (schema 5) holds just the orders with an address, after a first
+    import (which rebuilds the table's indexes) and after a later one; working out
+    people's attributes reads it instead of every order, for everyone and for some."""
+    first, later = tmp_path / "orders.csv", tmp_path / "more.csv"
+    first.write_text(
+        "order_id,customer_id,created_at,total,country,region,city\n"
+        "O1,C1,2024-05-01,5,DE,BE,Berlin\n"
+        "O2,C1,2024-05-02,5,,,\n"
+        "O3,C2,2024-05-03,5,,,Leeds\n",
+        encoding="utf-8",
+    )
+    later.write_text(
+        "order_id,customer_id,created_at,total,country,region,city\n"
+        "O4,C3,2024-06-01,5,,,\n"
+        "O5,C3,2024-06-02,5,US,,\n",
+        encoding="utf-8",
+    )
+    store = open_store(tmp_path / "store.db")
+    plans: list[str] = []
+    execute = store.execute
+
+    def explained(sql, params=()):
+        if "CREATE TEMP TABLE attrs AS" in sql:
+            query = sql.replace("CREATE TEMP TABLE attrs AS", "EXPLAIN QUERY PLAN", 1)
+            plans.append(" | ".join(row[3] for row in execute(query, params)))
+        return execute(sql, params)
+
+    store.execute = explained
+    for path in (first, later):
+        import_file(store, "orders", path, ImportOptions())
+        indexed = store.execute(
+            "SELECT order_id FROM orders INDEXED BY orders_billing "
+            "WHERE coalesce(country, region, city) IS NOT NULL ORDER BY order_id"
+        ).fetchall()
+        addressed = store.execute(
+            "SELECT order_id FROM orders NOT INDEXED "
+            "WHERE coalesce(country, region, city) IS NOT NULL ORDER BY order_id"
+        ).fetchall()
+        assert indexed == addressed
+    assert [row[0] for row in addressed] == ["O1", "O3", "O5"]
+    assert len(plans) == 2, plans
+    for plan in plans:
+        assert "COVERING INDEX orders_billing" in plan, plan
+    cities = store.execute("SELECT customer_id, country, city FROM people ORDER BY 1").fetchall()
+    assert cities == [("C1", "DE", "Berlin"), ("C2", None, "Leeds"), ("C3", "US", None)]
+    store.close()

@@ -233,3 +233,18 @@ def m004_email_indexes_with_customer_id(db: Database) -> None:
         CREATE INDEX people_email ON people(email, customer_id);
         """
     )
+
+
+@migrations()
+def m005_billing_index(db: Database) -> None:
+    """The orders that carry a billing address, with what a person's address is taken
+    from. Working out people's attributes asks each person for their latest such order;
+    in a store whose orders have no address that is an empty index instead of a read
+    of every order (at a million people, about 2 s of each import)."""
+    db.executescript(
+        """
+        CREATE INDEX orders_billing
+            ON orders(person_id, created_at, order_id, country, region, city)
+            WHERE coalesce(country, region, city) IS NOT NULL;
+        """
+    )
