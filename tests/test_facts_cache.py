@@ -14,6 +14,8 @@ import pytest
 
 from segcli.demo import EXAMPLE_FILES, EXAMPLE_STORE_TODAY, example_data_dir, example_segments_dir
 from segcli.importer.load import ImportOptions, import_file
+from segcli.rules import ast
+from segcli.rules.parse import parse_criteria_text
 from segcli.segments import evaluate
 from segcli.segments.catalog import load_catalog
 from segcli.segments.evaluate import Evaluation, facts_key
@@ -207,3 +209,152 @@ def test_a_database_being_written_is_evaluated_without_waiting_or_storing(tmp_pa
     assert store.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'facts_cache_key'") == 0
     writer.close()
     store.close()
+
+
+# -- sets of people kept with the facts ---------------------------------------------
+
+
+@pytest.fixture
+def computed_sets(monkeypatch) -> list[str]:
+    """The sets of people computed (not read as kept), by the SQL that selects them."""
+    calls: list[str] = []
+    execute = evaluate.Evaluation._people_set
+
+    def spied(self, sql, values):
+        found = execute(self, sql, values)
+        if "temp.people_set_" in found and found not in calls:
+            calls.append(found)
+        return found
+
+    monkeypatch.setattr(Evaluation, "_people_set", spied)
+    return calls
+
+
+def kept_sets(segcli: Segcli) -> int:
+    try:
+        return segcli.value("SELECT count(*) FROM facts_sets_key")
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_purchase_sets_are_kept_and_read_by_the_next_command(segcli, computed_sets):
+    example_store(segcli)
+    first = calculated(segcli, EXAMPLE_STORE_TODAY)
+    # Six example segments ask about products, collections, types or vendors.
+    assert len(computed_sets) >= 6
+    assert kept_sets(segcli) == len(computed_sets)
+    key = stored_key(segcli)
+    assert segcli.rows("SELECT DISTINCT facts_key FROM facts_sets_key") == [(key,)]
+    computed_sets.clear()
+    assert calculated(segcli, EXAMPLE_STORE_TODAY) == first
+    assert computed_sets == []
+    # Exporting and showing read them too, and give what a store without them gives.
+    export = ("--segments", SEGMENTS, "segment", "export", "gift-shoppers", "--as-of",
+              EXAMPLE_STORE_TODAY)  # fmt: skip
+    kept = segcli(*export)
+    assert kept.exit_code == 0, kept.stderr
+    assert computed_sets == []
+    segcli.rows("DROP TABLE facts_sets_key")
+    fresh = segcli(*export)
+    assert fresh.stdout == kept.stdout
+    assert len(computed_sets) == 1
+
+
+def test_an_import_replaces_the_kept_sets(tmp_path, computed_sets):
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "fresh").mkdir()
+    segcli = Segcli(tmp_path / "kept")
+    example_store(segcli)
+    calculated(segcli, EXAMPLE_STORE_TODAY)
+    before = kept_sets(segcli)
+    checked(segcli, "import", "orders", segcli.write("new.csv", NEW_ORDER))
+    computed_sets.clear()
+    after = calculated(segcli, EXAMPLE_STORE_TODAY)
+    assert len(computed_sets) == before
+    assert segcli.rows("SELECT DISTINCT facts_key FROM facts_sets_key") == [(stored_key(segcli),)]
+    # The same figures as a database that never kept anything.
+    fresh = Segcli(tmp_path / "fresh")
+    example_store(fresh)
+    checked(fresh, "import", "orders", fresh.write("new.csv", NEW_ORDER))
+    fresh.rows("CREATE TABLE facts_sets_key (never INTEGER)")  # unreadable: nothing kept
+    assert calculated(fresh, EXAMPLE_STORE_TODAY) == after
+
+
+def parse(text: str) -> ast.Condition:
+    condition, problems = parse_criteria_text(text)
+    assert not problems, problems
+    return condition
+
+
+def direct(evaluation: Evaluation, segment: ast.Segment) -> evaluate.Figures:
+    """The segment's figures from SQL that computes every set itself."""
+    condition, params = evaluation.compile(segment, sets=False)
+    members, spent = evaluation.store.execute(
+        f"SELECT count(*), coalesce(sum(f.total_spent), 0) FROM facts f WHERE {condition}",
+        params,
+    ).fetchone()
+    return evaluate.Figures(members, spent)
+
+
+def test_one_set_per_condition_and_values_whatever_the_segment(tmp_path):
+    store = _example_store_at(tmp_path / "store.db")
+    segments = {
+        name: ast.Segment(name, name, "", parse(text), "test")
+        for name, text in (
+            ("outdoor", "purchased: {collection: Outdoor}"),
+            # The same condition, its values at other placeholders.
+            ("outdoor-consent", "[accepts_marketing: true, purchased: {collection: outdoor}]"),
+            # The same SQL with another value: another set.
+            ("best-sellers", "purchased: {collection: Best Sellers}"),
+            ("winter", "purchased: {collection: Winter Warmers, times: 0}"),
+        )
+    }
+    first = Evaluation(store, EXAMPLE_STORE_TODAY, segments)
+    figures = {name: first.figures(segment) for name, segment in segments.items()}
+    assert figures == {name: direct(first, segment) for name, segment in segments.items()}
+    assert figures["best-sellers"] != figures["outdoor"]
+    assert len(first._fresh) == 3
+    first.keep()
+    assert store.scalar("SELECT count(*) FROM facts_sets_key") == 3
+    again = Evaluation(store, EXAMPLE_STORE_TODAY, segments)
+    assert {name: again.figures(segment) for name, segment in segments.items()} == figures
+    assert again._fresh == {}
+    # Another as-of date: other facts, other sets.
+    other = Evaluation(store, EARLIER, segments)
+    assert store.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'facts_sets'") == 0
+    other.figures(segments["outdoor"])
+    assert len(other._fresh) == 1
+    store.close()
+
+
+def test_sets_are_not_kept_while_the_database_is_written(tmp_path):
+    path = tmp_path / "store.db"
+    catalog = load_catalog(SEGMENTS)
+    gift_shoppers = catalog.segments["gift-shoppers"]
+    _example_store_at(path).close()
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    results = []
+
+    def evaluate_and_keep():
+        with open_store(path) as store:
+            evaluation = Evaluation(store, EXAMPLE_STORE_TODAY, catalog.segments)
+            results.append(evaluation.figures(gift_shoppers))
+            writer.execute("BEGIN IMMEDIATE")  # as an import does, meanwhile
+            evaluation.keep()
+            results.append(len(evaluation._fresh))
+
+    # The database waits 30 s for a writer; kept sets are not worth that wait.
+    worker = threading.Thread(target=evaluate_and_keep)
+    worker.start()
+    worker.join(timeout=20)
+    alive = worker.is_alive()
+    writer.execute("ROLLBACK")
+    worker.join()
+    writer.close()
+    assert not alive
+    assert len(results) == 2
+    with open_store(path) as store:
+        assert store.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'facts_sets'") == 0
+        again = Evaluation(store, EXAMPLE_STORE_TODAY, catalog.segments)
+        assert again.figures(gift_shoppers) == results[0]
+        assert len(again._fresh) > 0

@@ -163,6 +163,7 @@ def calculate_command(app, segments, as_of, output_format, criteria):
     for segment in chosen:
         figures = evaluation.figures(segment)
         rows.append((segment, figures))
+    evaluation.keep()
     if output_format == "json":
         write_json(
             [
@@ -285,6 +286,7 @@ def show_command(app, segment, as_of, limit, sort, criteria):
         )
     if figures.members > limit:
         table.caption = f"first {limit:,} of {figures.members:,}; --limit N for more"
+    evaluation.keep()
     show_table(table)
 
 
@@ -328,6 +330,7 @@ def export_command(
     if output == "-":
         write(sys.stdout)
         sys.stdout.flush()
+        evaluation.keep()
         return
     path = Path(output)
     try:
@@ -335,6 +338,7 @@ def export_command(
             count = write(out)
     except OSError as error:
         raise SegcliError(f"cannot write {path}: {error.strerror}") from error
+    evaluation.keep()
     say(f"{count:,} members of {chosen.name} written to {path}")
 
 

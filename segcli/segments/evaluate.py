@@ -4,6 +4,8 @@ next command of the same date and data), then one query per segment."""
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -131,6 +133,10 @@ def _saved_facts(store: Store, key: str) -> tuple[int, int, int] | None:
     return None if row is None else tuple(row)
 
 
+# A named placeholder in compiled SQL.
+_PLACEHOLDER = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)")
+
+
 def _repeat_params(days: int, gaps: int) -> dict[str, int]:
     """The average repeat-purchase time A = days / gaps, as the facts' SQL takes it."""
     return {"repeat_num": days, "repeat_den": gaps} if gaps else {"repeat_num": 0, "repeat_den": 1}
@@ -171,6 +177,12 @@ class Evaluation:
         self.as_of = as_of
         self.segments = segments
         self.one_person = person is not None
+        # The key of the stored facts this evaluation reads (None when it built its own).
+        self.key: str | None = None
+        # Sets of people (compile's people_sets): by digest, the SQL that reads each; and
+        # those computed by this evaluation, by digest, for keep() to store.
+        self._sets: dict[str, str] = {}
+        self._fresh: dict[str, str] = {}
         register_functions(store)
         self.base_params: dict[str, object] = as_of_params(as_of)
         # A small page cache bounds memory (the sort of a million members' facts took
@@ -194,8 +206,10 @@ class Evaluation:
             # One state of the database from here on, even if another command replaces
             # the stored facts meanwhile.
             store.begin_reading()
-            saved = _saved_facts(store, facts_key(store, self.as_of))
+            key = facts_key(store, self.as_of)
+            saved = _saved_facts(store, key)
             if saved is not None:
+                self.key = key
                 self._use(saved, "main.facts_cache")
                 return
             store.end_reading()
@@ -212,7 +226,9 @@ class Evaluation:
                 # Read under the write lock: an import may have finished meanwhile.
                 key = facts_key(store, self.as_of)
                 figures = self._build("main.facts_cache")
-                store.execute("DROP TABLE IF EXISTS main.facts_cache_key")
+                # Sets of people kept with the facts they were computed from go with them.
+                for table in ("facts_cache_key", "facts_sets", "facts_sets_key"):
+                    store.execute(f"DROP TABLE IF EXISTS main.{table}")
                 store.execute(
                     "CREATE TABLE main.facts_cache_key (key TEXT NOT NULL, repeat_days "
                     "INTEGER NOT NULL, repeat_gaps INTEGER NOT NULL, people INTEGER NOT NULL)"
@@ -280,11 +296,106 @@ class Evaluation:
         people = store.scalar("SELECT count(*) FROM facts_built")
         self._use((days, gaps, people), "temp.facts_built")
 
-    def compile(self, segment: ast.Segment) -> tuple[str, dict[str, object]]:
-        """The segment's condition as SQL over ``facts f``, and all its parameters."""
-        context = Context(self.as_of, self.segments, Params())
+    def compile(self, segment: ast.Segment, *, sets: bool = True) -> tuple[str, dict[str, object]]:
+        """The segment's condition as SQL over ``facts f``, and all its parameters.
+
+        With ``sets``, the sets of people that cost a pass over line items are computed
+        once (or read as stored by an earlier command of the same facts); without, the
+        SQL computes them itself, as ``segment sql`` shows it."""
+        people_sets = self._people_set if sets else None
+        context = Context(self.as_of, self.segments, Params(), people_sets=people_sets)
         condition = compile_condition(segment.criteria, context)
         return condition, {**self.base_params, **context.params.values}
+
+    def _people_set(self, sql: str, values: dict[str, object]) -> str:
+        """SQL reading the set of people ``sql`` selects: stored by an earlier command of
+        these facts, or computed now into a temporary table (once per evaluation)."""
+        known = {**self.base_params, **values}
+        names: list[str] = []
+        for name in _PLACEHOLDER.findall(sql):
+            if name not in known:
+                return sql  # not a placeholder of ours: left as it is
+            if name not in names:
+                names.append(name)
+        # The same set is the same SQL with the same values, whatever its placeholders
+        # were called in the segment it came from.
+        canonical = _PLACEHOLDER.sub(lambda m: f":k{names.index(m.group(1)) + 1}", sql)
+        params = {f"k{n}": known[name] for n, name in enumerate(names, 1)}
+        digest = hashlib.sha256(
+            json.dumps(
+                [canonical, [repr(params[f"k{n}"]) for n in range(1, len(names) + 1)]]
+            ).encode()
+        ).hexdigest()
+        if digest in self._sets:
+            return self._sets[digest]
+        stored = self._stored_set(digest)
+        if stored is not None:
+            found = f"SELECT person_id FROM main.facts_sets WHERE set_id = {stored}"
+        else:
+            table = f"people_set_{len(self._fresh) + 1}"
+            run = self.store.execute
+            run(f"DROP TABLE IF EXISTS temp.{table}")
+            run(f"CREATE TEMP TABLE {table} (person_id INTEGER PRIMARY KEY)")
+            run(
+                f"INSERT OR IGNORE INTO temp.{table} "
+                f"SELECT person_id FROM ({canonical}) WHERE person_id IS NOT NULL",
+                params,
+            )
+            self._fresh[digest] = table
+            found = f"SELECT person_id FROM temp.{table}"
+        self._sets[digest] = found
+        return found
+
+    def _stored_set(self, digest: str) -> int | None:
+        if self.key is None:
+            return None
+        try:
+            row = self.store.execute(
+                "SELECT set_id FROM main.facts_sets_key WHERE digest = ? AND facts_key = ?",
+                (digest, self.key),
+            ).fetchone()
+        except sqlite3.OperationalError:  # none stored yet
+            return None
+        return None if row is None else int(row[0])
+
+    def keep(self) -> None:
+        """Store the sets of people this evaluation computed with the stored facts, for
+        the next command of the same facts (a purchase of a broad collection costs a
+        pass over millions of line items). Skipped when the database cannot be written
+        at once or the stored facts changed meanwhile: the next command computes them.
+
+        Call it when done: it ends the evaluation's read of one state of the database."""
+        if not self._fresh or self.key is None:
+            return
+        store = self.store
+        store.end_reading()
+        try:
+            with store.not_waiting(), store.transaction():
+                if _saved_facts(store, self.key) is None:
+                    return
+                store.execute(
+                    "CREATE TABLE IF NOT EXISTS main.facts_sets_key (set_id INTEGER PRIMARY KEY,"
+                    " digest TEXT NOT NULL UNIQUE, facts_key TEXT NOT NULL)"
+                )
+                store.execute(
+                    "CREATE TABLE IF NOT EXISTS main.facts_sets (set_id INTEGER NOT NULL,"
+                    " person_id INTEGER NOT NULL, PRIMARY KEY (set_id, person_id)) WITHOUT ROWID"
+                )
+                for digest, table in self._fresh.items():
+                    if self._stored_set(digest) is not None:
+                        continue
+                    set_id = store.execute(
+                        "INSERT INTO main.facts_sets_key (digest, facts_key) VALUES (?, ?) "
+                        "RETURNING set_id",
+                        (digest, self.key),
+                    ).fetchone()[0]
+                    store.execute(
+                        f"INSERT INTO main.facts_sets SELECT ?, person_id FROM temp.{table}",
+                        (set_id,),
+                    )
+        except (StoreError, sqlite3.OperationalError):
+            pass
+        self._fresh.clear()
 
     def figures(self, segment: ast.Segment) -> Figures:
         condition, params = self.compile(segment)
@@ -335,7 +446,7 @@ class Evaluation:
         This is the query ``segment calculate`` runs, over the per-person facts table that
         is built once per as-of date and stored until the next import.
         """
-        condition, params = self.compile(segment)
+        condition, params = self.compile(segment, sets=False)
         rows = self.store.execute(
             "EXPLAIN QUERY PLAN "
             f"SELECT count(*), coalesce(sum(f.total_spent), 0) FROM facts f WHERE {condition}",
@@ -368,7 +479,7 @@ class Evaluation:
 
     def standalone_sql(self, segment: ast.Segment) -> tuple[str, dict[str, object]]:
         """One self-contained query for the segment's members, with its parameters."""
-        condition, params = self.compile(segment)
+        condition, params = self.compile(segment, sets=False)
         sql = (
             f"WITH counted_orders AS ({COUNTED_ORDERS_SQL.strip()}),\n"
             f"facts AS ({FACTS_SQL.strip()})\n"
