@@ -188,7 +188,7 @@ def test_a_database_being_written_is_evaluated_without_waiting_or_storing(tmp_pa
     )
     store.end_reading()
     store.execute("DROP TABLE facts_cache_key")
-    writer = sqlite3.connect(path, isolation_level=None)
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     writer.execute("BEGIN IMMEDIATE")  # as an import does
     figures = []
 
@@ -198,17 +198,23 @@ def test_a_database_being_written_is_evaluated_without_waiting_or_storing(tmp_pa
             figures.append(evaluation.figures(catalog.segments["vip-customers"]))
 
     # The database waits 30 s for a writer; stored facts are not worth that wait.
-    worker = threading.Thread(target=evaluate_now)
+    assert finishes_before_the_writer(evaluate_now, writer)
+    assert figures == [expected]
+    assert store.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'facts_cache_key'") == 0
+    store.close()
+
+
+def finishes_before_the_writer(work, writer: sqlite3.Connection) -> bool:
+    """Run ``work`` in a thread while ``writer`` holds the write lock (or takes it); True
+    when it finished without waiting for the writer to let go (a busy wait is 30 s)."""
+    worker = threading.Thread(target=work)
     worker.start()
     worker.join(timeout=20)
     alive = worker.is_alive()
     writer.execute("ROLLBACK")
     worker.join()
-    assert not alive
-    assert figures == [expected]
-    assert store.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'facts_cache_key'") == 0
     writer.close()
-    store.close()
+    return not alive
 
 
 # -- sets of people kept with the facts ---------------------------------------------
@@ -344,14 +350,7 @@ def test_sets_are_not_kept_while_the_database_is_written(tmp_path):
             results.append(len(evaluation._fresh))
 
     # The database waits 30 s for a writer; kept sets are not worth that wait.
-    worker = threading.Thread(target=evaluate_and_keep)
-    worker.start()
-    worker.join(timeout=20)
-    alive = worker.is_alive()
-    writer.execute("ROLLBACK")
-    worker.join()
-    writer.close()
-    assert not alive
+    assert finishes_before_the_writer(evaluate_and_keep, writer)
     assert len(results) == 2
     with open_store(path) as store:
         assert store.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'facts_sets'") == 0
