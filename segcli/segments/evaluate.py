@@ -444,7 +444,9 @@ class Evaluation:
         """SQLite's query plan for counting the segment's members, as indented lines.
 
         This is the query ``segment calculate`` runs, over the per-person facts table that
-        is built once per as-of date and stored until the next import.
+        is built once per as-of date and stored until the next import, with each set of
+        people a purchase of products matched computed in place (as the first command of
+        those facts computes it; later ones read it as kept).
         """
         condition, params = self.compile(segment, sets=False)
         rows = self.store.execute(
