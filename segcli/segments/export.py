@@ -180,8 +180,12 @@ _DATE_SQL = "ifnull(replace({x}, ' ', 'T') || 'Z', '')"
 _BOOLEAN_SQL = "CASE WHEN {x} IS NULL THEN '' WHEN {x} THEN 'true' ELSE 'false' END"
 _TEXT_SQL = "ifnull({x} || '', '')"
 # unicode() is the code of the first character: those of _FORMULA_STARTS are escaped.
+# Text from the character after the greatest of them up ('A'; text sorts below any blob,
+# X'') starts with none, as names, emails and ids mostly do: it skips the function calls.
+_PLAIN_FROM = chr(max(map(ord, _FORMULA_STARTS)) + 1).replace("'", "''")
 _ESCAPED_SQL = (
-    "CASE WHEN unicode({x}) IN ("
+    f"CASE WHEN {{x}} >= '{_PLAIN_FROM}' AND {{x}} < X'' THEN {{x}} "
+    "WHEN unicode({x}) IN ("
     + ", ".join(str(ord(start)) for start in _FORMULA_STARTS)
     + ") AND typeof({x}) = 'text' THEN char(39) || {x} ELSE ifnull({x} || '', '') END"
 )
