@@ -243,11 +243,12 @@ def kept_sets(segcli: Segcli) -> int:
         return 0
 
 
-def test_purchase_sets_are_kept_and_read_by_the_next_command(segcli, computed_sets):
+def test_sets_of_people_are_kept_and_read_by_the_next_command(segcli, computed_sets):
     example_store(segcli)
     first = calculated(segcli, EXAMPLE_STORE_TODAY)
-    # Six example segments ask about products, collections, types or vendors.
-    assert len(computed_sets) >= 6
+    # Six example segments ask about products, collections, types or vendors, and more
+    # about orders of some status, reviews and carts.
+    assert len(computed_sets) >= 12
     assert kept_sets(segcli) == len(computed_sets)
     key = stored_key(segcli)
     assert segcli.rows("SELECT DISTINCT facts_key FROM facts_sets_key") == [(key,)]

@@ -363,8 +363,8 @@ def sql_command(app, segment, as_of, criteria, plan):
         out.write(f"-- query plan of segment {chosen.name}, as of {as_of.isoformat()}\n")
         out.write("-- over facts f: one row per person, stored per as-of date until an import\n")
         out.write(
-            "-- a purchase of products, collections, types or vendors is computed here;"
-            " commands keep it with the facts\n"
+            "-- the people each purchased, reviewed, has_order or abandoned_cart condition"
+            " matches are computed here; commands keep them with the facts\n"
         )
         out.write("".join(f"{line}\n" for line in evaluation.plan(chosen)))
         return

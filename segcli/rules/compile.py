@@ -56,9 +56,10 @@ class Context:
     # Asking about one person: predicates look up that person's records by index
     # instead of computing the set of every matching person.
     one_person: bool = False
-    # Given the SQL of a set of people (person_id) that costs a pass over line items,
-    # and the parameters so far, SQL reading the same set once it has been computed
-    # (the evaluation keeps such sets for the next command of the same facts).
+    # Given the SQL of a set of people (person_id) that costs a pass over their records
+    # (orders, line items, reviews, carts), and the parameters so far, SQL reading the
+    # same set once it has been computed (the evaluation keeps such sets for the next
+    # command of the same facts).
     people_sets: Callable[[str, dict[str, object]], str] | None = None
 
 
@@ -547,9 +548,7 @@ def _predicate(node: ast.Condition, context: Context) -> str:
         f"SELECT DISTINCT {alias}.person_id FROM {table} "
         f"WHERE {alias}.person_id IS NOT NULL AND {where}"
     )
-    if isinstance(node, ast.Purchased) and _names_products(node):
-        people = _kept(people, context)
-    return f"coalesce(f.person_id IN ({people}), 0)"
+    return f"coalesce(f.person_id IN ({_kept(people, context)}), 0)"
 
 
 def _times(node: ast.Purchased, context: Context) -> str:
@@ -570,9 +569,7 @@ def _times(node: ast.Purchased, context: Context) -> str:
         PRIMITIVES[_COMPARE[count.op]].check(0, list(_count_values(count, False)))
         for count in node.times
     )
-    people = f"{counted} NOT ({holds})" if none_in else f"{counted} {holds}"
-    if _names_products(node):
-        people = _kept(people, context)
+    people = _kept(f"{counted} NOT ({holds})" if none_in else f"{counted} {holds}", context)
     return f"coalesce(f.person_id {'NOT IN' if none_in else 'IN'} ({people}), 0)"
 
 

@@ -299,9 +299,10 @@ class Evaluation:
     def compile(self, segment: ast.Segment, *, sets: bool = True) -> tuple[str, dict[str, object]]:
         """The segment's condition as SQL over ``facts f``, and all its parameters.
 
-        With ``sets``, the sets of people that cost a pass over line items are computed
-        once (or read as stored by an earlier command of the same facts); without, the
-        SQL computes them itself, as ``segment sql`` shows it."""
+        With ``sets``, the sets of people that cost a pass over records (who purchased,
+        reviewed, ordered, left a cart) are computed once, or read as stored by an earlier
+        command of the same facts; without, the SQL computes them itself, as ``segment
+        sql`` shows it."""
         people_sets = self._people_set if sets else None
         context = Context(self.as_of, self.segments, Params(), people_sets=people_sets)
         condition = compile_condition(segment.criteria, context)
@@ -360,9 +361,10 @@ class Evaluation:
 
     def keep(self) -> None:
         """Store the sets of people this evaluation computed with the stored facts, for
-        the next command of the same facts (a purchase of a broad collection costs a
-        pass over millions of line items). Skipped when the database cannot be written
-        at once or the stored facts changed meanwhile: the next command computes them.
+        the next command of the same facts (a purchase from a broad collection costs a
+        pass over millions of line items, an order of some status one over the orders).
+        Skipped when the database cannot be written at once or the stored facts changed
+        meanwhile: the next command computes them.
 
         Call it when done: it ends the evaluation's read of one state of the database."""
         if not self._fresh or self.key is None:
@@ -445,8 +447,9 @@ class Evaluation:
 
         This is the query ``segment calculate`` runs, over the per-person facts table that
         is built once per as-of date and stored until the next import, with each set of
-        people a purchase of products matched computed in place (as the first command of
-        those facts computes it; later ones read it as kept).
+        people a purchased, reviewed, has_order or abandoned_cart condition matched
+        computed in place (as the first command of those facts computes it; later ones
+        read it as kept).
         """
         condition, params = self.compile(segment, sets=False)
         rows = self.store.execute(
