@@ -358,3 +358,39 @@ def test_sets_are_not_kept_while_the_database_is_written(tmp_path):
         again = Evaluation(store, EXAMPLE_STORE_TODAY, catalog.segments)
         assert again.figures(gift_shoppers) == results[0]
         assert len(again._fresh) > 0
+
+
+def test_kept_sets_stay_within_their_room(tmp_path, monkeypatch):
+    """Kept sets hold at most KEPT_ROWS_PER_PERSON rows per person; a set that would go
+    over is not kept, and is computed again, with the same figures, next time."""
+    path = tmp_path / "store.db"
+    store = _example_store_at(path)
+    segments = {
+        name: ast.Segment(name, name, "", parse(text), "test")
+        for name, text in (
+            ("small", "purchased: {collection: Best Sellers, times: {gte: 3}}"),
+            ("large", "has_order: true"),
+        )
+    }
+    first = Evaluation(store, EXAMPLE_STORE_TODAY, segments)
+    figures = {name: first.figures(segment) for name, segment in segments.items()}
+    small, large = figures["small"].members, figures["large"].members
+    assert 0 < small < large <= first.people
+    # Room for the small set and not for both: 1 row per person, less the small set.
+    monkeypatch.setattr(evaluate, "KEPT_ROWS_PER_PERSON", 1)
+    with open_store(path) as other, other.transaction():
+        other.execute(
+            "CREATE TABLE facts_sets (set_id INTEGER NOT NULL, person_id INTEGER NOT NULL, "
+            "PRIMARY KEY (set_id, person_id)) WITHOUT ROWID"
+        )
+        other.execute(
+            "INSERT INTO facts_sets SELECT 0, person_id FROM facts_cache LIMIT ?",
+            (first.people - small - large + 1,),
+        )
+    first.keep()
+    assert store.scalar("SELECT count(*) FROM facts_sets_key") == 1
+    assert store.scalar("SELECT count(*) FROM facts_sets WHERE set_id != 0") == small
+    again = Evaluation(store, EXAMPLE_STORE_TODAY, segments)
+    assert {name: again.figures(segment) for name, segment in segments.items()} == figures
+    assert len(again._fresh) == 1
+    store.close()

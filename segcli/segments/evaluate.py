@@ -133,6 +133,11 @@ def _saved_facts(store: Store, key: str) -> tuple[int, int, int] | None:
     return None if row is None else tuple(row)
 
 
+# Kept sets of people hold at most this many rows per person of the facts, about the
+# facts' own size (a row is some 12 bytes, a person's facts some 250): a store with
+# hundreds of segments does not grow without bound. Sets over it are computed each time.
+KEPT_ROWS_PER_PERSON = 20
+
 # A named placeholder in compiled SQL.
 _PLACEHOLDER = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -383,9 +388,16 @@ class Evaluation:
                     "CREATE TABLE IF NOT EXISTS main.facts_sets (set_id INTEGER NOT NULL,"
                     " person_id INTEGER NOT NULL, PRIMARY KEY (set_id, person_id)) WITHOUT ROWID"
                 )
+                room = KEPT_ROWS_PER_PERSON * self.people - store.scalar(
+                    "SELECT count(*) FROM main.facts_sets"
+                )
                 for digest, table in self._fresh.items():
                     if self._stored_set(digest) is not None:
                         continue
+                    rows = store.scalar(f"SELECT count(*) FROM temp.{table}")
+                    if rows > room:
+                        continue
+                    room -= rows
                     set_id = store.execute(
                         "INSERT INTO main.facts_sets_key (digest, facts_key) VALUES (?, ?) "
                         "RETURNING set_id",
