@@ -578,15 +578,24 @@ def _differences(evaluation, reference, keys) -> str:
 
 
 as_of_dates = st.sampled_from(AS_OF_DATES)
+seeds = st.integers(0, 2**32 - 1)
+
+
+def store_settings(examples: int):
+    """Hypothesis settings of the tests that draw whole stores: no deadline (the machine
+    is shared), and stores are slow and large to draw by design."""
+    return settings(
+        deadline=None,
+        max_examples=examples,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+
 CONDITIONS_PER_STORE = 40
 
 
-@settings(
-    deadline=None,
-    max_examples=120,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-@given(files=stores(), as_of=as_of_dates, seed=st.integers(0, 2**32 - 1))
+@store_settings(120)
+@given(files=stores(), as_of=as_of_dates, seed=seeds)
 def test_sql_members_equal_the_reference_evaluator(files, as_of, seed):
     store = load(files)
     records = read_records(store.conn)
@@ -628,12 +637,8 @@ def test_sql_members_equal_the_reference_evaluator(files, as_of, seed):
         assert one_by_one == got, text
 
 
-@settings(
-    deadline=None,
-    max_examples=60,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-@given(files=stores(), as_of=as_of_dates, seed=st.integers(0, 2**32 - 1))
+@store_settings(60)
+@given(files=stores(), as_of=as_of_dates, seed=seeds)
 def test_purchased_without_products_equals_the_reference(files, as_of, seed):
     """``purchased`` naming no product is read from the counted-order facts (first,
     last, number) when they answer it, else from the orders: the same members as the
@@ -663,12 +668,8 @@ def test_purchased_without_products_equals_the_reference(files, as_of, seed):
         assert one_by_one == got, text
 
 
-@settings(
-    deadline=None,
-    max_examples=50,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-@given(files=stores(), as_of=as_of_dates, seed=st.integers(0, 2**32 - 1))
+@store_settings(50)
+@given(files=stores(), as_of=as_of_dates, seed=seeds)
 def test_sets_kept_for_the_next_command_equal_the_reference(files, as_of, seed):
     """The people a purchased, reviewed, has_order or abandoned_cart condition matched,
     computed by one evaluation and kept, then read by the next: both the reference's
@@ -692,11 +693,7 @@ def test_sets_kept_for_the_next_command_equal_the_reference(files, as_of, seed):
     assert second._fresh == {}
 
 
-@settings(
-    deadline=None,
-    max_examples=40,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@store_settings(40)
 @given(files=stores(), as_of=as_of_dates)
 def test_lifecycle_stages_partition_everyone(files, as_of):
     store = load(files)

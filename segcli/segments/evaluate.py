@@ -317,21 +317,17 @@ class Evaluation:
         """SQL reading the set of people ``sql`` selects: stored by an earlier command of
         these facts, or computed now into a temporary table (once per evaluation)."""
         known = {**self.base_params, **values}
-        names: list[str] = []
-        for name in _PLACEHOLDER.findall(sql):
-            if name not in known:
-                return sql  # not a placeholder of ours: left as it is
-            if name not in names:
-                names.append(name)
         # The same set is the same SQL with the same values, whatever its placeholders
-        # were called in the segment it came from.
-        canonical = _PLACEHOLDER.sub(lambda m: f":k{names.index(m.group(1)) + 1}", sql)
-        params = {f"k{n}": known[name] for n, name in enumerate(names, 1)}
-        digest = hashlib.sha256(
-            json.dumps(
-                [canonical, [repr(params[f"k{n}"]) for n in range(1, len(names) + 1)]]
-            ).encode()
-        ).hexdigest()
+        # were called in the segment it came from: they are renamed :k1, :k2... in order.
+        renamed = {
+            name: f"k{n}" for n, name in enumerate(dict.fromkeys(_PLACEHOLDER.findall(sql)), 1)
+        }
+        if not renamed.keys() <= known.keys():
+            return sql  # a placeholder not of ours: left as it is
+        canonical = _PLACEHOLDER.sub(lambda m: f":{renamed[m.group(1)]}", sql)
+        params = {new: known[old] for old, new in renamed.items()}
+        values_text = [repr(value) for value in params.values()]
+        digest = hashlib.sha256(json.dumps([canonical, values_text]).encode()).hexdigest()
         if digest in self._sets:
             return self._sets[digest]
         stored = self._stored_set(digest)
