@@ -7,10 +7,21 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
 
 from segcli.cli import cli
 
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+
+# Hypothesis runs: the default one (shared machines are noisy, so no deadline), and a long
+# one for fuzzing, chosen with `pytest --hypothesis-profile=long`.
+settings.register_profile("default", deadline=None)
+settings.register_profile("long", deadline=None, max_examples=1_000)
+
+
+def fuzz_examples(count: int) -> int:
+    """``count`` cases in the default run; ten times as many in the long one."""
+    return count * max(1, settings.default.max_examples // 100)
 
 
 class Segcli:
