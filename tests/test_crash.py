@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import random
 import signal
@@ -73,3 +74,49 @@ def test_killed_import_leaves_the_database_as_before(big_store, tmp_path):
         orders = conn.execute("SELECT count(*) FROM orders").fetchone()[0]
     with (big_store / "orders.csv").open(encoding="utf-8") as handle:
         assert orders == sum(1 for _ in handle) - 1
+
+
+def _export(db: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "segcli", "--db", str(db), "segment", "export", "everyone"] + [
+        "-o",
+        str(out),
+        "--as-of",
+        "2030-01-01",
+    ]
+
+
+def test_killed_export_leaves_no_output_file(big_store, tmp_path):
+    db = tmp_path / "store.db"
+    first = _segcli(db, "customers", str(big_store / "customers.csv"))
+    assert first.wait(timeout=300) == 0, first.stderr.read()
+    out = tmp_path / "members.csv"
+    # The first export stores the facts: the next ones spend their time writing.
+    assert subprocess.run(_export(db, out), capture_output=True, timeout=300).returncode == 0
+    out.unlink()
+
+    def writing() -> bool:
+        return out.exists() or any(tmp_path.glob(".members.csv*"))
+
+    chooser = random.Random(7)
+    kills = 0
+    for _ in range(10):
+        process = subprocess.Popen(_export(db, out), stdout=subprocess.DEVNULL)
+        while process.poll() is None and not writing():
+            time.sleep(0.002)
+        time.sleep(chooser.uniform(0, 0.05))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.wait(timeout=300)
+        if process.returncode == 0:
+            out.unlink()
+            continue  # finished before the kill
+        assert not out.exists(), "a killed export left its output file"
+    assert kills >= 3, "exports finished before they could be killed; use a larger store"
+
+    done = subprocess.run(_export(db, out), capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(db) as conn:
+        people = conn.execute("SELECT count(*) FROM people").fetchone()[0]
+    with out.open(encoding="utf-8", newline="") as handle:
+        assert sum(1 for _ in csv.reader(handle)) == people + 1

@@ -9,6 +9,7 @@ import io
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 from segcli.errors import ImportRefused
@@ -34,6 +35,11 @@ class Record:
 
 # How often, in records, the progress callback is told the position.
 _PROGRESS_EVERY = 8192
+
+# Read after the file's last line. csv takes a quoted field that is never closed to the
+# end of the file without a word; then this text ends that field and tells. Otherwise it
+# is a line of whitespace, which is skipped like any blank line.
+_AFTER_THE_END = "\u2028\u3000\u2029"
 
 
 class CsvFile:
@@ -79,7 +85,9 @@ class CsvFile:
         text_encoding = "utf-8-sig" if self.encoding == "utf-8" else self.encoding
         # Lines end at \n only, as in the file's bytes; csv reads a \r before it.
         self._text = io.TextIOWrapper(self._handle, encoding=text_encoding, newline="\n")
-        self._reader = csv.reader(self._text, delimiter=delimiter, strict=False)
+        self._reader = csv.reader(
+            chain(self._text, (_AFTER_THE_END,)), delimiter=delimiter, strict=False
+        )
         self.header = self._read_header()
 
     def close(self) -> None:
@@ -101,6 +109,15 @@ class CsvFile:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def _unclosed_quote(self, line: int) -> ImportRefused:
+        return ImportRefused(
+            self.path,
+            "has a quoted field that is never closed: it runs from this line to the end "
+            "of the file",
+            line=line,
+            hint='a field that starts with " must end with "; a " inside it is written ""',
+        )
+
     def _not_csv(self, error: csv.Error, line: int) -> ImportRefused:
         if "new-line character seen in unquoted field" in str(error):
             return ImportRefused(
@@ -108,6 +125,14 @@ class CsvFile:
                 "ends its lines with a carriage return only (an old Mac format)",
                 line=line,
                 hint="convert the line ends first: tr '\\r' '\\n' < IN.csv > OUT.csv",
+            )
+        if "field larger than field limit" in str(error):
+            return ImportRefused(
+                self.path,
+                f"has a field longer than {FIELD_SIZE_LIMIT // (1024 * 1024)} MiB",
+                line=line,
+                hint="a quote that opens a field and is never closed reads on to the end: "
+                'a " inside a field is written ""',
             )
         return ImportRefused(self.path, f"is not readable as CSV: {error}", line=line)
 
@@ -144,7 +169,9 @@ class CsvFile:
         return ImportRefused(self.path, f"is not valid {self.encoding} text")
 
     def _read_header(self) -> list[str]:
-        for _, rows in self.chunks(1):
+        for lines, rows in self.chunks(1):
+            if _unclosed(rows[0]):
+                raise self._unclosed_quote(lines[0])
             return rows[0]
         raise ImportRefused(self.path, "is empty: it has no header line")
 
@@ -164,8 +191,10 @@ class CsvFile:
         lines: list[int] = []
         rows: list[list[str]] = []
         start = reader.line_num + 1
+        fields: list[str] = []
         try:
             for fields in reader:
+                began = start
                 if fields and (fields[0].strip() or any(field.strip() for field in fields)):
                     lines.append(start)
                     rows.append(fields)
@@ -184,10 +213,17 @@ class CsvFile:
             raise self._undecodable() from None
         except (OSError, EOFError, zlib.error) as error:
             raise self._unreadable(error, start) from None
+        if _unclosed(fields):
+            raise self._unclosed_quote(began)
         if rows:
             yield lines, rows
         if progress is not None:
             progress(self._position())
+
+
+def _unclosed(fields: list[str]) -> bool:
+    """Whether the file's last record ended inside a quoted field (see ``_AFTER_THE_END``)."""
+    return bool(fields) and fields[-1].endswith(_AFTER_THE_END) and fields != [_AFTER_THE_END]
 
 
 def _checked_encoding(encoding: str) -> str:
