@@ -56,10 +56,18 @@ class App:
 
     def open_store(self, *, create: bool = True, dry_run: bool = False) -> Store:
         """The store; a dry run on a database that does not exist yet gets an empty one."""
-        from segcli.store.db import open_store
+        from segcli.store.db import BUSY_TIMEOUT_MS, open_store
+
+        def waiting() -> None:
+            from segcli.output import say
+
+            say(
+                f"{self.db_path} is being written by another process: waiting for it "
+                f"(up to {BUSY_TIMEOUT_MS // 1000} s)"
+            )
 
         in_memory = dry_run and not self.db_path.exists()
-        return open_store(self.db_path, create=create, in_memory=in_memory)
+        return open_store(self.db_path, create=create, in_memory=in_memory, on_wait=waiting)
 
 
 class SegcliGroup(click.Group):
@@ -109,10 +117,34 @@ class SegcliGroup(click.Group):
         except Exception as error:
             if os.environ.get("SEGCLI_DEBUG"):
                 raise
+            if _is_database_error(error):
+                raise click.ClickException(_database_problem(ctx, error)) from error
             raise click.ClickException(
                 f"unexpected error: {type(error).__name__}: {error} "
                 "(run with SEGCLI_DEBUG=1 for details)"
             ) from error
+
+
+def _is_database_error(error: Exception) -> bool:
+    # sqlite3 is looked up, not imported: `segcli --help` does without it.
+    sqlite3 = sys.modules.get("sqlite3")
+    return sqlite3 is not None and isinstance(error, sqlite3.Error)
+
+
+def _database_problem(ctx: click.Context, error: Exception) -> str:
+    """A database error that segcli did not expect, said with the database's name."""
+    app = ctx.obj
+    where = app.db_path if isinstance(app, App) else "the database"
+    text = str(error)
+    if "disk I/O error" in text or "full" in text:
+        hint = "is the disk full, or is the file size limited (ulimit -f)?"
+    elif "readonly" in text or "read-only" in text:
+        hint = "the database file, or the directory it is in, is read-only"
+    elif "locked" in text or "busy" in text:
+        hint = "another process is writing it; try again when it is done"
+    else:
+        hint = "run with SEGCLI_DEBUG=1 for details"
+    return f"cannot use database {where}: {text}\n  hint: {hint}"
 
 
 def _quiet_broken_pipe() -> None:

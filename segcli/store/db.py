@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,6 +27,9 @@ class Store:
         # A read transaction held open so that a series of queries sees one state of the
         # database, even while another process writes (see ``begin_reading``).
         self.reading = False
+        # Told when a write must wait for another process (the command says so).
+        self.on_wait: Callable[[], None] | None = None
+        self._patient = True
 
     def execute(self, sql: str, params: tuple | list | dict = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
@@ -55,9 +58,11 @@ class Store:
     def not_waiting(self) -> Iterator[Store]:
         """Within this block, a database locked by another writer is busy at once."""
         self.conn.execute("PRAGMA busy_timeout = 0")
+        self._patient = False
         try:
             yield self
         finally:
+            self._patient = True
             self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     @contextmanager
@@ -65,7 +70,7 @@ class Store:
         """One write transaction: committed whole or not at all (also on kill -9)."""
         self.end_reading()
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
+            self._begin_writing()
         except sqlite3.OperationalError as error:
             raise _busy_or_error(self.path, error) from error
         try:
@@ -81,6 +86,21 @@ class Store:
                 self.conn.execute("ROLLBACK")
             raise _busy_or_error(self.path, error) from error
 
+    def _begin_writing(self) -> None:
+        """BEGIN IMMEDIATE; when another process is writing, say so, then wait for it."""
+        if self._patient and self.on_wait is not None:
+            self.conn.execute("PRAGMA busy_timeout = 0")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error):
+                    raise
+            finally:
+                self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.on_wait()
+        self.conn.execute("BEGIN IMMEDIATE")
+
     def schema_version(self) -> int:
         return len(migrations.applied(self.db))
 
@@ -94,8 +114,12 @@ class Store:
         self.close()
 
 
+def _is_busy(error: sqlite3.Error) -> bool:
+    return "locked" in str(error) or "busy" in str(error)
+
+
 def _busy_or_error(path: Path, error: sqlite3.Error) -> StoreError:
-    if "locked" in str(error) or "busy" in str(error):
+    if _is_busy(error):
         return StoreBusy(
             f"database is busy: {path} is being written by another process",
             hint=f"another segcli import may be running; it waited {BUSY_TIMEOUT_MS // 1000} s",
@@ -103,11 +127,18 @@ def _busy_or_error(path: Path, error: sqlite3.Error) -> StoreError:
     return StoreError(f"cannot write to {path}: {error}")
 
 
-def open_store(path: Path | str, *, create: bool = True, in_memory: bool = False) -> Store:
+def open_store(
+    path: Path | str,
+    *,
+    create: bool = True,
+    in_memory: bool = False,
+    on_wait: Callable[[], None] | None = None,
+) -> Store:
     """Open the database at ``path`` (creating it if allowed), migrated to the newest schema.
 
     ``in_memory`` opens an empty database that lives only as long as the connection, for
-    a dry run against a database that does not exist yet.
+    a dry run against a database that does not exist yet. ``on_wait`` is called when a
+    write has to wait for another process.
     """
     path = Path(path)
     if in_memory:
@@ -140,6 +171,7 @@ def open_store(path: Path | str, *, create: bool = True, in_memory: bool = False
             raise _busy_or_error(path, error) from error
         raise StoreError(f"cannot open database {path}: {error}") from error
     store = Store(path, conn)
+    store.on_wait = on_wait
     if migrations.pending(store.db):
         with store.transaction():
             migrations.apply(store.db)
