@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from segcli.errors import StoreBusy, StoreError
-from segcli.store.schema import migrations
+from segcli.store.schema import MIGRATION_NAMES, migrations
 
 # How long a writer waits for another segcli process to finish before giving up.
 BUSY_TIMEOUT_MS = 30_000
@@ -160,6 +160,7 @@ def open_store(
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         # Reading the schema fails here, not later, when the file is not a database.
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        _refuse_a_newer_schema(path, conn)
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -176,6 +177,22 @@ def open_store(
         with store.transaction():
             migrations.apply(store.db)
     return store
+
+
+def _refuse_a_newer_schema(path: Path, conn: sqlite3.Connection) -> None:
+    """Stop, before anything is written, when a newer segcli has migrated the database."""
+    unknown = [
+        applied.name
+        for applied in migrations.applied(Database(conn))
+        if applied.name not in MIGRATION_NAMES
+    ]
+    if unknown:
+        conn.close()
+        raise StoreError(
+            f"{path} was written by a newer segcli (its schema has {', '.join(unknown)}), "
+            "which this one cannot read",
+            hint="use the segcli that wrote it (or a newer one), or another --db",
+        )
 
 
 def _create_private_file(path: Path) -> None:

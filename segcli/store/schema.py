@@ -11,8 +11,18 @@ from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("segcli")
 
+# segcli's migrations by name, in order. A database that has applied any other was
+# written by a newer segcli.
+MIGRATION_NAMES: list[str] = []
 
-@migrations()
+
+def migration(function):
+    """Register ``function`` as the next migration."""
+    MIGRATION_NAMES.append(function.__name__)
+    return migrations()(function)
+
+
+@migration
 def m001_store(db: Database) -> None:
     """Records as imported, the people they resolve to, and the import log."""
     db.executescript(
@@ -173,7 +183,7 @@ def m001_store(db: Database) -> None:
     )
 
 
-@migrations()
+@migration
 def m002_platform_exports(db: Database) -> None:
     """What platform exports add (an order's buyer address and consent, a line's vendor),
     and the indexes that product, vendor and title predicates search."""
@@ -200,7 +210,7 @@ def m002_platform_exports(db: Database) -> None:
     )
 
 
-@migrations()
+@migration
 def m003_consent_index(db: Database) -> None:
     """An index of the orders that carry the buyer's consent: evaluating asks each person
     for their latest such order, and most stores have none (at a million people, building
@@ -213,7 +223,7 @@ def m003_consent_index(db: Database) -> None:
     )
 
 
-@migrations()
+@migration
 def m004_email_indexes_with_customer_id(db: Database) -> None:
     """Email indexes that also hold the customer id. Working out people asks, for each
     email an import touches, whether a record names it without a customer id and which
@@ -235,7 +245,7 @@ def m004_email_indexes_with_customer_id(db: Database) -> None:
     )
 
 
-@migrations()
+@migration
 def m005_billing_index(db: Database) -> None:
     """The orders that carry a billing address, with what a person's address is taken
     from. Working out people's attributes asks each person for their latest such order;

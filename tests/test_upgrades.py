@@ -1,0 +1,545 @@
+"""A database made by an older segcli keeps working (README "The database").
+
+The schema is the list of migrations in segcli/store/schema.py; a database records those
+applied to it in sqlite-utils' ``_sqlite_migrations`` table (segcli does not use PRAGMA
+user_version). Each test here builds a database as an older segcli left it: the first k
+migrations applied the way the store applies them, then rows written in that version's
+columns by SQL. The current segcli must migrate it to the newest schema without losing
+a row or a value, and compute the segments the data call for.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from segcli.importer.identity import resolve_people
+from segcli.store import db as store_db
+from segcli.store.db import Store, open_store
+from segcli.store.schema import migrations
+from tests.conftest import Segcli
+
+AS_OF = "2024-06-30"
+# Every migration's name, in the order the store applies them.
+MIGRATIONS = [migration.name for migration in migrations.pending(Database(memory=True))]
+NEWEST = len(MIGRATIONS)
+
+
+def old_database(path: Path, version: int) -> None:
+    """A database with the first ``version`` migrations applied, as open_store applies
+    them (one transaction, on a WAL database), and the rows of RECORDS in the columns
+    that version has."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    store = Store(path, conn)
+    stop_before = MIGRATIONS[version] if version < NEWEST else None
+    with store.transaction():
+        migrations.apply(store.db, stop_before=stop_before)
+    assert store.schema_version() == version
+    with store.transaction():
+        for table, rows in RECORDS.items():
+            present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            for row in rows:
+                columns = [column for column in row if column in present]
+                conn.execute(
+                    f"INSERT INTO {table} ({', '.join(columns)}) "
+                    f"VALUES ({', '.join('?' for _ in columns)})",
+                    [row[column] for column in columns],
+                )
+    conn.close()
+
+
+def _subscriber_key(email: str, at: str, status: str) -> str:
+    return json.dumps([email, at, status], ensure_ascii=False)
+
+
+# A small store as the first version of segcli stored it: keys, money in ten-thousandths,
+# UTC text dates, tags and custom fields as JSON, people resolved and records linked to
+# them. Columns added by later migrations (marked "later") are written only where the
+# version has them, as that version of segcli would have.
+RECORDS: dict[str, list[dict]] = {
+    "customers": [
+        {
+            "record_key": "c:C1", "customer_id": "C1", "email": "ann@example.com",
+            "first_name": "Ann", "last_name": "Lee", "created_at": "2024-01-01 00:00:00",
+            "accepts_marketing": 1, "country": "DE", "region": None, "city": "Berlin",
+            "tags": '["vip", "gold"]', "customer_group": "retail", "channel": "web",
+            "custom": '{"tier": "gold"}', "person_id": 1,
+        },
+        {
+            "record_key": "c:C2", "customer_id": "C2", "email": "bob@example.com",
+            "first_name": "Bob", "last_name": "Stone", "created_at": "2024-01-02 00:00:00",
+            "accepts_marketing": 0, "country": "US", "region": "NY", "city": None,
+            "tags": "[]", "customer_group": None, "channel": None, "custom": "{}",
+            "person_id": 2,
+        },
+        {
+            "record_key": "c:C3", "customer_id": "C3", "email": "cy@example.com",
+            "first_name": "Cy", "last_name": "Young", "created_at": "2024-01-03 00:00:00",
+            "accepts_marketing": 1, "country": "US", "region": None, "city": None,
+            "tags": "[]", "customer_group": None, "channel": None, "custom": "{}",
+            "person_id": 3,
+        },
+        {
+            "record_key": "c:C4", "customer_id": "C4", "email": "dee@example.com",
+            "first_name": "Dee", "last_name": "Park", "created_at": "2024-01-04 00:00:00",
+            "accepts_marketing": 0, "country": "FR", "region": None, "city": None,
+            "tags": "[]", "customer_group": None, "channel": None, "custom": "{}",
+            "person_id": 4,
+        },
+    ],
+    "orders": [
+        {
+            "order_id": "O1", "customer_id": "C1", "email": None,
+            "created_at": "2024-01-05 00:00:00", "total": 12_000_000, "status": "paid",
+            "currency": "EUR", "counted": 1, "person_id": 1,
+            # later: the buyer's consent and billing address
+            "accepts_marketing": 1, "country": "DE", "region": "BE", "city": "Berlin",
+        },
+        {
+            "order_id": "O2", "customer_id": "C1", "email": None,
+            "created_at": "2024-02-05 00:00:00", "total": 345_000, "status": "paid",
+            "currency": "EUR", "counted": 1, "person_id": 1,
+        },
+        {
+            "order_id": "O3", "customer_id": "C2", "email": None,
+            "created_at": "2024-03-01 00:00:00", "total": -100_000, "status": "paid",
+            "currency": "USD", "counted": 1, "person_id": 2, "accepts_marketing": 0,
+        },
+        {
+            "order_id": "O4", "customer_id": None, "email": "guest@example.com",
+            "created_at": "2024-03-02 00:00:00", "total": 500_000, "status": "cancelled",
+            "currency": "USD", "counted": 0, "person_id": 5,
+        },
+        {
+            "order_id": "O9", "customer_id": None, "email": None,
+            "created_at": "2024-03-03 00:00:00", "total": 70_000, "status": "paid",
+            "currency": None, "counted": 1, "person_id": None,
+        },
+    ],
+    "items": [
+        {
+            "order_id": "O1", "line_no": 1, "product_id": "P1", "sku": "S1", "title": "Mug",
+            "collection": "Kitchen", "quantity": 2, "price": 6_000_000, "vendor": "Acme",
+        },
+        {
+            "order_id": "O2", "line_no": 1, "product_id": None, "sku": "S2", "title": "Tea",
+            "collection": None, "quantity": 1, "price": 345_000,
+        },
+        {
+            "order_id": "O3", "line_no": 1, "product_id": None, "sku": "S2", "title": "Tea",
+            "collection": "Pantry", "quantity": 1, "price": -100_000,
+        },
+    ],
+    "products": [
+        {
+            "record_key": "p:P1", "product_id": "P1", "sku": "S1", "title": "Mug",
+            "collections": '["Kitchen", "Gifts"]', "product_type": "Homeware",
+            "vendor": "Acme", "tags": '["ceramic"]',
+        },
+        {
+            "record_key": "s:S2", "product_id": None, "sku": "S2", "title": "Tea",
+            "collections": '["Pantry"]', "product_type": "Food", "vendor": "Leafy",
+            "tags": "[]",
+        },
+    ],
+    "product_collections": [
+        {"record_key": "p:P1", "collection": "Kitchen"},
+        {"record_key": "p:P1", "collection": "Gifts"},
+        {"record_key": "s:S2", "collection": "Pantry"},
+    ],
+    "reviews": [
+        {
+            "record_key": "r:R1", "review_id": "R1", "customer_id": "C3", "email": None,
+            "product_id": "P1", "sku": None, "rating": 5,
+            "created_at": "2024-02-01 00:00:00", "title": "Lovely", "body": "A fine mug.",
+            "person_id": 3,
+        },
+    ],
+    "subscribers": [
+        {
+            "record_key": _subscriber_key("cy@example.com", "2024-05-01 00:00:00", "unsubscribed"),
+            "email": "cy@example.com", "subscribed_at": "2024-05-01 00:00:00",
+            "status": "unsubscribed", "source": "footer", "person_id": 3,
+        },
+        {
+            "record_key": _subscriber_key("news@example.com", "2024-02-01 00:00:00", "subscribed"),
+            "email": "news@example.com", "subscribed_at": "2024-02-01 00:00:00",
+            "status": "subscribed", "source": None, "person_id": 6,
+        },
+    ],
+    "carts": [
+        {
+            "record_key": "k:K1", "cart_id": "K1", "customer_id": "C4", "email": None,
+            "created_at": "2024-04-01 00:00:00", "total": 200_000, "person_id": 4,
+        },
+    ],
+    "people": [
+        {
+            "person_id": 1, "person_key": "c:C1", "customer_id": "C1",
+            "email": "ann@example.com", "first_name": "Ann", "last_name": "Lee",
+            "created_at": "2024-01-01 00:00:00", "first_seen_at": "2024-01-01 00:00:00",
+            "customer_accepts_marketing": 1, "country": "DE", "region": None,
+            "city": "Berlin", "tags": '["vip", "gold"]', "customer_group": "retail",
+            "channel": "web", "custom": '{"tier":"gold"}',  # as SQLite's json_patch wrote it
+        },
+        {
+            "person_id": 2, "person_key": "c:C2", "customer_id": "C2",
+            "email": "bob@example.com", "first_name": "Bob", "last_name": "Stone",
+            "created_at": "2024-01-02 00:00:00", "first_seen_at": "2024-01-02 00:00:00",
+            "customer_accepts_marketing": 0, "country": "US", "region": "NY", "city": None,
+            "tags": "[]", "customer_group": None, "channel": None, "custom": "{}",
+        },
+        {
+            "person_id": 3, "person_key": "c:C3", "customer_id": "C3",
+            "email": "cy@example.com", "first_name": "Cy", "last_name": "Young",
+            "created_at": "2024-01-03 00:00:00", "first_seen_at": "2024-01-03 00:00:00",
+            "customer_accepts_marketing": 1, "country": "US", "region": None, "city": None,
+            "tags": "[]", "customer_group": None, "channel": None, "custom": "{}",
+        },
+        {
+            "person_id": 4, "person_key": "c:C4", "customer_id": "C4",
+            "email": "dee@example.com", "first_name": "Dee", "last_name": "Park",
+            "created_at": "2024-01-04 00:00:00", "first_seen_at": "2024-01-04 00:00:00",
+            "customer_accepts_marketing": 0, "country": "FR", "region": None, "city": None,
+            "tags": "[]", "customer_group": None, "channel": None, "custom": "{}",
+        },
+        {
+            "person_id": 5, "person_key": "e:guest@example.com", "customer_id": None,
+            "email": "guest@example.com", "first_name": None, "last_name": None,
+            "created_at": "2024-03-02 00:00:00", "first_seen_at": "2024-03-02 00:00:00",
+            "customer_accepts_marketing": None, "country": None, "region": None,
+            "city": None, "tags": "[]", "customer_group": None, "channel": None,
+            "custom": "{}",
+        },
+        {
+            "person_id": 6, "person_key": "e:news@example.com", "customer_id": None,
+            "email": "news@example.com", "first_name": None, "last_name": None,
+            "created_at": "2024-02-01 00:00:00", "first_seen_at": "2024-02-01 00:00:00",
+            "customer_accepts_marketing": None, "country": None, "region": None,
+            "city": None, "tags": "[]", "customer_group": None, "channel": None,
+            "custom": "{}",
+        },
+    ],
+    "imports": [
+        {
+            "import_id": n, "kind": kind, "file": f"{kind}.csv",
+            "finished_at": f"2024-06-0{n} 12:00:00", "rows_read": rows, "inserted": rows,
+            "updated": 0, "unchanged": 0, "rejected": 0,
+            # later: the file's dialect and its orders that belong to no one
+            "dialect": "native", "anonymous_orders": 1 if kind == "orders" else 0,
+        }
+        for n, (kind, rows) in enumerate(
+            [("customers", 4), ("orders", 5), ("items", 3), ("products", 2), ("reviews", 1),
+             ("subscribers", 2), ("carts", 1)],
+            start=1,
+        )
+    ],
+}  # fmt: skip
+
+SEGMENTS = {
+    "kitchen": "title: Kitchen\ncriteria:\n  purchased: {collection: Kitchen}\n",
+    # Gifts is a collection of the product only (product_collections), not of the line.
+    "gifts": "title: Gifts\ncriteria:\n  purchased: {collection: Gifts}\n",
+    "tea": "title: Tea\ncriteria:\n  purchased: {product: S2, times: {gte: 1}}\n",
+    "reviewers": "title: Reviewers\ncriteria:\n  reviewed: {rating: {gte: 4}}\n",
+    "gold": "title: Gold\ncriteria:\n  custom.tier: gold\n  tags: vip\n",
+    "americans": "title: Americans\ncriteria:\n  country: US\n",
+}
+
+# As of 2024-06-30, by hand. Ann (C1) bought on Jan 5 and Feb 5: the average time between
+# purchases A is 31 days, and her last order is 146 days old (>= 3A: inactive). Bob (C2)
+# bought once. Cy (C3) accepts marketing as a customer, but unsubscribed since: no
+# consent, no cart: unengaged. Dee (C4) left a cart. The guest's only order is cancelled.
+# news@ subscribed: a prospect. O9 belongs to no one.
+EVERYONE = [
+    "person_key,lifecycle,orders_count,total_spent,accepts_marketing,country,custom.tier",
+    "c:C1,inactive-repeat,2,1234.50,true,DE,gold",
+    "c:C2,first-time-buyers,1,-10.00,false,US,",
+    "c:C3,unengaged,0,0.00,false,US,",
+    "c:C4,potential-customers,0,0.00,false,FR,",
+    "e:guest@example.com,unengaged,0,0.00,false,,",
+    "e:news@example.com,prospects,0,0.00,true,,",
+]
+COUNTS = {
+    "everyone": 6,
+    "all-customers": 2,
+    "repeat-customers": 1,
+    "first-time-buyers": 1,
+    "active-repeat": 0,
+    "at-risk-repeat": 0,
+    "inactive-repeat": 1,
+    "prospects": 1,
+    "potential-customers": 1,
+    "unengaged": 2,
+    "americans": 2,
+    "gifts": 1,
+    "gold": 1,
+    "kitchen": 1,
+    "reviewers": 1,
+    "tea": 2,
+}
+
+# One more file after the upgrade: Bob buys again, a new buyer comes.
+MORE_ORDERS = """\
+order_id,customer_id,email,created_at,total,status
+O5,C2,,2024-06-01,50,paid
+O6,,newbie@example.com,2024-06-15,20,paid
+"""
+# Now A = (31 + 92) / 2 = 61.5 days: Bob's last order is 29 days old (active), Ann's
+# 146 (at risk: between A and 3A).
+EVERYONE_AFTER = [
+    EVERYONE[0],
+    "c:C1,at-risk-repeat,2,1234.50,true,DE,gold",
+    "c:C2,active-repeat,2,40.00,false,US,",
+    *EVERYONE[3:6],
+    "e:newbie@example.com,first-time-buyers,1,20.00,false,,",
+    EVERYONE[6],
+]
+COUNTS_AFTER = {
+    **COUNTS,
+    "everyone": 7,
+    "all-customers": 3,
+    "repeat-customers": 2,
+    "first-time-buyers": 1,
+    "active-repeat": 1,
+    "at-risk-repeat": 1,
+    "inactive-repeat": 0,
+}
+
+
+def snapshot(db: Path) -> dict[str, tuple[list[str], set[tuple]]]:
+    """Every table's columns and rows (facts segcli keeps for itself left out)."""
+    with sqlite3.connect(db) as conn:
+        tables = [
+            name
+            for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if not name.startswith(("sqlite_", "facts_"))
+        ]
+        found = {}
+        for table in tables:
+            columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+            found[table] = (columns, set(conn.execute(f"SELECT * FROM {table}")))
+    conn.close()
+    return found
+
+
+def lost_rows(before: dict, after: dict) -> dict[str, list[tuple]]:
+    """Rows of ``before`` missing from ``after``, in the columns both have, by table."""
+    lost = {}
+    for table, (columns, rows) in before.items():
+        if table not in after:
+            lost[table] = sorted(rows, key=repr)
+            continue
+        now_columns, now_rows = after[table]
+        shared = [c for c in columns if c in now_columns]
+        old = {tuple(row[columns.index(c)] for c in shared) for row in rows}
+        new = {tuple(row[now_columns.index(c)] for c in shared) for row in now_rows}
+        if old - new:
+            lost[table] = sorted(old - new, key=repr)
+    return lost
+
+
+def people_and_links(db: Path) -> list[tuple]:
+    """Each person's attributes and the keys of their records (person ids left out)."""
+    with sqlite3.connect(db) as conn:
+        people = conn.execute(
+            """
+            SELECT p.person_key, p.customer_id, p.email, p.first_name, p.last_name,
+                p.created_at, p.first_seen_at, p.customer_accepts_marketing, p.country,
+                p.region, p.city, p.tags, p.customer_group, p.channel, p.custom,
+                (SELECT group_concat(record_key) FROM customers r
+                    WHERE r.person_id = p.person_id),
+                (SELECT group_concat(order_id) FROM orders r WHERE r.person_id = p.person_id),
+                (SELECT group_concat(record_key) FROM reviews r
+                    WHERE r.person_id = p.person_id),
+                (SELECT group_concat(record_key) FROM subscribers r
+                    WHERE r.person_id = p.person_id),
+                (SELECT group_concat(record_key) FROM carts r WHERE r.person_id = p.person_id)
+            FROM people p ORDER BY p.person_key
+            """
+        ).fetchall()
+    conn.close()
+    return people
+
+
+def derived_again(db: Path, copy: Path) -> list[tuple]:
+    """People as segcli derives them from scratch from the records of ``db`` (a copy)."""
+    with sqlite3.connect(db) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    source.close()
+    target.close()
+    with open_store(copy) as store, store.transaction():
+        resolve_people(store)
+    return people_and_links(copy)
+
+
+def schema(db: Path) -> set[tuple]:
+    with sqlite3.connect(db) as conn:
+        rows = set(
+            conn.execute(
+                "SELECT type, name, tbl_name, sql FROM sqlite_master "
+                "WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE 'facts_%'"
+            )
+        )
+    conn.close()
+    return rows
+
+
+def integrity(db: Path) -> str:
+    with sqlite3.connect(db) as conn:
+        check = conn.execute("PRAGMA integrity_check").fetchall()
+    conn.close()
+    return "; ".join(row[0] for row in check)
+
+
+@pytest.fixture(scope="module")
+def newest_schema(tmp_path_factory) -> set[tuple]:
+    """The schema of a database the current segcli creates."""
+    path = tmp_path_factory.mktemp("fresh") / "fresh.db"
+    open_store(path).close()
+    return schema(path)
+
+
+def calculated(segcli: Segcli, segments: Path) -> dict[str, int]:
+    result = segcli(
+        "--segments", segments, "segment", "calculate", "--as-of", AS_OF, "--format", "json"
+    )
+    assert result.exit_code == 0, result.stderr
+    return {row["segment"]: row["count"] for row in json.loads(result.stdout)}
+
+
+def exported(segcli: Segcli) -> list[str]:
+    fields = EVERYONE[0]
+    result = segcli("segment", "export", "everyone", "--as-of", AS_OF, "--fields", fields)
+    assert result.exit_code == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+@pytest.mark.parametrize("version", range(1, NEWEST + 1))
+def test_an_older_database_is_migrated_without_losing_a_row(
+    segcli, tmp_path, newest_schema, version
+):
+    old_database(segcli.db, version)
+    before = snapshot(segcli.db)
+    assert integrity(segcli.db) == "ok"
+
+    info = segcli("info", "--format", "json")
+    assert info.exit_code == 0, info.stderr
+    assert info.stderr == ""
+    figures = json.loads(info.stdout)
+    assert figures["schema_version"] == NEWEST
+    assert figures["people"] == len(RECORDS["people"])
+    assert figures["anonymous_orders"] == 1
+    kinds = ("customers", "orders", "items", "products", "reviews", "subscribers", "carts")
+    assert figures["rows"] == {kind: len(RECORDS[kind]) for kind in kinds}
+
+    after = snapshot(segcli.db)
+    assert lost_rows(before, after) == {}
+    assert {table: len(rows) for table, (_, rows) in after.items()} == {
+        table: len(rows) + (NEWEST - version if table == "_sqlite_migrations" else 0)
+        for table, (_, rows) in before.items()
+    }
+    assert segcli.rows("SELECT name FROM _sqlite_migrations ORDER BY id") == [
+        (name,) for name in MIGRATIONS
+    ]
+    assert schema(segcli.db) == newest_schema
+    assert integrity(segcli.db) == "ok"
+    # People and their links to records are as segcli derives them from the records.
+    assert people_and_links(segcli.db) == derived_again(segcli.db, tmp_path / "again.db")
+
+    # The migrated data mean what they meant: segments, figures and consent.
+    segments = tmp_path / "segments"
+    segments.mkdir()
+    for name, text in SEGMENTS.items():
+        (segments / f"{name}.yaml").write_text(text, encoding="utf-8")
+    assert calculated(segcli, segments) == COUNTS
+    assert exported(segcli) == EVERYONE
+
+    # Importing into it works as into a new one, and keeps every older row.
+    more = segcli.write("orders.csv", MORE_ORDERS)
+    result = segcli("import", "orders", more)
+    assert result.exit_code == 0, result.stderr
+    assert f"{more}: 2 rows read: 2 inserted, 0 updated, 0 unchanged, 0 rejected" in result.stderr
+    assert calculated(segcli, segments) == COUNTS_AFTER
+    assert exported(segcli) == EVERYONE_AFTER
+    assert lost_rows(before, snapshot(segcli.db)) == {}
+    assert integrity(segcli.db) == "ok"
+
+
+def test_a_migration_blocked_by_another_writer_leaves_the_database_as_it_was(
+    segcli, monkeypatch, newest_schema
+):
+    old_database(segcli.db, 1)
+    before, old_schema = snapshot(segcli.db), schema(segcli.db)
+    monkeypatch.setattr(store_db, "BUSY_TIMEOUT_MS", 50)
+    holder = sqlite3.connect(segcli.db, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # an older segcli's import, still running
+        result = segcli("info")
+    finally:
+        holder.close()
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr
+    assert f"Error: database is busy: {segcli.db} is being written" in result.stderr
+    assert snapshot(segcli.db) == before
+    assert schema(segcli.db) == old_schema
+
+    # Once the other writer is done, the next command migrates it.
+    result = segcli("info", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["schema_version"] == NEWEST
+    assert schema(segcli.db) == newest_schema
+    assert lost_rows(before, snapshot(segcli.db)) == {}
+
+
+def newer_database(path: Path) -> None:
+    """A database a newer segcli has migrated further: one more migration recorded, as
+    sqlite-utils records it, with what it made."""
+    old_database(path, NEWEST)
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        conn.execute("BEGIN")
+        conn.execute("CREATE TABLE loyalty_points (person_id INTEGER, points INTEGER)")
+        conn.execute("INSERT INTO loyalty_points VALUES (1, 250)")
+        conn.execute("ALTER TABLE people ADD COLUMN loyalty_tier TEXT")
+        conn.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+            "VALUES ('segcli', 'm999_loyalty_points', '2030-01-01 00:00:00+00:00')"
+        )
+        # Should segcli count versions in user_version one day, this one is newer too.
+        conn.execute("PRAGMA user_version = 999")
+        conn.execute("COMMIT")
+    conn.close()
+
+
+def dump(db: Path) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        lines = [*conn.iterdump(), str(conn.execute("PRAGMA user_version").fetchone())]
+    conn.close()
+    return lines
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("info",),
+        ("segment", "calculate", "--as-of", AS_OF),
+        ("import", "orders", "orders.csv"),
+    ],
+    ids=["info", "calculate", "import"],
+)
+def test_a_database_from_a_newer_segcli_is_refused_and_left_alone(segcli, monkeypatch, args):
+    monkeypatch.chdir(segcli.dir)
+    segcli.write("orders.csv", MORE_ORDERS)
+    newer_database(segcli.db)
+    before = dump(segcli.db)
+    result = segcli(*args)
+    assert "Traceback" not in result.stderr
+    assert result.exit_code == 1, result.stderr
+    assert result.stdout == ""
+    assert "newer" in result.stderr, result.stderr
+    assert dump(segcli.db) == before
