@@ -24,6 +24,7 @@ from segcli.rules.operators import (
     as_number,
     fold,
     fold_sql,
+    joined,
 )
 
 # The as-of bounds, always bound under these names.
@@ -263,11 +264,11 @@ def _compare_sql(compare: ast.Compare, context: Context) -> str:
 
 
 def _all(node: ast.All, context: Context) -> str:
-    return "(" + " AND ".join(compile_condition(item, context) for item in node.items) + ")"
+    return joined([compile_condition(item, context) for item in node.items], "AND")
 
 
 def _any(node: ast.Any, context: Context) -> str:
-    return "(" + " OR ".join(compile_condition(item, context) for item in node.items) + ")"
+    return joined([compile_condition(item, context) for item in node.items], "OR")
 
 
 def _not(node: ast.Not, context: Context) -> str:

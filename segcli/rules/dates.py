@@ -96,7 +96,10 @@ def parse_date(text: str) -> DateValue | None:
         except ValueError:
             return None
         if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC).replace(tzinfo=None)
+            try:
+                moment = moment.astimezone(UTC).replace(tzinfo=None)
+            except OverflowError:
+                return None  # its UTC time falls before year 1 or after 9999
         return DateValue(value, instant=moment)
     return None
 

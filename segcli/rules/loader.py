@@ -38,13 +38,14 @@ class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
 
 
 # libyaml composes nested values by C recursion, which a document nested thousands of
-# levels deep overflows (the process crashes). A document whose brackets and lines
-# together stay under this bound cannot nest that deep; others use the Python parser.
+# levels deep overflows (the process crashes). Every level opens with a bracket, a line,
+# or a "-" or "?" on the same line ("- - - x"); a document with fewer of those together
+# than this bound cannot nest that deep. Others use the Python parser.
 _FAST_NESTING_BOUND = 2_000
 
 
 def _compose(text: str) -> list:
-    nesting_bound = text.count("[") + text.count("{") + text.count("\n")
+    nesting_bound = sum(text.count(opening) for opening in "[{\n-?")
     if nesting_bound < _FAST_NESTING_BOUND:
         try:
             return list(yaml.compose_all(text, Loader=_FastLoader))

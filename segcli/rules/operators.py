@@ -137,6 +137,22 @@ class Primitive:
     check: Callable[[object, list], bool]
 
 
+# SQLite parses `a OR b OR c ...` into a chain as deep as it is long and refuses one
+# deeper than 1,000; longer lists are joined in parenthesized groups of at most this many.
+_JOINED_GROUP = 64
+
+
+def joined(terms: list[str], word: str) -> str:
+    """``(t1 WORD t2 WORD ...)``, grouped so that the expression stays shallow."""
+    separator = f" {word} "
+    while len(terms) > _JOINED_GROUP:
+        terms = [
+            "(" + separator.join(terms[start : start + _JOINED_GROUP]) + ")"
+            for start in range(0, len(terms), _JOINED_GROUP)
+        ]
+    return "(" + separator.join(terms) + ")"
+
+
 def _set(x):
     return x is not None
 
@@ -289,15 +305,15 @@ CUSTOM_PRIMITIVES: dict[str, Primitive] = {
     ),
     "in": Primitive(
         "in",
-        lambda x, v: "(" + " OR ".join(f"segcli_compare({x}, {p}) = 0" for p in v) + ")",
+        lambda x, v: joined([f"segcli_compare({x}, {p}) = 0" for p in v], "OR"),
         lambda a, v: any(compare_custom(a, p) == 0 for p in v),
     ),
     "not_in": Primitive(
         "not_in",
         lambda x, v: (
-            f"({x} IS NOT NULL AND NOT ("
-            + " OR ".join(f"segcli_compare({x}, {p}) = 0" for p in v)
-            + "))"
+            f"({x} IS NOT NULL AND NOT "
+            + joined([f"segcli_compare({x}, {p}) = 0" for p in v], "OR")
+            + ")"
         ),
         lambda a, v: a is not None and not any(compare_custom(a, p) == 0 for p in v),
     ),

@@ -48,6 +48,12 @@ _TYPE_NAMES = {
 }
 
 
+def _trillion_or_more(value: Decimal) -> bool:
+    """``abs(value) >= 10**12``, also for numbers such as 1e1000000 that the decimal
+    context cannot take the absolute value of."""
+    return bool(value) and value.adjusted() >= 12
+
+
 def did_you_mean(word: str, choices) -> str | None:
     import difflib  # only when a name is wrong: it costs every command 10 ms to import
 
@@ -278,7 +284,7 @@ class _Parser:
         if kind == F.MONEY:
             if not isinstance(value, Decimal) or not value.is_finite():
                 return self._wrong(node, field.name, op, "an amount such as 100 or 99.95")
-            if abs(value) >= Decimal(10) ** 12:
+            if _trillion_or_more(value):
                 return self._wrong(node, field.name, op, "an amount below a trillion")
             if value != value.quantize(Decimal("0.0001")):
                 return self._wrong(node, field.name, op, "an amount with at most four decimals")
@@ -287,8 +293,8 @@ class _Parser:
             if (
                 not isinstance(value, Decimal)
                 or not value.is_finite()
+                or _trillion_or_more(value)
                 or value != value.to_integral_value()
-                or abs(value) >= Decimal(10) ** 12
             ):
                 return self._wrong(node, field.name, op, "a whole number")
             return int(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,7 +54,9 @@ class Catalog:
 def _read(path: Path) -> tuple[ast.Segment | None, list[Problem], str]:
     default_name = path.stem
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
+        # Not utf-8-sig: it reads a file of just b"\xef" as empty text.
+        text = data.removeprefix(codecs.BOM_UTF8).decode("utf-8")
     except UnicodeDecodeError:
         return None, [Problem(str(path), Pos(1, 1), "the file is not UTF-8 text")], default_name
     except OSError as error:
