@@ -11,7 +11,6 @@ subprocess under a memory limit and a timeout.
 
 from __future__ import annotations
 
-import ast
 import csv
 import io
 import json
@@ -34,6 +33,8 @@ from segcli.rules.parse import LIFECYCLE_STAGES
 from segcli.rules.validate import MAX_NESTING
 from segcli.segments.builtins import BUILTINS
 from tests.conftest import Segcli, SegmentStore, fuzz_examples
+from tests.test_rules_property import DATE_FIELDS, TEXT_FIELDS
+from tests.test_segment_cli import split_sql
 
 AS_OF = "2024-06-30"
 MEMORY_LIMIT = 1024**3  # bytes of address space for a segcli subprocess
@@ -413,19 +414,6 @@ class Several:
     leaves: tuple  # one mapping with several keys: all of them
 
 
-TEXT_FIELDS = [
-    "customer_id",
-    "email",
-    "first_name",
-    "last_name",
-    "email_domain",
-    "country",
-    "region",
-    "city",
-    "customer_group",
-    "channel",
-]
-DATE_FIELDS = ["created_at", "first_order_at", "last_order_at"]
 SYMBOLS = {"eq": "=", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 words = st.sampled_from(["DE", "no", "Oslo", "ann", "Gift", "vip", "%", "_", "a_b", "O'Brien"])
@@ -1331,18 +1319,6 @@ def test_python_tags_are_refused_and_never_run(store, tmp_path, payload, place):
 
 # ---------------------------------------------------------------------------------
 # 7. SQL and LIKE metacharacters in values: bound parameters only, and taken literally
-
-
-def split_sql(stdout: str) -> tuple[str, dict]:
-    """`segment sql`'s query and its parameters (parsed back from their Python literals)."""
-    sql, separator, listed = stdout.partition("-- parameters:\n")
-    assert separator, stdout
-    params = {}
-    for line in listed.splitlines():
-        match = re.fullmatch(r"--   :(\w+) = (.*)", line)
-        assert match, line
-        params[match[1]] = ast.literal_eval(match[2])
-    return sql, params
 
 
 # (field, operator, meaning on the stored text and the value, both folded for case)
