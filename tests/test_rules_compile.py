@@ -52,7 +52,12 @@ _FOLDED = re.compile(r"segcli_fold\(((?:[^()]|\([^()]*\))*)\)")
 
 
 def folding(sql: str) -> str:
-    return _FOLDED.sub(lambda match: fold_sql(match[1]), sql)
+    """The SQL with each segcli_fold(x) written as compile writes it: a custom field's JSON
+    may hold numbers, which take the Python path."""
+    return _FOLDED.sub(
+        lambda match: fold_sql(match[1], numbers=match[1].startswith("json_extract(f.custom")),
+        sql,
+    )
 
 
 # (YAML, SQL, parameters)

@@ -140,7 +140,7 @@ def normalize(compare: ast.Compare, as_of: date) -> Normalized:
             return Normalized(
                 PRIMITIVES[op],
                 (fold(value),),
-                fold_sql(_custom_sql(compare), reals=True),
+                fold_sql(_custom_sql(compare), numbers=True),
                 lambda raw: fold(_custom(compare)(raw)),
             )
         values = value if isinstance(value, tuple) else (value,)
@@ -152,7 +152,7 @@ def normalize(compare: ast.Compare, as_of: date) -> Normalized:
             return Normalized(
                 PRIMITIVES[_COMPARE[op]],
                 texts if op in ("in", "not_in") else tuple(fold(str(v)) for v in values),
-                fold_sql(_custom_sql(compare), reals=True),
+                fold_sql(_custom_sql(compare), numbers=True),
                 lambda raw: fold(_custom(compare)(raw)),
             )
         return Normalized(

@@ -84,19 +84,20 @@ def fold(text: object) -> str | None:
     return str(text).casefold()
 
 
-def fold_sql(expression: str, *, reals: bool = False) -> str:
+def fold_sql(expression: str, *, numbers: bool = False) -> str:
     """SQL folding ``expression`` as ``fold`` does, calling Python only for non-ASCII text.
 
     ASCII text (as many bytes as characters, and no NUL, where SQLite's length() stops)
     folds with SQLite's own lower(), in C; other text (accents, other scripts) goes to
     segcli_fold(). A call into Python for every row was most of the cost of a segment
-    over many people. With ``reals`` (a custom field's JSON may hold any number), real
-    numbers go to segcli_fold() too: SQLite writes -0.0 as 0.0 and 1e20 as 1.0e+20.
+    over many people. With ``numbers`` (a custom field's JSON may hold any number), only
+    text takes the fast path (lower() returns text: the types match for text alone);
+    numbers go to segcli_fold(), since SQLite writes -0.0 as 0.0 and 1e20 as 1.0e+20.
     """
-    real = f"typeof({expression}) <> 'real' AND " if reals else ""
+    text = f"typeof({expression}) = typeof(lower({expression})) AND " if numbers else ""
     return (
         f"CASE WHEN {expression} IS NULL THEN NULL "
-        f"WHEN {real}length(CAST({expression} AS BLOB)) = length({expression}) "
+        f"WHEN {text}length(CAST({expression} AS BLOB)) = length({expression}) "
         f"THEN lower({expression}) ELSE segcli_fold({expression}) END"
     )
 

@@ -3,7 +3,7 @@
 WITH counted_orders AS (<COUNTED_ORDERS_SQL>),
 facts AS (<FACTS_SQL>)
 SELECT f.person_id, f.customer_id, f.email FROM facts f
-WHERE coalesce((CASE WHEN json_extract(f.custom, :p1) IS NULL THEN NULL WHEN typeof(json_extract(f.custom, :p1)) <> 'real' AND length(CAST(json_extract(f.custom, :p1) AS BLOB)) = length(json_extract(f.custom, :p1)) THEN lower(json_extract(f.custom, :p1)) ELSE segcli_fold(json_extract(f.custom, :p1)) END IN (:p2, :p3)), 0)
+WHERE coalesce((CASE WHEN json_extract(f.custom, :p1) IS NULL THEN NULL WHEN typeof(json_extract(f.custom, :p1)) = typeof(lower(json_extract(f.custom, :p1))) AND length(CAST(json_extract(f.custom, :p1) AS BLOB)) = length(json_extract(f.custom, :p1)) THEN lower(json_extract(f.custom, :p1)) ELSE segcli_fold(json_extract(f.custom, :p1)) END IN (:p2, :p3)), 0)
 ORDER BY f.person_key;
 -- parameters:
 --   :as_of = '2026-11-01'
