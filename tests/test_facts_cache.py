@@ -378,6 +378,7 @@ def test_kept_sets_stay_within_their_room(tmp_path, monkeypatch):
     assert 0 < small < large <= first.people
     # Room for the small set and not for both: 1 row per person, less the small set.
     monkeypatch.setattr(evaluate, "KEPT_ROWS_PER_PERSON", 1)
+    monkeypatch.setattr(evaluate, "KEPT_ROWS_AT_LEAST", 0)
     with open_store(path) as other, other.transaction():
         other.execute(
             "CREATE TABLE facts_sets (set_id INTEGER NOT NULL, person_id INTEGER NOT NULL, "

@@ -137,6 +137,9 @@ def _saved_facts(store: Store, key: str) -> tuple[int, int, int] | None:
 # facts' own size (a row is some 12 bytes, a person's facts some 250): a store with
 # hundreds of segments does not grow without bound. Sets over it are computed each time.
 KEPT_ROWS_PER_PERSON = 20
+# ...but never less room than this (about 1 MB): a small store, or a date before most of
+# its people, keeps every set.
+KEPT_ROWS_AT_LEAST = 100_000
 
 # A named placeholder in compiled SQL.
 _PLACEHOLDER = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)")
@@ -384,7 +387,7 @@ class Evaluation:
                     "CREATE TABLE IF NOT EXISTS main.facts_sets (set_id INTEGER NOT NULL,"
                     " person_id INTEGER NOT NULL, PRIMARY KEY (set_id, person_id)) WITHOUT ROWID"
                 )
-                room = KEPT_ROWS_PER_PERSON * self.people - store.scalar(
+                room = max(KEPT_ROWS_PER_PERSON * self.people, KEPT_ROWS_AT_LEAST) - store.scalar(
                     "SELECT count(*) FROM main.facts_sets"
                 )
                 for digest, table in self._fresh.items():
