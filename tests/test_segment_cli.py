@@ -239,7 +239,7 @@ def test_validate_reports_every_problem_of_every_file(store):
         f"{a}:4:7: unknown field 'total_spend'; did you mean 'total_spent'?",
         f"{a}:5:22: unknown operator 'gtt' for orders_count; did you mean 'gt'?",
         f"{b}:1:1: unknown key 'titel' in a segment file (expected name, title, description, "
-        "criteria); did you mean 'title'?",
+        "criteria, parameters); did you mean 'title'?",
         f"{b}:3:14: 'activ-repeat' is not a lifecycle stage (expected one of first-time-buyers, "
         "active-repeat, at-risk-repeat, inactive-repeat, prospects, potential-customers, "
         "unengaged); did you mean 'active-repeat'?",

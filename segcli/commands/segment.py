@@ -154,10 +154,25 @@ def validate_command(app, files):
     help="table for people (stderr); csv or json for scripts (stdout).",
 )
 @criteria_option
+@click.option(
+    "--save",
+    "save_as",
+    metavar="NAME",
+    help="Save the --criteria quick filter as NAME.yaml in the segments directory.",
+)
+@click.option("--title", help="The title of the segment --save writes.")
+@click.option("--force", is_flag=True, help="With --save: replace an existing file.")
 @click.pass_obj
-def calculate_command(app, segments, as_of, output_format, criteria):
+def calculate_command(app, segments, as_of, output_format, criteria, save_as, title, force):
     """Count the members of SEGMENTS (default: all) as of a date."""
+    if (save_as is not None or title is not None or force) and criteria is None:
+        raise click.UsageError("--save, --title and --force go with --criteria")
+    if title is not None and save_as is None:
+        raise click.UsageError("--title goes with --save")
     catalog, chosen = _chosen(app, segments, criteria)
+    if save_as is not None:
+        # Checked before anything is counted: a name that cannot be saved is said at once.
+        _save_quick_filter(app, catalog, save_as, title, criteria, as_of, force=force)
     evaluation = _evaluation(app, catalog, as_of)
     rows = []
     for segment in chosen:
@@ -210,6 +225,123 @@ def calculate_command(app, segments, as_of, output_format, criteria):
         f"{_days(evaluation.repeat_time)} days"
     )
     show_table(table)
+
+
+def _save_quick_filter(app, catalog, name, title, criteria, as_of, *, force) -> None:
+    from segcli.segments.authoring import (
+        checked_name,
+        quick_filter_file,
+        validated,
+        write_segment,
+    )
+
+    path = app.segments_dir / f"{name}.yaml"
+    checked_name(name, catalog, path, force=force)
+    text = quick_filter_file(name, title, criteria, as_of.isoformat())
+    validated(text, path, catalog)
+    write_segment(path, text)
+    say(f"saved the quick filter as {path}")
+
+
+@segment_group.command("templates")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+def templates_command(output_format):
+    """List the segment templates and the parameters each one takes."""
+    from segcli.segments.templates import load_templates
+
+    templates = load_templates()
+    if output_format == "json":
+        write_json(
+            [
+                {
+                    "template": t.name,
+                    "title": t.title,
+                    "description": t.description,
+                    "parameters": [
+                        {
+                            "name": p.name,
+                            "kind": p.kind,
+                            "default": p.default,
+                            "description": p.description,
+                        }
+                        for p in t.parameters
+                    ],
+                }
+                for t in templates.values()
+            ]
+        )
+        return
+    table = new_table("template", "title", "description", "parameters (default)")
+    for t in templates.values():
+        parameters = "\n".join(f"{p.name}={p.default} ({p.description})" for p in t.parameters)
+        table.add_row(Text(t.name), Text(t.title), Text(t.description), Text(parameters or "-"))
+    show_table(table)
+    say("make one: segcli segment new NAME --template TEMPLATE --set PARAMETER=VALUE")
+
+
+def _assignment(ctx, param, values) -> dict[str, str]:
+    settings = {}
+    for value in values:
+        key, equals, given = value.partition("=")
+        if not equals or not key.strip():
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE", ctx, param)
+        if key.strip() in settings:
+            raise click.BadParameter(f"{key.strip()} is given twice", ctx, param)
+        settings[key.strip()] = given
+    return settings
+
+
+@segment_group.command("new")
+@click.argument("name")
+@click.option("--template", "template_name", metavar="TEMPLATE", help="Start from a template.")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=_assignment,
+    help="A template parameter's value (repeatable), e.g. --set threshold=750.",
+)
+@click.option("--title", help="The new segment's title.")
+@click.option("--force", is_flag=True, help="Replace NAME.yaml if it exists.")
+@click.pass_obj
+def new_command(app, name, template_name, settings, title, force):
+    """Write NAME.yaml in the segments directory, from a template or a blank skeleton."""
+    from segcli.segments.authoring import checked_name, validated, write_segment
+    from segcli.segments.templates import fill, find_template, load_templates, skeleton
+
+    if settings and template_name is None:
+        raise click.UsageError("--set goes with --template")
+    catalog = _catalog(app)
+    path = app.segments_dir / f"{name}.yaml"
+    checked_name(name, catalog, path, force=force)
+    if template_name is None:
+        text = skeleton(name, title)
+    else:
+        text = fill(find_template(template_name, load_templates()), name, settings, title)
+    segment = validated(text, path, catalog)
+    write_segment(path, text)
+    say(f"wrote {path}")
+    _count_today(app, catalog, segment)
+
+
+def _count_today(app, catalog, segment) -> None:
+    """The new segment's members as of today, when there is a database to count them in."""
+    from segcli.commands.options import AsOfDate
+
+    if not app.db_path.exists():
+        say(f"no database at {app.db_path} yet: import your data to count its members")
+        return
+    today = AsOfDate().convert("today", None, None)
+    catalog.segments[segment.name] = segment
+    evaluation = _evaluation(app, catalog, today)
+    figures = evaluation.figures(segment)
+    evaluation.keep()
+    say(
+        f"{segment.name}: {figures.members:,} member{'s' if figures.members != 1 else ''} "
+        f"as of {today.isoformat()} ({_share(figures.members, evaluation.people)} of "
+        f"{evaluation.people:,} people)"
+    )
 
 
 _SORTABLE = (

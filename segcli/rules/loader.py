@@ -60,6 +60,8 @@ class Scalar:
     text: str
     pos: Pos
     quoted: bool = False
+    # Where the scalar's source text ends (just after it), for rewriting it in place.
+    end: Pos | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class Mapping:
 class Sequence:
     items: tuple[YamlValue, ...]
     pos: Pos
+    end: Pos | None = None
 
 
 YamlValue = Scalar | Mapping | Sequence
@@ -165,10 +168,11 @@ def _convert(node, path: str, problems: list[Problem], budget: list[int], depth:
     if isinstance(node, yaml.ScalarNode):
         quoted = node.style is not None and node.style in ("'", '"', "|", ">")
         value = node.value if quoted else plain_scalar(node.value)
-        return Scalar(value, node.value, pos, quoted)
+        end = Pos(node.end_mark.line + 1, node.end_mark.column + 1)
+        return Scalar(value, node.value, pos, quoted, end)
     if isinstance(node, yaml.SequenceNode):
         items = tuple(_convert(item, path, problems, budget, depth + 1) for item in node.value)
-        return Sequence(items, pos)
+        return Sequence(items, pos, Pos(node.end_mark.line + 1, node.end_mark.column + 1))
     items = []
     seen: dict[object, Pos] = {}
     for key_node, value_node in node.value:

@@ -14,10 +14,11 @@ from segcli.rules import fields as F
 from segcli.rules.dates import DATE_SPELLINGS, parse_date, parse_duration
 from segcli.rules.loader import Mapping, Scalar, Sequence, YamlValue, load_yaml
 from segcli.rules.operators import DATE_SYNONYMS, OPERATORS, canonical
+from segcli.rules.parameters import read_parameters
 from segcli.rules.problems import Pos, Problem
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9-]*")
-SEGMENT_KEYS = ("name", "title", "description", "criteria")
+SEGMENT_KEYS = ("name", "title", "description", "criteria", "parameters")
 GROUPS = ("all", "any", "not")
 PREDICATES = ("purchased", "reviewed", "abandoned_cart", "has_order", "in_segment")
 LIFECYCLE_STAGES = (
@@ -100,6 +101,7 @@ class _Parser:
             self.problem(root.pos, "the segment has no criteria", key="criteria")
             return None
         condition = self.condition(criteria)
+        read_parameters(root, lambda pos, message: self.problem(pos, message, key="parameters"))
         if condition is None:
             return None
         return ast.Segment(name, title, description, condition, self.path)

@@ -1,0 +1,86 @@
+"""Writing segment files from the command line: from a template, a blank skeleton, or a
+quick filter the merchant has just tried."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from segcli.errors import SegcliError
+from segcli.rules import ast
+from segcli.rules.parse import NAME_PATTERN, parse_segment_text
+from segcli.rules.validate import check_references
+from segcli.segments.builtins import BUILTINS
+from segcli.segments.catalog import Catalog, SegmentProblems
+
+
+def checked_name(name: str, catalog: Catalog, path: Path, *, force: bool) -> None:
+    """Refuse a name that is not a segment name, a built-in's, or taken without --force."""
+    if not NAME_PATTERN.fullmatch(name):
+        raise SegcliError(
+            f"{name!r} is not a segment name: use lower-case letters, digits and '-', "
+            "starting with a letter"
+        )
+    if name in BUILTINS:
+        raise SegcliError(f"{name!r} is a built-in segment; choose another name")
+    if path.exists() and not force:
+        raise SegcliError(f"{path} exists already", hint="give --force to replace it")
+    elsewhere = catalog.files.get(name)
+    if elsewhere is not None and Path(elsewhere).resolve() != path.resolve():
+        raise SegcliError(f"a segment named {name!r} is defined in {elsewhere} already")
+
+
+def validated(text: str, path: Path, catalog: Catalog) -> ast.Segment:
+    """The segment ``text`` defines, checked as ``segment validate`` checks a file."""
+    segment, problems = parse_segment_text(text, str(path), path.stem)
+    if segment is not None:
+        segments = {**catalog.segments, segment.name: segment}
+        problems += [
+            problem
+            for problem in check_references(segments, catalog.broken)
+            if problem.path == str(path)
+        ]
+    if problems or segment is None:
+        raise SegmentProblems(problems)
+    return segment
+
+
+def write_segment(path: Path, text: str) -> None:
+    """Write the file whole or not at all: a temporary name, renamed when complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+        os.chmod(temporary, 0o644 & ~_umask())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def quick_filter_file(name: str, title: str | None, criteria: str, as_of: str) -> str:
+    """A segment file holding a quick filter's criteria as the merchant wrote them."""
+    shown = json.dumps(title or name.replace("-", " ").capitalize(), ensure_ascii=False)
+    lines = criteria.strip("\n").splitlines() or [""]
+    if len(lines) == 1:
+        body = f"criteria: {lines[0].strip()}\n"
+    else:
+        indent = min(len(line) - len(line.lstrip()) for line in lines if line.strip())
+        body = "criteria:\n" + "".join(f"  {line[indent:]}\n" for line in lines)
+    return (
+        f"# Saved from a quick filter (segcli segment calculate --criteria) on {as_of}.\n"
+        f"name: {name}\n"
+        f"title: {shown}\n"
+        'description: ""\n'
+        f"{body}"
+    )

@@ -1,0 +1,132 @@
+"""Segment templates: the example segments, with the parameters a merchant usually changes.
+
+The templates are the files of ``examples/segments`` shipped in the package: one source
+for the examples, the demo and ``segcli segment new``. A new segment is the template's
+text with its name, its title and the chosen parameters rewritten in place, so its
+comments and layout stay as they were.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from segcli.demo import example_segments_dir
+from segcli.errors import SegcliError
+from segcli.rules.loader import Mapping, Scalar, YamlValue, load_yaml
+from segcli.rules.parameters import BadValue, Parameter, read_parameters, value_yaml
+from segcli.rules.parse import did_you_mean
+from segcli.rules.problems import Pos
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    title: str
+    description: str
+    path: Path
+    text: str
+    root: Mapping
+    parameters: tuple[Parameter, ...]
+
+
+def load_templates(directory: Path | None = None) -> dict[str, Template]:
+    """Every template by name, in name order."""
+    templates = {}
+    for path in sorted((directory or example_segments_dir()).glob("*.yaml")):
+        text = path.read_bytes().removeprefix(codecs.BOM_UTF8).decode("utf-8")
+        document = load_yaml(text, str(path))
+        root = document.root
+        if not isinstance(root, Mapping):
+            continue
+        # A mistake in a template's parameters is segment validate's to report.
+        parameters = read_parameters(root, lambda pos, message: None)
+        name = _text(root, "name") or path.stem
+        templates[name] = Template(
+            name,
+            _text(root, "title") or name,
+            _text(root, "description") or "",
+            path,
+            text,
+            root,
+            tuple(parameters),
+        )
+    return templates
+
+
+def _text(root: Mapping, key: str) -> str | None:
+    node = root.get(key)
+    return node.text.strip() if isinstance(node, Scalar) and node.text else None
+
+
+def find_template(name: str, templates: dict[str, Template]) -> Template:
+    template = templates.get(name)
+    if template is None:
+        hint = did_you_mean(name, templates) or "see segcli segment templates"
+        raise SegcliError(f"no template {name!r}", hint=hint)
+    return template
+
+
+def fill(template: Template, name: str, values: dict[str, str], title: str | None) -> str:
+    """The template's text for a segment ``name``, with ``values`` for its parameters."""
+    parameters = {parameter.name: parameter for parameter in template.parameters}
+    edits: list[tuple[YamlValue, str]] = []
+    for key, given in values.items():
+        parameter = parameters.get(key)
+        if parameter is None:
+            known = ", ".join(parameters) or "none"
+            raise SegcliError(
+                f"template {template.name} has no parameter {key!r} (its parameters: {known})",
+                hint=did_you_mean(key, parameters),
+            )
+        try:
+            text = value_yaml(parameter.kind, given)
+        except BadValue as error:
+            raise SegcliError(f"--set {key}: {error}") from None
+        edits += [(target, text) for target in parameter.targets]
+    edits.append((template.root.get("name"), name))
+    description = template.root.get("description")
+    if values and description is not None:
+        # The template's description speaks of its own values.
+        chosen = ", ".join(f"{key}={value.strip()}" for key, value in values.items())
+        said = f"From the {template.name} template with {chosen}."
+        edits.append((description, json.dumps(said, ensure_ascii=False)))
+    if title is not None:
+        edits.append((template.root.get("title"), json.dumps(title, ensure_ascii=False)))
+    return _rewrite(template.text, edits)
+
+
+def _rewrite(text: str, edits: list[tuple[YamlValue, str]]) -> str:
+    """``text`` with each located value's source replaced, from the last to the first."""
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+
+    def offset(pos: Pos) -> int:
+        return starts[pos.line - 1] + pos.column - 1
+
+    spans = sorted(((offset(node.pos), offset(node.end), new) for node, new in edits), reverse=True)
+    for start, end, new in spans:
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def skeleton(name: str, title: str | None) -> str:
+    """A blank segment, commented, that validates as it is."""
+    shown = json.dumps(title or name.replace("-", " ").capitalize(), ensure_ascii=False)
+    return f"""# {name}: say here who belongs to this segment and what it is for.
+# The conditions are segcli's segment language (docs/segments.md); segcli segment
+# templates lists ready-made segments to start from instead.
+name: {name}
+title: {shown}
+description: ""
+criteria:
+  # Every condition under all: must hold. Change or add conditions, for example
+  #   - total_spent: {{gte: 500}}
+  #   - last_order_at: {{after: 90 days ago}}
+  #   - purchased: {{collection: Kitchen}}
+  all:
+    - orders_count: {{gte: 1}}
+"""
