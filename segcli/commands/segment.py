@@ -170,15 +170,19 @@ def calculate_command(app, segments, as_of, output_format, criteria, save_as, ti
     if title is not None and save_as is None:
         raise click.UsageError("--title goes with --save")
     catalog, chosen = _chosen(app, segments, criteria)
+    # Checked before anything is counted (a name that cannot be saved is said at once),
+    # written once the counts are done.
+    save = None
     if save_as is not None:
-        # Checked before anything is counted: a name that cannot be saved is said at once.
-        _save_quick_filter(app, catalog, save_as, title, criteria, as_of, force=force)
+        save = _quick_filter_saver(app, catalog, save_as, title, criteria, force=force)
     evaluation = _evaluation(app, catalog, as_of)
     rows = []
     for segment in chosen:
         figures = evaluation.figures(segment)
         rows.append((segment, figures))
     evaluation.keep()
+    if save is not None:
+        save()
     if output_format == "json":
         write_json(
             [
@@ -227,7 +231,9 @@ def calculate_command(app, segments, as_of, output_format, criteria, save_as, ti
     show_table(table)
 
 
-def _save_quick_filter(app, catalog, name, title, criteria, as_of, *, force) -> None:
+def _quick_filter_saver(app, catalog, name, title, criteria, *, force):
+    """Check that the quick filter can be saved as ``name``; the returned call saves it."""
+    from segcli.commands.options import AsOfDate
     from segcli.segments.authoring import (
         checked_name,
         quick_filter_file,
@@ -237,10 +243,15 @@ def _save_quick_filter(app, catalog, name, title, criteria, as_of, *, force) -> 
 
     path = app.segments_dir / f"{name}.yaml"
     checked_name(name, catalog, path, force=force)
-    text = quick_filter_file(name, title, criteria, as_of.isoformat())
+    today = AsOfDate().convert("today", None, None).isoformat()
+    text = quick_filter_file(name, title, criteria, today)
     validated(text, path, catalog)
-    write_segment(path, text)
-    say(f"saved the quick filter as {path}")
+
+    def save() -> None:
+        write_segment(path, text)
+        say(f"saved the quick filter as {path}")
+
+    return save
 
 
 @segment_group.command("templates")
@@ -272,9 +283,13 @@ def templates_command(output_format):
         )
         return
     table = new_table("template", "title", "description", "parameters (default)")
+    # Never cut: the name is what --template takes, the defaults what --set changes.
+    table.columns[0].no_wrap = True
+    table.columns[0].min_width = max((len(name) for name in templates), default=8)
     for t in templates.values():
         parameters = "\n".join(f"{p.name}={p.default} ({p.description})" for p in t.parameters)
-        table.add_row(Text(t.name), Text(t.title), Text(t.description), Text(parameters or "-"))
+        cells = (t.name, t.title, t.description, parameters or "-")
+        table.add_row(*(Text(cell, overflow="fold") for cell in cells))
     show_table(table)
     say("make one: segcli segment new NAME --template TEMPLATE --set PARAMETER=VALUE")
 
@@ -318,11 +333,39 @@ def new_command(app, name, template_name, settings, title, force):
     if template_name is None:
         text = skeleton(name, title)
     else:
-        text = fill(find_template(template_name, load_templates()), name, settings, title)
+        templates = load_templates()
+        template = find_template(template_name, templates)
+        _needs(template, catalog, templates)
+        text = fill(template, name, settings, title)
     segment = validated(text, path, catalog)
     write_segment(path, text)
     say(f"wrote {path}")
     _count_today(app, catalog, segment)
+
+
+def _needs(template, catalog, templates) -> None:
+    """Refuse a template whose in_segment names a segment the directory does not have."""
+    from segcli.rules.parse import parse_segment_text
+    from segcli.rules.validate import references
+
+    segment, _ = parse_segment_text(template.text, str(template.path), template.name)
+    missing = (
+        []
+        if segment is None
+        else [ref.name for ref in references(segment.criteria) if ref.name not in catalog.segments]
+    )
+    if missing:
+        first = missing[0]
+        how = (
+            f"segcli segment new {first} --template {first}"
+            if first in templates
+            else f"write {first}.yaml first"
+        )
+        raise SegcliError(
+            f"template {template.name} uses the segment {first!r} (in_segment), which the "
+            "segments directory does not have",
+            hint=f"create it first: {how}",
+        )
 
 
 def _count_today(app, catalog, segment) -> None:

@@ -150,12 +150,12 @@ def _default(kind: str, node: YamlValue) -> str | None:
         if isinstance(node, Sequence) and node.end is None:
             return None
         items = node.items if isinstance(node, Sequence) else (node,)
-        texts = [_plain_text(item) for item in items]
+        texts = [_plain_text(item, comma=False) for item in items]
         return None if not texts or None in texts else ",".join(texts)
     if not isinstance(node, Scalar) or node.end is None:
         return None
     if kind == "text":
-        return _plain_text(node)
+        return _plain_text(node, comma=True)
     if kind == "days":
         match = _DAYS_AGO.fullmatch(node.text) if isinstance(node.value, str) else None
         return match[1] if match else None
@@ -168,10 +168,11 @@ def _default(kind: str, node: YamlValue) -> str | None:
     return node.text
 
 
-def _plain_text(node: YamlValue) -> str | None:
+def _plain_text(node: YamlValue, *, comma: bool) -> str | None:
+    """A scalar's text; in a list of texts (given as a,b) it may not hold a comma."""
     if not isinstance(node, Scalar) or node.end is None or node.value is None:
         return None
-    if isinstance(node.value, bool) or "," in node.text:
+    if isinstance(node.value, bool) or ("," in node.text and not comma):
         return None
     return node.text
 

@@ -68,17 +68,15 @@ def _umask() -> int:
     return mask
 
 
-def quick_filter_file(name: str, title: str | None, criteria: str, as_of: str) -> str:
+def quick_filter_file(name: str, title: str | None, criteria: str, today: str) -> str:
     """A segment file holding a quick filter's criteria as the merchant wrote them."""
     shown = json.dumps(title or name.replace("-", " ").capitalize(), ensure_ascii=False)
     lines = criteria.strip("\n").splitlines() or [""]
-    if len(lines) == 1:
-        body = f"criteria: {lines[0].strip()}\n"
-    else:
-        indent = min(len(line) - len(line.lstrip()) for line in lines if line.strip())
-        body = "criteria:\n" + "".join(f"  {line[indent:]}\n" for line in lines)
+    # Always a block under criteria: a one-line mapping cannot follow "criteria:" inline.
+    indent = min((len(line) - len(line.lstrip()) for line in lines if line.strip()), default=0)
+    body = "criteria:\n" + "".join(f"  {line[indent:]}\n" for line in lines)
     return (
-        f"# Saved from a quick filter (segcli segment calculate --criteria) on {as_of}.\n"
+        f"# Saved from a quick filter (segcli segment calculate --criteria) on {today}.\n"
         f"name: {name}\n"
         f"title: {shown}\n"
         'description: ""\n'

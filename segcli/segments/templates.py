@@ -107,8 +107,14 @@ def _rewrite(text: str, edits: list[tuple[YamlValue, str]]) -> str:
     def offset(pos: Pos) -> int:
         return starts[pos.line - 1] + pos.column - 1
 
-    spans = sorted(((offset(node.pos), offset(node.end), new) for node, new in edits), reverse=True)
-    for start, end, new in spans:
+    spans = []
+    for node, new in edits:
+        start, end = offset(node.pos), offset(node.end)
+        # A block scalar or block list ends where the next key starts: keep the line
+        # ends and indentation before it.
+        end = start + len(text[start:end].rstrip())
+        spans.append((start, end, new))
+    for start, end, new in sorted(spans, reverse=True):
         text = text[:start] + new + text[end:]
     return text
 
