@@ -323,7 +323,13 @@ def _assignment(ctx, param, values) -> dict[str, str]:
 def new_command(app, name, template_name, settings, title, force):
     """Write NAME.yaml in the segments directory, from a template or a blank skeleton."""
     from segcli.segments.authoring import checked_name, validated, write_segment
-    from segcli.segments.templates import fill, find_template, load_templates, skeleton
+    from segcli.segments.templates import (
+        fill,
+        find_template,
+        load_templates,
+        needed_first,
+        skeleton,
+    )
 
     if settings and template_name is None:
         raise click.UsageError("--set goes with --template")
@@ -335,37 +341,12 @@ def new_command(app, name, template_name, settings, title, force):
     else:
         templates = load_templates()
         template = find_template(template_name, templates)
-        _needs(template, catalog, templates)
+        needed_first(template, catalog.segments, templates)
         text = fill(template, name, settings, title)
     segment = validated(text, path, catalog)
     write_segment(path, text)
     say(f"wrote {path}")
     _count_today(app, catalog, segment)
-
-
-def _needs(template, catalog, templates) -> None:
-    """Refuse a template whose in_segment names a segment the directory does not have."""
-    from segcli.rules.parse import parse_segment_text
-    from segcli.rules.validate import references
-
-    segment, _ = parse_segment_text(template.text, str(template.path), template.name)
-    missing = (
-        []
-        if segment is None
-        else [ref.name for ref in references(segment.criteria) if ref.name not in catalog.segments]
-    )
-    if missing:
-        first = missing[0]
-        how = (
-            f"segcli segment new {first} --template {first}"
-            if first in templates
-            else f"write {first}.yaml first"
-        )
-        raise SegcliError(
-            f"template {template.name} uses the segment {first!r} (in_segment), which the "
-            "segments directory does not have",
-            hint=f"create it first: {how}",
-        )
 
 
 def _count_today(app, catalog, segment) -> None:

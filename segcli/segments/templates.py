@@ -17,8 +17,9 @@ from segcli.demo import example_segments_dir
 from segcli.errors import SegcliError
 from segcli.rules.loader import Mapping, Scalar, YamlValue, load_yaml
 from segcli.rules.parameters import BadValue, Parameter, read_parameters, value_yaml
-from segcli.rules.parse import did_you_mean
+from segcli.rules.parse import did_you_mean, parse_segment_text
 from segcli.rules.problems import Pos
+from segcli.rules.validate import references
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,27 @@ def find_template(name: str, templates: dict[str, Template]) -> Template:
         hint = did_you_mean(name, templates) or "see segcli segment templates"
         raise SegcliError(f"no template {name!r}", hint=hint)
     return template
+
+
+def needed_first(template: Template, segments: dict, templates: dict[str, Template]) -> None:
+    """Refuse a template whose in_segment names a segment not among ``segments``, saying
+    which one to create first and how."""
+    segment, _ = parse_segment_text(template.text, str(template.path), template.name)
+    if segment is None:
+        return
+    missing = [ref.name for ref in references(segment.criteria) if ref.name not in segments]
+    if missing:
+        first = missing[0]
+        how = (
+            f"segcli segment new {first} --template {first}"
+            if first in templates
+            else f"write {first}.yaml first"
+        )
+        raise SegcliError(
+            f"template {template.name} uses the segment {first!r} (in_segment), which the "
+            "segments directory does not have",
+            hint=f"create it first: {how}",
+        )
 
 
 def fill(template: Template, name: str, values: dict[str, str], title: str | None) -> str:
