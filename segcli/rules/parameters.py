@@ -22,7 +22,6 @@ parameter's default. Kinds:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -179,6 +178,8 @@ def _plain_text(node: YamlValue, *, comma: bool) -> str | None:
 
 def value_yaml(kind: str, given: str) -> str:
     """The YAML text a parameter's value is written as; BadValue when its kind refuses it."""
+    import json  # here: reading segment files (every command) does without it
+
     value = given.strip()
     if kind == "money":
         if not _AMOUNT.fullmatch(value):
