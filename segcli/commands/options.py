@@ -7,6 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 import click
 
 
+def today() -> date:
+    """Today's date in UTC, the day every command's "today" means."""
+    return datetime.now(UTC).date()
+
+
 class AsOfDate(click.ParamType):
     """An ISO date, ``today`` or ``yesterday`` (UTC)."""
 
@@ -15,12 +20,11 @@ class AsOfDate(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, date):
             return value
-        today = datetime.now(UTC).date()
         text = str(value).strip().lower()
         if text == "today":
-            return today
+            return today()
         if text == "yesterday":
-            return today - timedelta(days=1)
+            return today() - timedelta(days=1)
         try:
             return date.fromisoformat(text)
         except ValueError:

@@ -233,7 +233,7 @@ def calculate_command(app, segments, as_of, output_format, criteria, save_as, ti
 
 def _quick_filter_saver(app, catalog, name, title, criteria, *, force):
     """Check that the quick filter can be saved as ``name``; the returned call saves it."""
-    from segcli.commands.options import AsOfDate
+    from segcli.commands.options import today
     from segcli.segments.authoring import (
         checked_name,
         quick_filter_file,
@@ -243,8 +243,7 @@ def _quick_filter_saver(app, catalog, name, title, criteria, *, force):
 
     path = app.segments_dir / f"{name}.yaml"
     checked_name(name, catalog, path, force=force)
-    today = AsOfDate().convert("today", None, None).isoformat()
-    text = quick_filter_file(name, title, criteria, today)
+    text = quick_filter_file(name, title, criteria, today().isoformat())
     validated(text, path, catalog)
 
     def save() -> None:
@@ -351,19 +350,19 @@ def new_command(app, name, template_name, settings, title, force):
 
 def _count_today(app, catalog, segment) -> None:
     """The new segment's members as of today, when there is a database to count them in."""
-    from segcli.commands.options import AsOfDate
+    from segcli.commands.options import today
 
     if not app.db_path.exists():
         say(f"no database at {app.db_path} yet: import your data to count its members")
         return
-    today = AsOfDate().convert("today", None, None)
+    day = today()
     catalog.segments[segment.name] = segment
-    evaluation = _evaluation(app, catalog, today)
+    evaluation = _evaluation(app, catalog, day)
     figures = evaluation.figures(segment)
     evaluation.keep()
     say(
         f"{segment.name}: {figures.members:,} member{'s' if figures.members != 1 else ''} "
-        f"as of {today.isoformat()} ({_share(figures.members, evaluation.people)} of "
+        f"as of {day.isoformat()} ({_share(figures.members, evaluation.people)} of "
         f"{evaluation.people:,} people)"
     )
 

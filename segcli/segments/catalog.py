@@ -51,12 +51,16 @@ class Catalog:
         return [problem for problem in self.problems if problem.path == source]
 
 
+def segment_text(path: Path) -> str:
+    """A segment file's text: UTF-8, a byte-order mark allowed (UnicodeDecodeError else)."""
+    # Not utf-8-sig: it reads a file of just b"\xef" as empty text.
+    return path.read_bytes().removeprefix(codecs.BOM_UTF8).decode("utf-8")
+
+
 def _read(path: Path) -> tuple[ast.Segment | None, list[Problem], str]:
     default_name = path.stem
     try:
-        data = path.read_bytes()
-        # Not utf-8-sig: it reads a file of just b"\xef" as empty text.
-        text = data.removeprefix(codecs.BOM_UTF8).decode("utf-8")
+        text = segment_text(path)
     except UnicodeDecodeError:
         return None, [Problem(str(path), Pos(1, 1), "the file is not UTF-8 text")], default_name
     except OSError as error:

@@ -8,7 +8,6 @@ comments and layout stay as they were.
 
 from __future__ import annotations
 
-import codecs
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from segcli.rules.parameters import BadValue, Parameter, read_parameters, value_
 from segcli.rules.parse import did_you_mean, parse_segment_text
 from segcli.rules.problems import Pos
 from segcli.rules.validate import references
+from segcli.segments.catalog import segment_text
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def load_templates(directory: Path | None = None) -> dict[str, Template]:
     """Every template by name, in name order."""
     templates = {}
     for path in sorted((directory or example_segments_dir()).glob("*.yaml")):
-        text = path.read_bytes().removeprefix(codecs.BOM_UTF8).decode("utf-8")
+        text = segment_text(path)
         document = load_yaml(text, str(path))
         root = document.root
         if not isinstance(root, Mapping):
