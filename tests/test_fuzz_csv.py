@@ -387,7 +387,7 @@ def case(base, tmp_path_factory) -> Case:
 
 @pytest.mark.parametrize("kind", RECORD_TABLES)
 @settings(
-    max_examples=fuzz_examples(1_000),
+    max_examples=fuzz_examples(500),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(data=st.data())
