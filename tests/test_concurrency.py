@@ -136,18 +136,6 @@ def _write_locked(db: Path) -> bool:
         probe.close()
 
 
-def _wait_until_writing(db: Path, process: subprocess.Popen) -> None:
-    """Return once ``process`` holds the write lock (its import's transaction is open)."""
-    deadline = time.monotonic() + 60
-    while not _write_locked(db):
-        assert process.poll() is None, "the import ended before it was seen writing"
-        assert time.monotonic() < deadline, "the import never took the write lock"
-        time.sleep(0.01)
-
-
-# -- two imports at once ---------------------------------------------------------------
-
-
 def _hold_write_lock(db: Path) -> sqlite3.Connection:
     """A connection holding the write lock, as another segcli import would."""
     holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
@@ -158,6 +146,45 @@ def _hold_write_lock(db: Path) -> sqlite3.Connection:
 def _release(holder: sqlite3.Connection) -> None:
     holder.execute("ROLLBACK")
     holder.close()
+
+
+def _imports_logged(db: Path) -> int | None:
+    """The number of committed imports, or None when the database cannot be read now."""
+    try:
+        with closing(sqlite3.connect(db, timeout=0)) as reader:
+            return reader.execute("SELECT count(*) FROM imports").fetchone()[0]
+    except sqlite3.OperationalError:
+        return None
+
+
+def _start_writing(db: Path, *args: str) -> subprocess.Popen:
+    """Start an import and return once it holds the write lock in its transaction, with
+    nothing committed yet.
+
+    A lock seen by a probe alone is not enough: SQLite also locks briefly when a process
+    opens the database (recovering its WAL index) and when the last connection closes
+    (its checkpoint). So the import is started while the test holds the lock and returns
+    once the import says it waits: it has opened the database and asks for the lock in
+    its transaction. Released, the lock can be taken by the import alone, and while it
+    holds it the committed imports are still as many as before."""
+    logged = _imports_logged(db)
+    holder = _hold_write_lock(db)
+    try:
+        process = _start(db, *args)
+        said = process.stderr.readline()
+        assert "waiting for it" in said, said + process.stderr.read()
+    finally:
+        _release(holder)
+    deadline = time.monotonic() + 60
+    while not (_write_locked(db) and _imports_logged(db) == logged):
+        assert process.poll() is None, "the import ended before it was seen writing"
+        assert _imports_logged(db) in (logged, None), "the import committed unseen"
+        assert time.monotonic() < deadline, "the import never took the write lock"
+        time.sleep(0.01)
+    return process
+
+
+# -- two imports at once ---------------------------------------------------------------
 
 
 # Seconds a lock is held while segcli processes start and wait for it: several times
@@ -303,8 +330,7 @@ def test_an_export_during_an_import_sees_the_database_as_it_was(
     Nor does it wait for the import to store its facts: it builds them while the import
     still runs."""
     segcli = _copy(databases["first orders"], tmp_path / "db")
-    importing = _start(segcli.db, "import", "orders", store_files / "orders-b.csv")
-    _wait_until_writing(segcli.db, importing)
+    importing = _start_writing(segcli.db, "import", "orders", store_files / "orders-b.csv")
     importing_meanwhile = []
     counted_orders = Evaluation._counted_orders
 
