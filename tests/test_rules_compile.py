@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from segcli.importer.load import ImportOptions, import_file
 from segcli.rules import ast
-from segcli.rules.compile import Context, as_of_params, compile_condition
+from segcli.rules import compile as compile_module
+from segcli.rules.compile import LONG_LIST, Context, as_of_params, compile_condition
 from segcli.rules.operators import CUSTOM_PRIMITIVES, OPERATORS, compare_custom, fold, fold_sql
 from segcli.rules.parse import parse_criteria_text
 from segcli.rules.problems import Pos
@@ -848,6 +849,99 @@ def test_wildcards_and_quotes_match_only_themselves(tmp_path, criteria, expected
     assert {m["first_name"] for m in evaluation.members(segment)} == expected
     # The orders table is still there.
     assert store.scalar("SELECT count(*) FROM orders") == 1
+
+
+# ---------------------------------------------------------------------------------
+# A list longer than LONG_LIST reaches SQL as one parameter: a JSON array of its values
+
+
+def _texts(count: int, word: str = "v") -> str:
+    return "[" + ", ".join(_quoted(f"{word}{n}") for n in range(count)) + "]"
+
+
+def _numbers(count: int, start: int = 1) -> str:
+    return "[" + ", ".join(str(start + n) for n in range(count)) + "]"
+
+
+# A condition taking a list, and how to write a list of n values for it.
+LONG_ROWS = [
+    ("country: {{in: {v}}}", _texts),
+    ("country: {{not_in: {v}}}", _texts),
+    ("country: {v}", _texts),
+    ("lifecycle: {{in: {v}}}", None),
+    ("tags: {{contains_any: {v}}}", _texts),
+    ("custom.note: {{in: {v}}}", _texts),
+    ("custom.size: {{not_in: {v}}}", _numbers),
+    ("purchased: {{product: {v}}}", _texts),
+    ("purchased: {{collection: {v}, vendor: {v}}}", _texts),
+    ("reviewed: {{product: {v}}}", _texts),
+    ("has_order: {{status: {v}}}", _texts),
+    ("orders_count: {{in: {v}}}", _numbers),
+    ("total_spent: {{not_in: {v}}}", _numbers),
+]
+
+
+@pytest.mark.parametrize(("template", "values"), [r for r in LONG_ROWS if r[1]])
+def test_a_long_list_is_one_json_parameter(template, values, monkeypatch):
+    short_sql, short = compiled(template.format(v=values(LONG_LIST)))
+    assert "json_each(:" not in short_sql
+    assert len(short) >= LONG_LIST
+    text = template.format(v=values(LONG_LIST + 1))
+    sql, params = compiled(text)
+    arrays = {name: json.loads(v) for name, v in params.items() if str(v).startswith("[")}
+    assert arrays and all(f"json_each(:{name})" in sql for name in arrays)
+    assert len(params) - len(arrays) <= 1  # a custom field's path
+    # Each array holds what would otherwise be bound value by value.
+    monkeypatch.setattr(compile_module, "LONG_LIST", 10**9)
+    _, one_by_one = compiled(text)
+    bound = [v for v in one_by_one.values() if not str(v).startswith("$.")]
+    assert sorted(v for array in arrays.values() for v in array) == sorted(bound)
+    # Other values of the same number: the same SQL, only the parameters differ.
+    monkeypatch.undo()
+    other = _numbers(LONG_LIST + 1, 5_000) if values is _numbers else _texts(LONG_LIST + 1, "w")
+    assert compiled(template.format(v=other))[0] == sql
+
+
+def test_a_list_of_lifecycle_stages_is_never_long():
+    """Seven stages at most, however often they are repeated."""
+    stages = ", ".join(["first-time-buyers", "PROSPECTS"] * LONG_LIST)
+    sql, params = compiled(f"lifecycle: {{in: [{stages}]}}")
+    assert "json_each(:" not in sql and len(params) == 2
+
+
+def test_average_order_value_binds_each_value_of_a_long_list():
+    """Each value is scaled by the person's orders in SQL: no set of plain values."""
+    sql, params = compiled(f"average_order_value: {{in: {_numbers(LONG_LIST + 1)}}}")
+    assert "json_each(:" not in sql and len(params) == LONG_LIST + 1
+
+
+def test_a_long_list_with_a_nul_is_bound_value_by_value():
+    """json_each() would end a text at its NUL: "a\x00b" would equal "a"."""
+    values = [f"v{n}" for n in range(LONG_LIST)] + ["a\x00b"]
+    sql, params = compiled("country: {in: [" + ", ".join(map(json.dumps, values)) + "]}")
+    assert "json_each(:" not in sql
+    assert sorted(params.values()) == sorted(values)
+
+
+@pytest.mark.parametrize(
+    "condition",
+    ["first_name: {{in: {v}}}", "first_name: {{not_in: {v}}}", "custom.note: {{in: {v}}}"]
+    + ["custom.note: {{not_in: {v}}}", "tags: {{contains_any: {v}}}", "first_name: {v}"],
+)
+@pytest.mark.parametrize("nul", [False, True])
+def test_long_lists_match_exactly(tmp_path, condition, nul):
+    """Long lists with quotes, backslashes, wildcards and another case: each value matches
+    itself only, through json_each() or, with a NUL among them, value by value."""
+    store = _store_with_people(tmp_path, NAMES)
+    named = ["O'Brien", "back\\slash", "50%_off", "'); DROP"]
+    values = [name.upper() for name in named] + [f"filler {n}" for n in range(LONG_LIST)]
+    if nul:
+        values.append("50%_off\x00")
+    criteria = condition.format(v="[" + ", ".join(map(json.dumps, values)) + "]")
+    segment = ast.Segment("probe", "Probe", "", parsed(criteria), "--criteria")
+    found = {m["first_name"] for m in Evaluation(store, AS_OF, dict(BUILTINS)).members(segment)}
+    assert found == (set(NAMES) - set(named) if "not_in" in condition else set(named))
+    assert ("json_each(:" in compiled(criteria)[0]) != nul
 
 
 # ---------------------------------------------------------------------------------

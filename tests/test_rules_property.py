@@ -24,6 +24,7 @@ from reference import Reference, months_back, read_records
 
 from segcli.importer.load import ImportOptions, import_file
 from segcli.rules import ast
+from segcli.rules.compile import LONG_LIST
 from segcli.rules.parse import LIFECYCLE_STAGES, parse_criteria_text
 from segcli.rules.problems import Pos
 from segcli.rules.validate import walk
@@ -339,6 +340,16 @@ class Conditions:
         if self.coin():
             entries.append(f"before: {self.date_value()}")
 
+    def listed(self, value, filler) -> str:
+        """A YAML list of two drawn values; now and then a long one: drawn values among
+        more fillers than LONG_LIST, a list that reaches SQL as one JSON parameter."""
+        values = [value(), value()]
+        if self.rng.random() < 0.2:
+            values += [value() for _ in range(6)]
+            values += [filler(n) for n in range(LONG_LIST + self.pick([-7, 0, 1, 5]))]
+            self.rng.shuffle(values)
+        return "[" + ", ".join(values) + "]"
+
     def counts(self, value, *, scalar_ok: bool = True) -> str:
         if scalar_ok and self.coin():
             return value()
@@ -370,7 +381,7 @@ class Conditions:
         if op == "is_set":
             return self._with_op(name, op, self.pick(["true", "false"]))
         if op in ("in", "not_in", "list"):
-            values = f"[{self.text(name)}, {self.text(name)}]"
+            values = self.listed(lambda: self.text(name), lambda n: q(f"{name}-{n}"))
             return (name, f"{name}: {values}") if op == "list" else self._with_op(name, op, values)
         substring = op in ("contains", "not_contains", "starts_with", "ends_with")
         value = self.text(name, non_empty=substring)
@@ -393,12 +404,13 @@ class Conditions:
             return self._with_op(name, op, self.pick(["true", "false"]))
         if op == "between":
             return self._with_op(name, op, f"[{value()}, {value()}]")
+        values = self.listed(value, lambda n: str(1_000_000 + n))
         if op in ("in", "not_in"):
-            return self._with_op(name, op, f"[{value()}, {value()}]")
+            return self._with_op(name, op, values)
         if op == "scalar":
             return name, f"{name}: {value()}"
         if op == "list":
-            return name, f"{name}: [{value()}, {value()}]"
+            return name, f"{name}: {values}"
         return self._with_op(name, op, value())
 
     def _date(self):
@@ -437,6 +449,8 @@ class Conditions:
             return self._with_op(name, op, self.pick(["true", "false"]))
         if op in ("contains_any", "contains_all", "list"):
             values = "[" + ", ".join(self._tag() for _ in range(self.pick([1, 2, 3]))) + "]"
+            if op != "contains_all" and self.coin():
+                values = self.listed(self._tag, lambda n: q(f"tag-{n}"))
             return (name, f"tags: {values}") if op == "list" else self._with_op(name, op, values)
         value = self._tag()
         return (name, f"tags: {value}") if op == "scalar" else self._with_op(name, op, value)
@@ -453,10 +467,18 @@ class Conditions:
         )
         if op == "is_set":
             return self._with_op(name, op, self.pick(["true", "false"]))
-        if op in ("in", "not_in", "between"):
+        # Fillers that are all numbers or all text: a list of text alone is compared as
+        # text in SQLite, one with a number through segcli_compare().
+        numbers = self.coin()
+        values = self.listed(
+            self._custom_value, lambda n: str(100 + n) if numbers else q(f"filler {n}")
+        )
+        if op == "between":
             return self._with_op(name, op, f"[{self._custom_value()}, {self._custom_value()}]")
+        if op in ("in", "not_in"):
+            return self._with_op(name, op, values)
         if op == "list":
-            return name, f"{name}: [{self._custom_value()}, {self._custom_value()}]"
+            return name, f"{name}: {values}"
         if op == "scalar":
             return name, f"{name}: {self._custom_value()}"
         return self._with_op(name, op, self._custom_value())
@@ -522,7 +544,7 @@ class Conditions:
     def _names(self, names: list[str]) -> str:
         if self.coin():
             return q(self.pick(names))
-        return "[" + ", ".join(q(self.pick(names)) for _ in range(2)) + "]"
+        return self.listed(lambda: q(self.pick(names)), lambda n: q(f"name-{n}"))
 
     # -- whole conditions ---------------------------------------------------------
 

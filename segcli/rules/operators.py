@@ -138,6 +138,16 @@ class Primitive:
     sql: Callable[[str, list[str]], str]
     # The same test in Python, on the operand's value (None when unset).
     check: Callable[[object, list], bool]
+    # For a test against a list of values, the SQL from the operand expression and the
+    # SQL of the values as a set (a one-column SELECT of ``value``): a long list reaches
+    # SQLite as one parameter (compile's LONG_LIST).
+    set_sql: Callable[[str, str], str] | None = None
+
+
+def _listing(name: str, sql: Callable[[str, list[str]], str], check) -> Primitive:
+    """A primitive whose SQL reads its values only as the list inside ``IN (...)``: a
+    set's SELECT takes the list's place."""
+    return Primitive(name, sql, check, set_sql=lambda x, values: sql(x, [values]))
 
 
 # SQLite parses `a OR b OR c ...` into a chain as deep as it is long and refuses one
@@ -172,8 +182,8 @@ PRIMITIVES: dict[str, Primitive] = {
         Primitive("<=", lambda x, v: f"{x} <= {v[0]}", lambda a, v: _set(a) and a <= v[0]),
         Primitive(">", lambda x, v: f"{x} > {v[0]}", lambda a, v: _set(a) and a > v[0]),
         Primitive(">=", lambda x, v: f"{x} >= {v[0]}", lambda a, v: _set(a) and a >= v[0]),
-        Primitive("in", lambda x, v: f"{x} IN ({', '.join(v)})", lambda a, v: _set(a) and a in v),
-        Primitive(
+        _listing("in", lambda x, v: f"{x} IN ({', '.join(v)})", lambda a, v: _set(a) and a in v),
+        _listing(
             "not_in",
             lambda x, v: f"{x} NOT IN ({', '.join(v)})",
             lambda a, v: _set(a) and a not in v,
@@ -224,14 +234,14 @@ PRIMITIVES: dict[str, Primitive] = {
             lambda a, v: (a is not None) == bool(v[0]),
         ),
         # Tags: the operand is the list of folded tags (never unset).
-        Primitive(
+        _listing(
             "has_any",
             lambda x, v: (
                 f"EXISTS (SELECT 1 FROM json_each({x}) AS tag WHERE {TAG} IN ({', '.join(v)}))"
             ),
             lambda a, v: any(tag in v for tag in a),
         ),
-        Primitive(
+        _listing(
             "has_none",
             lambda x, v: (
                 f"NOT EXISTS (SELECT 1 FROM json_each({x}) AS tag WHERE {TAG} IN ({', '.join(v)}))"
@@ -310,6 +320,7 @@ CUSTOM_PRIMITIVES: dict[str, Primitive] = {
         "in",
         lambda x, v: joined([f"segcli_compare({x}, {p}) = 0" for p in v], "OR"),
         lambda a, v: any(compare_custom(a, p) == 0 for p in v),
+        set_sql=lambda x, s: f"EXISTS (SELECT 1 FROM ({s}) WHERE segcli_compare({x}, value) = 0)",
     ),
     "not_in": Primitive(
         "not_in",
@@ -319,6 +330,10 @@ CUSTOM_PRIMITIVES: dict[str, Primitive] = {
             + ")"
         ),
         lambda a, v: a is not None and not any(compare_custom(a, p) == 0 for p in v),
+        set_sql=lambda x, s: (
+            f"({x} IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM ({s}) WHERE segcli_compare({x}, value) = 0))"
+        ),
     ),
     "between": Primitive(
         "between",
