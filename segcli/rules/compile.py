@@ -355,7 +355,8 @@ def _counts(expression: str, counts: tuple[ast.Count, ...], money: bool, context
 
 
 def _folded(names: tuple[str, ...], context: Context) -> str:
-    """The placeholders of names folded for case, as an SQL list: ``(:p1, :p2)``."""
+    """Names folded for case, as what follows IN: ``(:p1, :p2)``, or for a long list
+    ``(SELECT value FROM json_each(:p1))``."""
     return f"({context.params.listed(_fold_list(names))})"
 
 
