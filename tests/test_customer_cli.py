@@ -336,6 +336,31 @@ def test_explain_verdict_matches_export(store, segment):
         assert members == {"c:C1", "c:C2", "c:C4"}
 
 
+def test_explain_shows_a_long_list_by_its_first_values(store):
+    """A list of more than ten values is shown by its first eight and how many more: a
+    suppression list of thousands would fill the screen. Ten are shown whole."""
+    emails = [f"someone{n}@example.com" for n in range(40)] + ["BOB@example.com"]
+    products = [f"X{n}" for n in range(11)] + ["P1"]
+    statuses = [f"s{n}" for n in range(10)]
+    store.segment(
+        "long-lists",
+        "title: Long lists\ncriteria:\n  all:\n"
+        f"    - email: {{in: [{', '.join(emails)}]}}\n"
+        f"    - purchased: {{product: [{', '.join(products)}]}}\n"
+        f"    - not: {{has_order: {{status: [{', '.join(statuses)}]}}}}\n",
+    )
+    criteria = shown(store, "C2", "--explain", "long-lists")["explain"]["criteria"]
+    first = ", ".join(emails[:8])
+    assert [c["criterion"] for c in criteria] == [
+        "all of",
+        f"email is one of [{first}, and 33 more]",
+        f"purchased product {', '.join(products[:8])} or one of 4 more",
+        "not",
+        f"has an order with status {' or '.join(statuses)}",
+    ]
+    assert [c["passed"] for c in criteria] == [True, True, True, True, False]
+
+
 def test_explain_unknown_segment(store):
     result = store("customer", "show", "C1", "--explain", "vpi")
     assert result.exit_code == 1

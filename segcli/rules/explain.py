@@ -9,10 +9,32 @@ from segcli.rules import ast
 from segcli.rules.dates import DateValue, Duration
 from segcli.rules.operators import OPERATORS
 
+# A list is shown whole up to this many values, a longer one by its first values and how
+# many more it holds: a suppression list of 40,000 emails filled 10,000 lines.
+SHOWN_VALUES = 10
+
+
+def _abridged(texts: list[str], more: str) -> list[str] | None:
+    """A long list's first values, then ``more`` with how many it leaves out; None for a
+    list short enough to show whole."""
+    if len(texts) <= SHOWN_VALUES:
+        return None
+    shown = SHOWN_VALUES - 2
+    return [*texts[:shown], more.format(f"{len(texts) - shown:,}")]
+
+
+def _either(names: tuple[str, ...]) -> str:
+    """``a or b or c``; for a long list ``a, b, ... or one of 39,992 more``."""
+    abridged = _abridged(list(names), "{} more")
+    if abridged is None:
+        return " or ".join(names)
+    return ", ".join(abridged[:-1]) + " or one of " + abridged[-1]
+
 
 def show_value(value: object) -> str:
     if isinstance(value, tuple):
-        return "[" + ", ".join(show_value(v) for v in value) + "]"
+        texts = [show_value(v) for v in value]
+        return "[" + ", ".join(_abridged(texts, "and {} more") or texts) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, DateValue):
@@ -62,7 +84,7 @@ def describe(node: ast.Condition) -> str:
             ("vendor", node.vendor),
         ):
             if names:
-                what.append(f"{label} {' or '.join(names)}")
+                what.append(f"{label} {_either(names)}")
         text = "purchased " + (", ".join(what) if what else "anything")
         if window := _window(node.window):
             text += f" {window}"
@@ -70,7 +92,7 @@ def describe(node: ast.Condition) -> str:
             text += f" ({_counts('orders', node.times)})"
         return text
     if isinstance(node, ast.Reviewed):
-        text = "reviewed " + (" or ".join(node.product) if node.product else "a product")
+        text = "reviewed " + (_either(node.product) if node.product else "a product")
         if node.rating:
             text += f" with {_counts('rating', node.rating)}"
         if window := _window(node.window):
@@ -82,7 +104,7 @@ def describe(node: ast.Condition) -> str:
     if isinstance(node, ast.HasOrder):
         text = "has an order"
         if node.status:
-            text += f" with status {' or '.join(node.status)}"
+            text += f" with status {_either(node.status)}"
         if node.total:
             text += f" with {_counts('total', node.total)}"
         if window := _window(node.window):
