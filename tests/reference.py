@@ -408,11 +408,12 @@ class Reference:
         ]
 
     def _is_product(self, record: dict, names: tuple[str, ...]) -> bool:
-        """``product: X``: the record's product_id or sku, or those of its product."""
+        """``product: X``: the record's product_id or sku, or the product_id, sku or title
+        of its product."""
         wanted = _folded(names)
         ids = {fold(record["product_id"]), fold(record["sku"])}
         for product in self._products_of(record):
-            ids |= {fold(product["product_id"]), fold(product["sku"])}
+            ids |= {fold(product["product_id"]), fold(product["sku"]), fold(product["title"])}
         return bool(ids & wanted)
 
     def _item_matches(self, item: dict, node: ast.Purchased) -> bool:

@@ -69,6 +69,9 @@ COUNTRIES = ["NO", "no", "DE", "", "yes", "on"]
 TAG_LISTS = ["", "VIP", "vip, Gold", "gold,wholesale", "Gold, VIP, new"]
 SIZES = ["", "10", "10.0", "9.5", "abc", "ABC", "-3", "1e1"]
 PRODUCTS = [f"P{n}" for n in range(1, 5)]
+# Product titles, in products.csv and on line items (the same title in other cases too, and
+# one no product has): `product: NAME` matches either, with or without the line's ids.
+TITLES = ["Teapot", "TEAPOT", "Blue Mug", "Odd Lamp", ""]
 
 timestamps = st.builds(
     lambda day, clock: day.isoformat() + clock, st.sampled_from(DAYS), st.sampled_from(TIMES)
@@ -122,6 +125,7 @@ def stores(draw):
                 "collections": draw(st.sampled_from(["", "Summer", "Summer;Sale", "winter"])),
                 "product_type": draw(st.sampled_from(PRODUCT_TYPES)),
                 "vendor": draw(st.sampled_from(VENDORS)),
+                "title": draw(st.sampled_from(TITLES)),
             }
         )
     files["items"] = []
@@ -146,6 +150,7 @@ def stores(draw):
                     "order_id": order_id,
                     "product_id": "" if by_sku else product,
                     "sku": f"S{product[1:]}" if by_sku else "",
+                    "title": draw(st.sampled_from(TITLES)),
                     "collection": draw(st.sampled_from(COLLECTIONS)),
                     "quantity": "1",
                     "price": "1",
@@ -512,7 +517,7 @@ class Conditions:
             return word, f"{word}: {self.pick(['true', 'false'])}"
         if word == "purchased":
             if self.coin():
-                products = [*PRODUCTS, "p2", "S3", "s1", "P9"]
+                products = [*PRODUCTS, "p2", "S3", "s1", "P9", "teapot", "Blue mug", "Odd Lamp"]
                 entries.append(f"product: {self._names(products)}")
             if self.coin():
                 entries.append(f"collection: {self._names(['Summer', 'SALE', 'winter', 'x'])}")
@@ -525,7 +530,7 @@ class Conditions:
                 entries.append(f"times: {self.counts(lambda: str(self.pick([0, 1, 2, 3])))}")
         elif word == "reviewed":
             if self.coin():
-                entries.append(f"product: {self._names([*PRODUCTS, 'p1'])}")
+                entries.append(f"product: {self._names([*PRODUCTS, 'p1', 'Teapot', 'blue MUG'])}")
             if self.coin():
                 entries.append(f"rating: {self.counts(lambda: str(self.pick([1, 3, 4, 5])))}")
             self.window(entries)

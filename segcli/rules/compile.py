@@ -394,35 +394,30 @@ def _of_products(alias: str, products: str) -> list[str]:
 def _product_match(
     alias: str, table: str, names: tuple[str, ...], context: Context, *, by_title: bool = False
 ) -> list[str]:
-    """``product: X`` matches the record's product_id or sku, or those of its product.
+    """``product: X`` matches the record's product_id or sku, or the product_id, sku or
+    title of its product in products.csv.
 
-    A line item (``by_title``) is also known by its title: platform exports often have
-    lines without a SKU. Returns the alternatives, any of which matches.
+    A line item (``by_title``) is also known by its own title, whether or not it has an
+    id: platform exports often have lines without a SKU, and merchants name products as
+    their customers see them. Returns the alternatives, any of which matches.
     """
     folded = _folded(names, context)
     row = alias if context.one_person else None
     named = (
         f"(SELECT product_id, sku FROM products WHERE segcli_fold(product_id) IN {folded} "
-        f"OR segcli_fold(sku) IN {folded})"
+        f"OR segcli_fold(sku) IN {folded} OR segcli_fold(title) IN {folded})"
     )
-    alternatives = []
-    if by_title:
-        # Only lines without an id are known by their title; the partial index
-        # items_untitled_products holds just those, so this stays an index search.
-        untitled = f"{alias}.product_id IS NULL AND {alias}.sku IS NULL"
-        stored = _stored(
-            table, "title", folded, " WHERE product_id IS NULL AND sku IS NULL", row=row
-        )
-        alternatives.append(f"({untitled} AND {alias}.title IN {stored})")
     # One IN list per column (the stored values that match, and those of the named
     # products), so that SQLite searches each column's index instead of scanning.
     product_ids = _values(table, "product_id", folded, row)
     skus = _values(table, "sku", folded, row)
-    return [
+    alternatives = [
         f"{alias}.product_id IN ({product_ids} UNION SELECT product_id FROM {named})",
         f"{alias}.sku IN ({skus} UNION SELECT sku FROM {named})",
-        *alternatives,
     ]
+    if by_title:
+        alternatives.append(f"{alias}.title IN {_stored(table, 'title', folded, row=row)}")
+    return alternatives
 
 
 def _either(alternatives: list[str]) -> str:

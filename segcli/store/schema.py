@@ -258,3 +258,16 @@ def m005_billing_index(db: Database) -> None:
             WHERE coalesce(country, region, city) IS NOT NULL;
         """
     )
+
+
+@migration
+def m006_items_title(db: Database) -> None:
+    """Every line item searchable by its title. ``product: NAME`` matches a line by its
+    own title also when the line has a product id or SKU (until now only lines without
+    either were indexed by title)."""
+    db.executescript(
+        """
+        DROP INDEX items_untitled_products;
+        CREATE INDEX items_title ON items(title, order_id);
+        """
+    )
