@@ -41,6 +41,13 @@ class Segcli:
         path.write_bytes(text.encode(encoding))
         return path
 
+    def imported(self, files: dict[str, str]) -> Segcli:
+        """Import native files given as {kind: text}, in that order; each must import."""
+        for kind, text in files.items():
+            result = self("import", kind, self.write(f"{kind}.csv", text))
+            assert result.exit_code == 0, result.stderr
+        return self
+
     def rows(self, sql: str, params: tuple = ()) -> list[tuple]:
         with sqlite3.connect(self.db) as conn:
             return conn.execute(sql, params).fetchall()

@@ -50,14 +50,14 @@ C5,P2,,4
 
 @pytest.fixture
 def store(segcli):
-    for kind, text in (
-        ("products", PRODUCTS),
-        ("orders", ORDERS),
-        ("items", ITEMS),
-        ("reviews", REVIEWS),
-    ):
-        result = segcli("import", kind, segcli.write(f"{kind}.csv", text))
-        assert result.exit_code == 0, result.stderr
+    segcli.imported(
+        {
+            "products": PRODUCTS,
+            "orders": ORDERS,
+            "items": ITEMS,
+            "reviews": REVIEWS,
+        }
+    )
     return segcli
 
 

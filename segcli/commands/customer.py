@@ -8,6 +8,7 @@ import click
 from rich.text import Text
 
 from segcli.commands.options import as_of_option
+from segcli.commands.segment import warn_unmatched
 from segcli.errors import SegcliError
 from segcli.output import decimal_text, new_table, show_table, write_json
 from segcli.rules.compile import AS_OF_END
@@ -67,6 +68,8 @@ def show_command(app, key, as_of, explain_segment, output_format):
     catalog = load_catalog(app.segments_dir, extra)
     explained_segment = resolve(catalog, [explain_segment])[0] if explain_segment else None
     store = app.open_store(create=False)
+    if explained_segment is not None:
+        warn_unmatched(store, [explained_segment], catalog.segments)
     person_id = find_person(store, key)
     evaluation = Evaluation(store, as_of, catalog.segments, person=person_id)
     facts = evaluation.person(person_id)

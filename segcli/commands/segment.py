@@ -13,7 +13,7 @@ from rich.text import Text
 from segcli.commands.options import as_of_option, criteria_option
 from segcli.errors import SegcliError
 from segcli.money import format_money, to_decimal
-from segcli.output import new_table, say, show_table, write_json
+from segcli.output import new_table, say, show_table, warn, write_json
 from segcli.segments import export as exporter
 from segcli.segments.catalog import (
     Catalog,
@@ -54,12 +54,24 @@ def _chosen(app, arguments, criteria):
     return catalog, resolve(catalog, list(dict.fromkeys(everything)))
 
 
-def _evaluation(app, catalog: Catalog, as_of) -> Evaluation:
+def _evaluation(app, catalog: Catalog, as_of, chosen=()) -> Evaluation:
+    """The evaluation of the catalog's segments; first, a warning on stderr for each name
+    in the ``chosen`` segments that no row of the store has."""
     # Imported here: segment list and validate need none of the evaluation's code.
     from segcli.segments.evaluate import Evaluation
 
     store = app.open_store(create=False)
+    warn_unmatched(store, chosen, catalog.segments)
     return Evaluation(store, as_of, catalog.segments)
+
+
+def warn_unmatched(store, segments, known) -> None:
+    """A warning for each name the segments give that no row of the store has: such a
+    condition matches nobody, and is most often a typo."""
+    from segcli.segments.unmatched import unmatched_values
+
+    for problem in unmatched_values(store, segments, known):
+        warn(str(problem))
 
 
 def _share(members: int, people: int) -> str:
@@ -135,6 +147,11 @@ def validate_command(app, files):
     problems = [p for p in catalog.problems if Path(p.path).resolve() in wanted]
     for problem in problems:
         say(str(problem))
+    if app.db_given or app.db_path.exists():
+        # With a database, names no row has are warned about (they never fail the check).
+        checked = [s for name, s in catalog.usable().items() if Path(s.source).resolve() in wanted]
+        with app.open_store(create=False) as store:
+            warn_unmatched(store, checked, catalog.segments)
     if problems:
         files_with_problems = len({Path(p.path).resolve() for p in problems})
         say(f"{len(problems)} problem(s) in {files_with_problems} of {len(wanted)} file(s)")
@@ -175,7 +192,7 @@ def calculate_command(app, segments, as_of, output_format, criteria, save_as, ti
     save = None
     if save_as is not None:
         save = _quick_filter_saver(app, catalog, save_as, title, criteria, force=force)
-    evaluation = _evaluation(app, catalog, as_of)
+    evaluation = _evaluation(app, catalog, as_of, chosen)
     rows = []
     for segment in chosen:
         figures = evaluation.figures(segment)
@@ -357,7 +374,7 @@ def _count_today(app, catalog, segment) -> None:
         return
     day = today()
     catalog.segments[segment.name] = segment
-    evaluation = _evaluation(app, catalog, day)
+    evaluation = _evaluation(app, catalog, day, [segment])
     figures = evaluation.figures(segment)
     evaluation.keep()
     say(
@@ -415,7 +432,7 @@ def show_command(app, segment, as_of, limit, sort, criteria):
         raise click.UsageError("give a SEGMENT or --criteria")
     order_by = _order_by(sort)
     catalog, [chosen] = _chosen(app, (segment,) if segment else (), criteria)
-    evaluation = _evaluation(app, catalog, as_of)
+    evaluation = _evaluation(app, catalog, as_of, [chosen])
     figures = evaluation.figures(chosen)
     table = new_table(
         "customer",
@@ -475,7 +492,7 @@ def export_command(
         raise click.UsageError("give a SEGMENT or --criteria")
     names = exporter.check_fields(fields)
     catalog, [chosen] = _chosen(app, (segment,) if segment else (), criteria)
-    evaluation = _evaluation(app, catalog, as_of)
+    evaluation = _evaluation(app, catalog, as_of, [chosen])
 
     def write(out) -> int:
         return exporter.write_segment(

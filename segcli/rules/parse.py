@@ -55,11 +55,17 @@ def _trillion_or_more(value: Decimal) -> bool:
     return bool(value) and value.adjusted() >= 12
 
 
-def did_you_mean(word: str, choices) -> str | None:
+def closest(word: str, choices) -> str | None:
+    """The choice most like ``word``, when one is like it at all."""
     import difflib  # only when a name is wrong: it costs every command 10 ms to import
 
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
+    return close[0] if close else None
+
+
+def did_you_mean(word: str, choices) -> str | None:
+    close = closest(word, choices)
+    return None if close is None else f"did you mean {close!r}?"
 
 
 class _Parser:
