@@ -828,7 +828,9 @@ def test_random_valid_trees_validate_and_calculate(store, everyone, tree, title)
     text, _ = segment_text(tree, title=title)
     path = write_case(store, "tree.yaml", text)
     result = no_crash(store("segment", "validate", path), 0)
-    assert result.stderr == "1 segment file(s) checked: no problems\n"
+    # Values drawn at random may be names the store lacks: warnings, never problems.
+    said = [line for line in result.stderr.splitlines() if not line.startswith("warning: ")]
+    assert said == ["1 segment file(s) checked: no problems"]
     # Its complement: every condition is two-valued, `not` is the exact complement.
     negated = write_case(store, "not-tree.yaml", segment_text(Negation(tree))[0])
     members, others, total = count_of(store, path, negated, "everyone")

@@ -255,7 +255,8 @@ def test_validate_yaml_syntax_error_shows_the_line(store):
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        f"{bad}:4:4: YAML syntax error: expected <block end>, but found '<block mapping start>'",
+        f"{bad}:4:4: YAML syntax error: expected <block end>, but found '<block mapping start>'; "
+        "the items of one list or mapping must start in the same column (spaces only)",
         "    4 |    orders_count: 2",
         "           ^",
         "1 problem(s) in 1 of 3 file(s)",

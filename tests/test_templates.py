@@ -650,7 +650,8 @@ def test_a_template_made_with_its_defaults_has_the_templates_members(made_from_d
     assert re.search(rf"made-{template}: [\d,]+ members? as of ", result.stderr)
     # The template's own text, comments and layout kept: only the name differs.
     _check_written(examples[template], f"made-{template}", {}, path.read_text(encoding="utf-8"))
-    assert str(path) not in validate.stderr, validate.stderr
+    # No problem names the file (a warning of a name the store lacks may: its template's).
+    assert not any(line.startswith(str(path)) for line in validate.stderr.splitlines())
     assert counts[f"made-{template}"] == counts[template]
 
 

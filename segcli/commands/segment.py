@@ -17,7 +17,7 @@ from segcli.output import new_table, say, show_table, warn, write_json
 from segcli.segments import export as exporter
 from segcli.segments.catalog import (
     Catalog,
-    SegmentProblems,
+    every_problem,
     is_path,
     load_catalog,
     quick_filter,
@@ -37,21 +37,39 @@ def _catalog(app, arguments=()) -> Catalog:
 
 
 def _chosen(app, arguments, criteria):
-    """The catalog and the segments the command is about (all of them by default)."""
+    """The catalog and the segments the command is about (all of them by default).
+
+    Every problem of every segment file read shows in one run: in the error when the
+    command cannot go on, else as warnings about the files it does not use.
+    """
     catalog = _catalog(app, arguments)
     if criteria is not None:
         if arguments:
             raise click.UsageError("give segment names or --criteria, not both")
-        return catalog, [quick_filter(catalog, criteria)]
-    if arguments:
-        return catalog, resolve(catalog, list(arguments))
-    everything = [*catalog.names(), *[n for n in sorted(catalog.files) if n in catalog.broken]]
-    duplicates = [
-        p for p in catalog.problems if p.key == "name" and p.path not in catalog.files.values()
-    ]
-    if duplicates:
-        raise SegmentProblems(duplicates)
-    return catalog, resolve(catalog, list(dict.fromkeys(everything)))
+        chosen = [quick_filter(catalog, criteria)]
+    elif arguments:
+        chosen = resolve(catalog, list(arguments))
+    else:
+        everything = [*catalog.names(), *[n for n in sorted(catalog.files) if n in catalog.broken]]
+        duplicates = [
+            p for p in catalog.problems if p.key == "name" and p.path not in catalog.files.values()
+        ]
+        if duplicates:
+            raise every_problem(catalog, duplicates)
+        chosen = resolve(catalog, list(dict.fromkeys(everything)))
+    if catalog.problems:
+        files = len({problem.path for problem in catalog.problems})
+        warn(
+            f"{_counted(len(catalog.problems), 'problem')} in {_counted(files, 'segment file')} "
+            "that this command does not use:"
+        )
+        for problem in catalog.problems:
+            say(str(problem))
+    return catalog, chosen
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def _evaluation(app, catalog: Catalog, as_of, chosen=()) -> Evaluation:
@@ -147,7 +165,7 @@ def validate_command(app, files):
     problems = [p for p in catalog.problems if Path(p.path).resolve() in wanted]
     for problem in problems:
         say(str(problem))
-    if app.db_given or app.db_path.exists():
+    if app.db_path.exists():
         # With a database, names no row has are warned about (they never fail the check).
         checked = [s for name, s in catalog.usable().items() if Path(s.source).resolve() in wanted]
         with app.open_store(create=False) as store:

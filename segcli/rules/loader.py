@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import yaml
 
+from segcli.rules.hints import operator_hint, reserved_after_colon, syntax_hint
 from segcli.rules.problems import Pos, Problem
 
 # Aliases can make a small file expand enormously ("billion laughs"); no real segment
@@ -123,9 +124,11 @@ def load_yaml(text: str, path: str) -> Document:
         if pos.line > last_line:
             # The parser noticed at the end of the file: point at the last line instead.
             pos = Pos(last_line, len(text.splitlines()[-1]) + 1 if text.splitlines() else 1)
-        message = f"YAML syntax error: {error.problem or error.context}"
+        problem = error.problem or error.context or ""
+        message = f"YAML syntax error: {problem}"
         snippet = _line_of(text, pos.line)
-        return Document(None, [Problem(path, pos, message, snippet=snippet)])
+        hint = syntax_hint(problem, text.splitlines(), pos.line)
+        return Document(None, [Problem(path, pos, message, hint=hint, snippet=snippet)])
     except yaml.YAMLError as error:
         return Document(None, [Problem(path, Pos(1, 1), f"YAML error: {error}")])
     except RecursionError:
@@ -145,13 +148,15 @@ def load_yaml(text: str, path: str) -> Document:
     problems: list[Problem] = []
     budget = [MAX_NODES]
     try:
-        root = _convert(nodes[0], path, problems, budget, 0)
+        root = _convert(nodes[0], path, problems, budget, 0, text.splitlines())
     except _TooBig as error:
         return Document(None, [Problem(path, Pos(1, 1), str(error))])
     return Document(root, problems)
 
 
-def _convert(node, path: str, problems: list[Problem], budget: list[int], depth: int):
+def _convert(
+    node, path: str, problems: list[Problem], budget: list[int], depth: int, lines: list[str]
+):
     budget[0] -= 1
     if budget[0] < 0:
         raise _TooBig(
@@ -162,8 +167,11 @@ def _convert(node, path: str, problems: list[Problem], budget: list[int], depth:
         raise _TooBig(f"the document is nested more than {MAX_DEPTH} levels deep")
     pos = Pos(node.start_mark.line + 1, node.start_mark.column + 1)
     if node.tag not in _PLAIN_TAGS:
+        # `orders_count: != 2` reads as the tag `!=`: an operator meant as a value.
+        line = lines[pos.line - 1] if pos.line <= len(lines) else ""
+        hint = operator_hint(line) or reserved_after_colon(line)
         problems.append(
-            Problem(path, pos, f"YAML tag {node.tag!r} is not allowed in segment files")
+            Problem(path, pos, f"YAML tag {node.tag!r} is not allowed in segment files", hint=hint)
         )
     if isinstance(node, yaml.ScalarNode):
         quoted = node.style is not None and node.style in ("'", '"', "|", ">")
@@ -171,13 +179,15 @@ def _convert(node, path: str, problems: list[Problem], budget: list[int], depth:
         end = Pos(node.end_mark.line + 1, node.end_mark.column + 1)
         return Scalar(value, node.value, pos, quoted, end)
     if isinstance(node, yaml.SequenceNode):
-        items = tuple(_convert(item, path, problems, budget, depth + 1) for item in node.value)
+        items = tuple(
+            _convert(item, path, problems, budget, depth + 1, lines) for item in node.value
+        )
         return Sequence(items, pos, Pos(node.end_mark.line + 1, node.end_mark.column + 1))
     items = []
     seen: dict[object, Pos] = {}
     for key_node, value_node in node.value:
-        key = _convert(key_node, path, problems, budget, depth + 1)
-        value = _convert(value_node, path, problems, budget, depth + 1)
+        key = _convert(key_node, path, problems, budget, depth + 1, lines)
+        value = _convert(value_node, path, problems, budget, depth + 1, lines)
         if not isinstance(key, Scalar):
             problems.append(Problem(path, key.pos, "a key must be a plain word"))
             continue

@@ -12,6 +12,7 @@ from decimal import Decimal
 from segcli.rules import ast
 from segcli.rules import fields as F
 from segcli.rules.dates import DATE_SPELLINGS, parse_date, parse_duration
+from segcli.rules.hints import key_hint, operator_hint, reserved_after_colon
 from segcli.rules.loader import Mapping, Scalar, Sequence, YamlValue, load_yaml
 from segcli.rules.operators import DATE_SYNONYMS, OPERATORS, canonical
 from segcli.rules.parameters import read_parameters
@@ -69,9 +70,14 @@ def did_you_mean(word: str, choices) -> str | None:
 
 
 class _Parser:
-    def __init__(self, path: str):
+    def __init__(self, path: str, lines: list[str]):
         self.path = path
+        # The file's lines, for hints that show a line as it should be written.
+        self.lines = lines
         self.problems: list[Problem] = []
+
+    def line(self, pos: Pos) -> str:
+        return self.lines[pos.line - 1] if 1 <= pos.line <= len(self.lines) else ""
 
     def problem(self, pos: Pos, message: str, *, key=None, hint=None) -> None:
         self.problems.append(Problem(self.path, pos, message, key=key, hint=hint))
@@ -127,10 +133,13 @@ class _Parser:
         if isinstance(node, Sequence):
             return self._group(ast.All, node, "all")
         if not isinstance(node, Mapping):
+            line = self.line(node.pos)
             self.problem(
                 node.pos,
                 f"expected a condition, got {node.text!r}",
-                hint="a condition is a mapping such as 'total_spent: {gt: 100}'",
+                hint=operator_hint(line)
+                or key_hint(line)
+                or "a condition is a mapping such as 'total_spent: {gt: 100}'",
             )
             return None
         if not node.items:
@@ -181,7 +190,10 @@ class _Parser:
         if field is None:
             known = [*F.FIELDS, *PREDICATES, *GROUPS]
             hint = did_you_mean(word, known)
-            if word.startswith(F.CUSTOM_PREFIX):
+            if re.search(r"[\s{:=]|^-", word):
+                # `total_spent {gt: 1}`, `-country: FR`: YAML read a mistyped line as a key.
+                hint = key_hint(self.line(key.pos)) or hint
+            elif word.startswith(F.CUSTOM_PREFIX):
                 hint = "a custom field is written custom.NAME, with NAME as in the CSV header"
             self.problem(
                 key.pos,
@@ -315,6 +327,13 @@ class _Parser:
 
     def _wrong(self, node: YamlValue, key: str, op: str, expected: str, hint=None):
         shown = node.text if isinstance(node, Scalar) else type(node).__name__.lower()
+        if hint is None and isinstance(node, Scalar) and not node.quoted:
+            line = self.line(node.pos)
+            if not shown:
+                # `tags: #vip` is a comment, `country: &FR` an anchor: YAML read no value.
+                hint = reserved_after_colon(line)
+            elif shown[0] in "<>=!":
+                hint = operator_hint(line)
         self.problem(
             node.pos,
             f"{key} {op}: expected {expected}, got {shown!r}",
@@ -439,7 +458,7 @@ def parse_segment_text(
     document = load_yaml(text, path)
     if document.root is None:
         return None, document.problems
-    parser = _Parser(path)
+    parser = _Parser(path, text.splitlines())
     parser.problems.extend(document.problems)
     segment = parser.segment(document.root, default_name)
     if parser.problems:
@@ -454,7 +473,7 @@ def parse_criteria_text(
     document = load_yaml(text, source)
     if document.root is None:
         return None, document.problems
-    parser = _Parser(source)
+    parser = _Parser(source, text.splitlines())
     parser.problems.extend(document.problems)
     condition = parser.condition(document.root)
     if parser.problems:

@@ -126,8 +126,13 @@ def is_path(argument: str) -> bool:
 
 
 def resolve(catalog: Catalog, arguments: list[str]) -> list[ast.Segment]:
-    """The segments named by the arguments (names or .yaml paths), checked with all they use."""
+    """The segments named by the arguments (names or .yaml paths), checked with all they use.
+
+    When any of them cannot be evaluated, the error lists every problem of every file
+    read: theirs and those they use first, then the others, so that one run shows all.
+    """
     chosen: list[ast.Segment] = []
+    broken: list[str] = []
     for argument in arguments:
         name = argument
         if is_path(argument):
@@ -139,17 +144,26 @@ def resolve(catalog: Catalog, arguments: list[str]) -> list[ast.Segment]:
             if name is None:
                 problems = [p for p in catalog.problems if Path(p.path).resolve() == wanted]
                 if problems:
-                    raise SegmentProblems(problems)
+                    raise every_problem(catalog, problems)
                 raise SegcliError(f"no segment file {argument}")
         if name in catalog.broken:
-            raise SegmentProblems(_problems_of(catalog, name))
+            broken.append(name)
+            continue
         if name not in catalog.segments:
             raise SegcliError(
                 f"unknown segment {name!r}",
                 hint=did_you_mean(name, catalog.segments) or "see segcli segment list",
             )
         chosen.append(catalog.segments[name])
+    if broken:
+        raise every_problem(catalog, [p for name in broken for p in _problems_of(catalog, name)])
     return chosen
+
+
+def every_problem(catalog: Catalog, first: list[Problem]) -> SegmentProblems:
+    """The problems ``first``, then every other problem of the files read."""
+    listed = list(dict.fromkeys(first))
+    return SegmentProblems(listed + [p for p in catalog.problems if p not in listed])
 
 
 def _problems_of(catalog: Catalog, name: str) -> list[Problem]:
@@ -175,13 +189,13 @@ def quick_filter(catalog: Catalog, criteria: str) -> ast.Segment:
     """An unsaved segment from ``--criteria 'YAML'``."""
     condition, problems = parse_criteria_text(criteria)
     if condition is None:
-        raise SegmentProblems(problems)
+        raise every_problem(catalog, problems)
     segment = ast.Segment("criteria", "Quick filter", criteria.strip(), condition, "--criteria")
     problems = check_references({**catalog.segments, segment.name: segment}, catalog.broken)
     problems = [p for p in problems if p.path == "--criteria"]
-    if problems:
-        raise SegmentProblems(problems)
     for ref in references(condition):
         if ref.name in catalog.broken:
-            raise SegmentProblems(_problems_of(catalog, ref.name))
+            problems += _problems_of(catalog, ref.name)
+    if problems:
+        raise every_problem(catalog, problems)
     return segment

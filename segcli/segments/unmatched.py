@@ -95,6 +95,11 @@ class _Wanted:
     value: str
 
 
+# Names of one kind in one file reported one by one, at most; a list of thousands of
+# names (a suppression list) gets one line for the rest.
+SHOWN_PER_KIND = 10
+
+
 def unmatched_values(
     store: Store, segments: Iterable[ast.Segment], known: dict[str, ast.Segment]
 ) -> list[Problem]:
@@ -103,6 +108,9 @@ def unmatched_values(
     values = _StoreValues(store)
     problems = []
     seen: set[tuple] = set()
+    unshown: Counter = Counter()
+    first_unshown: dict[tuple, _Wanted] = {}
+    shown: Counter = Counter()
     for wanted in _wanted(segments, known):
         # One warning per name and file, where the file first gives it.
         mark = (wanted.source, wanted.lookup.label, fold(wanted.value))
@@ -111,6 +119,12 @@ def unmatched_values(
         seen.add(mark)
         if values.has(wanted.lookup, wanted.value):
             continue
+        kind = (wanted.source, wanted.lookup)
+        if shown[kind] == SHOWN_PER_KIND:
+            unshown[kind] += 1
+            first_unshown.setdefault(kind, wanted)
+            continue
+        shown[kind] += 1
         problems.append(
             Problem(
                 wanted.source,
@@ -118,6 +132,17 @@ def unmatched_values(
                 _message(wanted),
                 key=wanted.lookup.label,
                 hint=values.hint(wanted.lookup, wanted.value),
+            )
+        )
+    for kind, count in unshown.items():
+        wanted = first_unshown[kind]
+        more = f"{count:,} more {wanted.lookup.plural if count != 1 else wanted.lookup.label}"
+        problems.append(
+            Problem(
+                wanted.source,
+                wanted.node.pos,
+                f"and {more} that no {wanted.lookup.holders} has, such as {wanted.value!r}",
+                key=wanted.lookup.label,
             )
         )
     return problems
