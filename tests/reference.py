@@ -407,6 +407,13 @@ class Reference:
             or (p["sku"] is not None and p["sku"] == item["sku"])
         ]
 
+    def _line_products(self, item: dict) -> list[dict]:
+        """A line's products: by product_id or sku; a line with neither, by its title."""
+        if item["product_id"] is None and item["sku"] is None:
+            title = item["title"]
+            return [p for p in self.records.products if title is not None and p["title"] == title]
+        return self._products_of(item)
+
     def _is_product(self, record: dict, names: tuple[str, ...]) -> bool:
         """``product: X``: the record's product_id or sku, or those of its product."""
         wanted = _folded(names)
@@ -416,7 +423,7 @@ class Reference:
         return bool(ids & wanted)
 
     def _item_matches(self, item: dict, node: ast.Purchased) -> bool:
-        products = self._products_of(item)
+        products = self._line_products(item)
         if (
             node.product
             and not self._is_product(item, node.product)

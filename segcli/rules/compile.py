@@ -384,10 +384,14 @@ def _values(table: str, column: str, folded: str, row: str | None = None) -> str
 
 
 def _of_products(alias: str, products: str) -> list[str]:
-    """A line item or review whose product (by product_id or sku) is one of ``products``."""
+    """A line item whose product is one of ``products``: by product_id or sku, or, for a
+    line with neither, by title (Shopify's order lines mostly have no SKU: the products
+    export titles each variant as its order lines name it)."""
+    untitled = f"{alias}.product_id IS NULL AND {alias}.sku IS NULL"
     return [
         f"{alias}.product_id IN (SELECT product_id FROM {products})",
         f"{alias}.sku IN (SELECT sku FROM {products})",
+        f"({untitled} AND {alias}.title IN (SELECT title FROM {products}))",
     ]
 
 
@@ -438,7 +442,7 @@ def _item_terms(node: ast.Purchased, context: Context) -> list[list[str]]:
     if node.collection:
         folded = _folded(node.collection, context)
         in_collection = (
-            "(SELECT p.product_id, p.sku FROM products p JOIN product_collections pc "
+            "(SELECT p.product_id, p.sku, p.title FROM products p JOIN product_collections pc "
             f"ON pc.record_key = p.record_key WHERE segcli_fold(pc.collection) IN {folded})"
         )
         terms.append(
@@ -451,7 +455,8 @@ def _item_terms(node: ast.Purchased, context: Context) -> list[list[str]]:
         if names:
             folded = _folded(names, context)
             matching = (
-                f"(SELECT product_id, sku FROM products WHERE segcli_fold({column}) IN {folded})"
+                f"(SELECT product_id, sku, title FROM products "
+                f"WHERE segcli_fold({column}) IN {folded})"
             )
             if column == "vendor":
                 # The line's own vendor (platform exports give it), else its product's.
