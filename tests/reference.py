@@ -407,20 +407,27 @@ class Reference:
             or (p["sku"] is not None and p["sku"] == item["sku"])
         ]
 
-    def _is_product(self, record: dict, names: tuple[str, ...]) -> bool:
+    def _line_products(self, item: dict) -> list[dict]:
+        """A line's products: by product_id or sku; a line with neither, by its title."""
+        if item["product_id"] is None and item["sku"] is None:
+            title = item["title"]
+            return [p for p in self.records.products if title is not None and p["title"] == title]
+        return self._products_of(item)
+
+    def _is_product(self, record: dict, names: tuple[str, ...], products: list[dict]) -> bool:
         """``product: X``: the record's product_id or sku, or the product_id, sku or title
-        of its product."""
+        of one of its ``products``."""
         wanted = _folded(names)
         ids = {fold(record["product_id"]), fold(record["sku"])}
-        for product in self._products_of(record):
+        for product in products:
             ids |= {fold(product["product_id"]), fold(product["sku"]), fold(product["title"])}
         return bool(ids & wanted)
 
     def _item_matches(self, item: dict, node: ast.Purchased) -> bool:
-        products = self._products_of(item)
+        products = self._line_products(item)
         if (
             node.product
-            and not self._is_product(item, node.product)
+            and not self._is_product(item, node.product, products)
             and fold(item["title"]) not in _folded(node.product)
         ):
             return False
@@ -457,7 +464,7 @@ class Reference:
         return len(matching) >= 1
 
     def _review_matches(self, review: dict, node: ast.Reviewed) -> bool:
-        if node.product and not self._is_product(review, node.product):
+        if node.product and not self._is_product(review, node.product, self._products_of(review)):
             return False
         if node.rating and not count_holds(review["rating"], node.rating, money=False):
             return False

@@ -1499,7 +1499,7 @@ def test_from_shopify_on_a_file_without_name_is_refused_naming_it(segcli):
     assert segcli.value("SELECT count(*) FROM orders") == 0
 
 
-@pytest.mark.parametrize(("kind", "dialect"), [("items", "shopify"), ("products", "woocommerce")])
+@pytest.mark.parametrize(("kind", "dialect"), [("items", "shopify"), ("reviews", "woocommerce")])
 def test_from_a_platform_for_a_kind_it_has_no_export_of_is_refused(segcli, kind, dialect):
     path = segcli.write(f"{kind}.csv", "order_id,product_id,sku,title\nO1,P1,S1,Mug\n")
     result = checked(segcli, "import", kind, path, "--from", dialect, exit_code=1)

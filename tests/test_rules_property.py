@@ -144,13 +144,18 @@ def stores(draw):
         )
         for _ in range(draw(st.integers(0, 2))):
             product = draw(st.sampled_from([*PRODUCTS, "P9"]))
-            by_sku = draw(st.booleans()) and product != "P9"
+            # A line names its product by id, by SKU, or (as Shopify's lines do) by its
+            # title alone, which then links it to the products of that title.
+            named_by = draw(st.sampled_from(["id", "sku", "title"]))
+            if product == "P9" and named_by == "sku":
+                named_by = "id"
+            title = draw(st.sampled_from(TITLES if named_by != "title" else TITLES[:-1]))
             files["items"].append(
                 {
                     "order_id": order_id,
-                    "product_id": "" if by_sku else product,
-                    "sku": f"S{product[1:]}" if by_sku else "",
-                    "title": draw(st.sampled_from(TITLES)),
+                    "product_id": product if named_by == "id" else "",
+                    "sku": f"S{product[1:]}" if named_by == "sku" else "",
+                    "title": title,
                     "collection": draw(st.sampled_from(COLLECTIONS)),
                     "quantity": "1",
                     "price": "1",

@@ -131,7 +131,7 @@ def report(shown_path: str, result: ImportResult) -> None:
     default=NATIVE,
     show_default=True,
     help="Where the file comes from: segcli's own columns, or a platform's export "
-    "(shopify: orders and customers; woocommerce: orders and customers).",
+    "(shopify and woocommerce: orders, customers and products).",
 )
 @click.option(
     "--map",

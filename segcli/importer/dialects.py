@@ -39,6 +39,40 @@ class Derived:
 # A native column's source: platform column names (the first filled one wins), or Derived.
 Source = tuple[str, ...] | Derived
 
+
+@dataclass(frozen=True)
+class Family:
+    """Rows that stand for a variant of a product given on another row of the file.
+
+    Exports write a product's own fields (title, type, vendor, categories, tags) on one
+    row only: Shopify on the first row of the product's rows, WooCommerce on the variable
+    product's row, which its variations name as their ``Parent``. A variant's row takes
+    those cells from its product's row where it leaves them empty.
+    """
+
+    # The platform columns a variant takes from its product's row.
+    inherited: tuple[str, ...]
+    # The name of the row's product ("" for none); a product's own row may name itself.
+    product_of: Callable[[Getter], str]
+    # The names by which other rows name this row as their product (none: it is no product).
+    known_as: Callable[[Getter], tuple[str, ...]]
+    # The platform columns the two functions read.
+    inputs: tuple[str, ...]
+    # A product's rows follow each other (Shopify), so only the latest product is kept:
+    # memory stays bounded. Otherwise every product with variants is kept until the end.
+    together: bool = False
+    # A variant's row that stands for no product row (Shopify's rows of extra images).
+    adds_nothing: Callable[[Getter], bool] | None = None
+    # A column a product's own row always fills: a product row without it is a variant
+    # whose product's row is elsewhere (a file sorted by something else).
+    product_fills: str | None = None
+    # What the import summary says of rows that add nothing, of product rows without the
+    # column above, and of variants whose product was not found above them.
+    adds_nothing_note: str = ""
+    scattered_note: str = ""
+    lost_product_note: str = ""
+
+
 # 5.27763E+12: a long number a spreadsheet displayed, and saved, with its digits cut.
 _SCIENTIFIC = re.compile(r"[0-9](?:\.[0-9]+)?[eE]\+[0-9]+")
 # Spreadsheets and Shopify write a leading apostrophe to keep a number as text: '92591.
@@ -62,6 +96,8 @@ class Layout:
     # Extra records a row stands for (WooCommerce's line_item_N cells), as native values.
     line_items: Callable[[Getter, list[str]], list[dict[str, str]]] | None = None
     item_columns: tuple[str, ...] = ()
+    # Rows that are variants of a product on another row, and what they take from it.
+    family: Family | None = None
 
     def native_header(self) -> list[str]:
         return [*self.columns, *(c for c in self.item_columns if c not in self.columns)]
@@ -129,6 +165,132 @@ SHOPIFY_CUSTOMERS = Layout(
     required=(("customer id", "email"),),
     signature=frozenset({"first name", "last name", "email", "total spent", "total orders"}),
     id_columns=("customer id",),
+)
+
+
+def category_collections(path: str) -> list[str]:
+    """A category path as the collections a product in it is in.
+
+    ``Clothing > Hoodies`` is a sub-category of Clothing: a hoodie is in the collection
+    Hoodies, in Clothing (the store lists it there too), and in ``Clothing > Hoodies``
+    (to tell it from another Hoodies under another category). Each level is named by
+    itself and, below the top, by its path.
+    """
+    levels = [level.strip() for level in path.split(">") if level.strip()]
+    names = []
+    for depth, level in enumerate(levels, start=1):
+        names.append(level)
+        if depth > 1:
+            names.append(" > ".join(levels[:depth]))
+    return names
+
+
+_SHOPIFY_OPTIONS = ("option1 value", "option2 value", "option3 value")
+# A row of a product's rows with none of these filled adds an image, not a variant.
+_SHOPIFY_VARIANT_CELLS = (
+    "variant sku",
+    "sku",
+    *_SHOPIFY_OPTIONS,
+    "variant price",
+    "price",
+    "variant barcode",
+    "barcode",
+)
+
+
+def _shopify_handle(get: Getter) -> str:
+    """The product's handle; exports since 2025 call the column ``URL handle``."""
+    return get("handle") or get("url handle")
+
+
+def _shopify_options(get: Getter) -> list[str]:
+    """The variant's option values; a product's only variant is ``Default Title``."""
+    values = [value for name in _SHOPIFY_OPTIONS if (value := get(name))]
+    return [] if values == ["Default Title"] else values
+
+
+def _shopify_product_id(get: Getter) -> str:
+    """The handle, and for one of several variants its option values too.
+
+    The export has no product or variant id, and every variant is a product row of its
+    own (each may carry a SKU an order line names): ``example-shirt/Green/S``.
+    """
+    handle = _shopify_handle(get)
+    return "/".join([handle, *_shopify_options(get)]) if handle else ""
+
+
+def _shopify_title(get: Getter) -> str:
+    """The variant as an order line names it: ``Example T-Shirt - Green / S``.
+
+    A line of an orders export without a SKU is known only by this name (Shopify joins
+    the product's title and the variant's options so), and so is found by it.
+    """
+    title = get("title")
+    options = _shopify_options(get)
+    return f"{title} - {' / '.join(options)}" if title and options else title
+
+
+def _shopify_collections(get: Getter) -> str:
+    """Shopify's product category (a path in its taxonomy), and a ``Collection`` cell.
+
+    The export has no column of the store's own collections; files made for Shopify's
+    import (and some apps' exports) may have a ``Collection``.
+    """
+    category = get("product category") or get("standard product type")
+    names = category_collections(category)
+    if get("collection"):
+        names.append(get("collection"))
+    return "; ".join(names)
+
+
+def _shopify_adds_an_image(get: Getter) -> bool:
+    return not any(get(name) for name in _SHOPIFY_VARIANT_CELLS)
+
+
+SHOPIFY_PRODUCTS = Layout(
+    dialect=SHOPIFY,
+    kind="products",
+    title="Shopify products export",
+    columns={
+        "product_id": Derived(("handle", "url handle", *_SHOPIFY_OPTIONS), _shopify_product_id),
+        "sku": _first("variant sku", "sku"),
+        "title": Derived(("title", *_SHOPIFY_OPTIONS), _shopify_title),
+        "collections": Derived(
+            ("product category", "standard product type", "collection"), _shopify_collections
+        ),
+        # Exports of 2021-2022 had "Custom Product Type" where later ones have "Type".
+        "product_type": _first("type", "custom product type"),
+        "vendor": _first("vendor"),
+        "tags": _first("tags"),
+    },
+    required=(("handle", "url handle"),),
+    signature=frozenset({"title", "vendor", "option1 name", "option1 value"}),
+    id_columns=("variant sku", "sku"),
+    family=Family(
+        inherited=(
+            "title",
+            "vendor",
+            "type",
+            "custom product type",
+            "tags",
+            "product category",
+            "standard product type",
+            "collection",
+        ),
+        # Every row names its product by its handle, the product's first row included.
+        product_of=_shopify_handle,
+        known_as=lambda get: (handle,) if (handle := _shopify_handle(get)) else (),
+        inputs=("handle", "url handle"),
+        together=True,
+        adds_nothing=_shopify_adds_an_image,
+        product_fills="title",
+        adds_nothing_note="rows that only add an image to the product above them are skipped",
+        scattered_note=(
+            "rows start a product but have no Title: a product's rows out of their place (a "
+            "file sorted by another column?) lack its title, type, vendor and tags; keep "
+            "each product's rows together, as Shopify writes them"
+        ),
+    ),
 )
 
 # -- WooCommerce -----------------------------------------------------------------------
@@ -281,15 +443,103 @@ WOOCOMMERCE_ORDERS = Layout(
     item_columns=("product_id", "sku", "title", "quantity", "price"),
 )
 
+
+def _woo_list(cell: str) -> list[str]:
+    """A WooCommerce list cell: values joined by ``, ``, a comma in a value escaped ``\\,``."""
+    return [value for part in _split_escaped(cell, ",") if (value := _unescape(part).strip())]
+
+
+def _woo_types(get: Getter) -> list[str]:
+    """``simple, downloadable, virtual``: the product type and its flags, lower case."""
+    return [value.lower() for value in _woo_list(get("type"))]
+
+
+def _woo_product_type(get: Getter) -> str:
+    """The type the merchant picks as "Product type": simple, grouped, external, variable.
+
+    A variation is a variant of a variable product, and of its type.
+    """
+    kind = next(iter(_woo_types(get)), "")
+    return "variable" if kind == "variation" else kind
+
+
+def _woo_collections(get: Getter) -> str:
+    return "; ".join(
+        name for path in _woo_list(get("categories")) for name in category_collections(path)
+    )
+
+
+def _woo_vendor(get: Getter) -> str:
+    """The product's brand (its first, if several), by its own name: ``Nike > Jordan``
+    is Jordan."""
+    brands = _woo_list(get("brands"))
+    return brands[0].split(">")[-1].strip() if brands else ""
+
+
+def _woo_parent(get: Getter) -> str:
+    """A variation's parent, as the export names it: its SKU, else ``id:`` and its ID."""
+    return get("parent") if "variation" in _woo_types(get) else ""
+
+
+def _woo_names(get: Getter) -> tuple[str, ...]:
+    """The names a variable product's variations give it as their parent."""
+    if "variable" not in _woo_types(get):
+        return ()
+    names = (get("sku"), f"id:{get('id')}" if get("id") else "")
+    return tuple(name for name in names if name)
+
+
+WOOCOMMERCE_PRODUCTS = Layout(
+    dialect=WOOCOMMERCE,
+    kind="products",
+    title="WooCommerce products export",
+    columns={
+        "product_id": _first("id"),
+        "sku": _first("sku"),
+        "title": _first("name"),
+        "collections": Derived(("categories",), _woo_collections),
+        "product_type": Derived(("type",), _woo_product_type),
+        "vendor": Derived(("brands",), _woo_vendor),
+        "tags": Derived(("tags",), lambda get: ", ".join(_woo_list(get("tags")))),
+    },
+    # The key, and something only a products export has (a file of SKUs alone is not one).
+    required=(("id", "sku"), ("name", "type", "categories")),
+    signature=frozenset({"type", "sku", "name", "categories"}),
+    id_columns=("id", "sku"),
+    family=Family(
+        inherited=("categories", "tags", "brands"),
+        product_of=_woo_parent,
+        known_as=_woo_names,
+        inputs=("type", "parent", "id", "sku"),
+        lost_product_note=(
+            "variations whose parent product is not above them in the file have no "
+            "categories, tags or brand"
+        ),
+    ),
+)
+
 LAYOUTS: dict[tuple[str, str], Layout] = {
     (layout.dialect, layout.kind): layout
-    for layout in (SHOPIFY_ORDERS, SHOPIFY_CUSTOMERS, WOOCOMMERCE_CUSTOMERS, WOOCOMMERCE_ORDERS)
+    for layout in (
+        SHOPIFY_ORDERS,
+        SHOPIFY_CUSTOMERS,
+        SHOPIFY_PRODUCTS,
+        WOOCOMMERCE_CUSTOMERS,
+        WOOCOMMERCE_ORDERS,
+        WOOCOMMERCE_PRODUCTS,
+    )
 }
 
 
 def kinds_of(dialect: str) -> list[str]:
     """The kinds of file a dialect has exports for."""
     return sorted(kind for d, kind in LAYOUTS if d == dialect)
+
+
+def kinds_in_words(dialect: str) -> str:
+    """``customers, orders and products``: the kinds a dialect has exports for."""
+    *others, last = kinds_of(dialect)
+    return f"{', '.join(others)} and {last}" if others else last
 
 
 def detect(header: list[str]) -> Layout | None:
@@ -313,6 +563,8 @@ class Translation:
     used: set[str] = field(default_factory=set)
     _positions: dict[str, int] = field(default_factory=dict)
     _line_item_columns: list[str] = field(default_factory=list)
+    # The products seen so far whose variants may follow: their inherited cells, by name.
+    _products: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for position, name in enumerate(self.header):
@@ -331,6 +583,8 @@ class Translation:
         for source in self.layout.columns.values():
             names = source if isinstance(source, tuple) else source.inputs
             self.used.update(name for name in names if name in self._positions)
+        if self.layout.family is not None:
+            self.used.update(n for n in self.layout.family.inputs if n in self._positions)
         if self.layout.line_items is not None:
             self._line_item_columns = sorted(
                 (
@@ -384,6 +638,10 @@ class Translation:
                 return _APOSTROPHE_NUMBER.sub("", fields[position], count=1).strip()
 
             self._check_ids(get)
+            if layout.family is not None:
+                get = self._in_family(layout.family, get)
+                if get is None:
+                    continue
             row = {}
             for native, source_spec in columns:
                 if isinstance(source_spec, tuple):
@@ -417,11 +675,40 @@ class Translation:
             for item in items:
                 yield Record(record.line, values + [item.get(c, "") for c in extra])
 
+    def _in_family(self, family: Family, get: Getter) -> Getter | None:
+        """The row's cells, with its product's where it is a variant that leaves them empty.
+
+        None for a row that stands for no product row (it is noted, not read).
+        """
+        parent = family.product_of(get)
+        product = self._products.get(parent)
+        if product is not None:
+            if family.adds_nothing is not None and family.adds_nothing(get):
+                self._note("(adds nothing)", family.adds_nothing_note)
+                return None
+            return lambda name: get(name) or product.get(name, "")
+        names = family.known_as(get)
+        if parent and parent not in names:
+            self._note("(product not found)", family.lost_product_note)
+        fills = family.product_fills
+        if names and fills in self._positions and not get(fills):
+            self._note("(scattered product)", family.scattered_note)
+        if names:
+            if family.together:
+                self._products.clear()
+            cells = {name: get(name) for name in family.inherited}
+            self._products.update((name, cells) for name in names)
+        return get
+
+    def _shown(self, name: str) -> str:
+        """A column as the file writes it."""
+        return next(h.strip() for h in self.header if h.strip().lower() == name)
+
     def _check_ids(self, get: Getter) -> None:
         for name in self.layout.id_columns:
             value = get(name)
             if value and scientific(value):
-                shown = next(h.strip() for h in self.header if h.strip().lower() == name)
+                shown = self._shown(name)
                 if name in self.used and self.layout.kind == "customers":
                     what = "so those customers are known by their email instead"
                 elif name in self.used:

@@ -302,7 +302,7 @@ def _translation(kind: Kind, path: Path, options: ImportOptions, header: list[st
     if layout is None:
         raise ImportRefused(
             path,
-            f"--from {options.dialect} reads {' and '.join(dialects.kinds_of(options.dialect))} "
+            f"--from {options.dialect} reads {dialects.kinds_in_words(options.dialect)} "
             f"exports, not {kind.name}",
             hint=f"import {kind.name} files in segcli's own columns (--from native, with --map)",
         )

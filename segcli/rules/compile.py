@@ -384,10 +384,14 @@ def _values(table: str, column: str, folded: str, row: str | None = None) -> str
 
 
 def _of_products(alias: str, products: str) -> list[str]:
-    """A line item or review whose product (by product_id or sku) is one of ``products``."""
+    """A line item whose product is one of ``products``: by product_id or sku, or, for a
+    line with neither, by title (Shopify's order lines mostly have no SKU: the products
+    export titles each variant as its order lines name it)."""
+    untitled = f"{alias}.product_id IS NULL AND {alias}.sku IS NULL"
     return [
         f"{alias}.product_id IN (SELECT product_id FROM {products})",
         f"{alias}.sku IN (SELECT sku FROM {products})",
+        f"({untitled} AND {alias}.title IN (SELECT title FROM {products}))",
     ]
 
 
@@ -399,12 +403,13 @@ def _product_match(
 
     A line item (``by_title``) is also known by its own title, whether or not it has an
     id: platform exports often have lines without a SKU, and merchants name products as
-    their customers see them. Returns the alternatives, any of which matches.
+    their customers see them; and a line without ids is of the products with its title
+    (``_of_products``). Returns the alternatives, any of which matches.
     """
     folded = _folded(names, context)
     row = alias if context.one_person else None
     named = (
-        f"(SELECT product_id, sku FROM products WHERE segcli_fold(product_id) IN {folded} "
+        f"(SELECT product_id, sku, title FROM products WHERE segcli_fold(product_id) IN {folded} "
         f"OR segcli_fold(sku) IN {folded} OR segcli_fold(title) IN {folded})"
     )
     # One IN list per column (the stored values that match, and those of the named
@@ -416,7 +421,11 @@ def _product_match(
         f"{alias}.sku IN ({skus} UNION SELECT sku FROM {named})",
     ]
     if by_title:
-        alternatives.append(f"{alias}.title IN {_stored(table, 'title', folded, row=row)}")
+        # The line's own title, and a line without ids is of the products with its title.
+        alternatives += [
+            f"{alias}.title IN {_stored(table, 'title', folded, row=row)}",
+            _of_products(alias, named)[-1],
+        ]
     return alternatives
 
 
@@ -433,7 +442,7 @@ def _item_terms(node: ast.Purchased, context: Context) -> list[list[str]]:
     if node.collection:
         folded = _folded(node.collection, context)
         in_collection = (
-            "(SELECT p.product_id, p.sku FROM products p JOIN product_collections pc "
+            "(SELECT p.product_id, p.sku, p.title FROM products p JOIN product_collections pc "
             f"ON pc.record_key = p.record_key WHERE segcli_fold(pc.collection) IN {folded})"
         )
         terms.append(
@@ -446,7 +455,8 @@ def _item_terms(node: ast.Purchased, context: Context) -> list[list[str]]:
         if names:
             folded = _folded(names, context)
             matching = (
-                f"(SELECT product_id, sku FROM products WHERE segcli_fold({column}) IN {folded})"
+                f"(SELECT product_id, sku, title FROM products "
+                f"WHERE segcli_fold({column}) IN {folded})"
             )
             if column == "vendor":
                 # The line's own vendor (platform exports give it), else its product's.
