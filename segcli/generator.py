@@ -183,7 +183,8 @@ PLACES: dict[str, tuple[float, dict[str, tuple[str, ...]]]] = {
         },
     ),
 }
-EURO_COUNTRIES = ("DE", "FR")
+# A store has one currency, which every order names.
+STORE_CURRENCY = "USD"
 
 # Each city equally likely within its country, so big countries stay big.
 _CITIES = _Weighted(
@@ -502,14 +503,14 @@ class _StoreWriter:
         first_name, last_name = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         email = self.email_for(first_name, last_name, number)
         place = _CITIES.pick(rng)
-        # Most of the euro area pays in euros; a few others pick euros at checkout too.
-        euro_share = 0.9 if place[0] in EURO_COUNTRIES else 0.03
-        currency = "EUR" if rng.random() < euro_share else "USD"
+        # This draw once chose a checkout currency (stores now have one): it stays, so
+        # that a seed makes the same people, orders and amounts as before.
+        rng.random()
         roll = rng.random()
         if roll < 0.80:
-            self.write_customer(first_name, last_name, email, place, currency)
+            self.write_customer(first_name, last_name, email, place)
         elif roll < 0.89:
-            self.write_guest(email, currency)
+            self.write_guest(email)
         elif roll < 0.95:
             self.write_subscriptions(email, self.anytime())
         else:
@@ -553,7 +554,6 @@ class _StoreWriter:
         last_name: str,
         email: str,
         place: tuple[str, str, str],
-        currency: str,
     ) -> None:
         """A person with an account: the customer row, their orders, carts and newsletter."""
         rng = self.rng
@@ -629,10 +629,10 @@ class _StoreWriter:
 
         for position, instant in enumerate(instants):
             if position == 0 and guest_first:
-                self.write_order("", self.shown(email, 0.05), instant, currency)
+                self.write_order("", self.shown(email, 0.05), instant)
             else:
                 shown = self.shown(email, 0.05) if rng.random() < 0.92 else ""
-                self.write_order(customer_id, shown, instant, currency)
+                self.write_order(customer_id, shown, instant)
 
         if rng.random() < (0.12 if instants else 0.3):
             logged_in = rng.random() < 0.7 or not email
@@ -649,13 +649,13 @@ class _StoreWriter:
             if rng.random() < (0.7 if truthy else 0.1):
                 self.write_subscriptions(email, created)
 
-    def write_guest(self, email: str, currency: str) -> None:
+    def write_guest(self, email: str) -> None:
         """A buyer who never made an account: orders by email only."""
         rng = self.rng
         order_count = rng.choice((1, 1, 1, 1, 1, 1, 2, 2, 3, 4))
         instants = self.order_instants(order_count)
         for instant in instants:
-            self.write_order("", self.shown(email, 0.06), instant, currency)
+            self.write_order("", self.shown(email, 0.06), instant)
         if rng.random() < 0.08:
             self.write_cart("", self.shown(email, 0.05), rng.randint(instants[0], self.horizon))
         if rng.random() < 0.2:
@@ -671,7 +671,7 @@ class _StoreWriter:
 
     # -- records ---------------------------------------------------------------------
 
-    def write_order(self, customer_id: str, email: str, instant: int, currency: str) -> None:
+    def write_order(self, customer_id: str, email: str, instant: int) -> None:
         """One order with its line items, and the reviews its buyer writes afterwards."""
         rng = self.rng
         assert self.popularity is not None
@@ -721,7 +721,7 @@ class _StoreWriter:
                 self.stamp(instant),
                 format_money(sum(quantity * cents for quantity, cents in line_amounts)),
                 status,
-                currency,
+                STORE_CURRENCY,
             ]
         )
         self.counts["orders"] += 1

@@ -173,6 +173,8 @@ VALID = {
                 "country": "DE",
                 "region": "BY",
                 "city": "München",
+                "original_total": None,
+                "rate": None,
             },
             {
                 "order_id": "O2",
@@ -187,6 +189,8 @@ VALID = {
                 "country": None,
                 "region": None,
                 "city": None,
+                "original_total": None,
+                "rate": None,
             },
             {
                 "order_id": "O3",
@@ -201,6 +205,8 @@ VALID = {
                 "country": None,
                 "region": None,
                 "city": None,
+                "original_total": None,
+                "rate": None,
             },
         ],
     ),

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from segcli.errors import BadValue
 from segcli.importer import kinds, load, values
 from segcli.importer.batches import BATCH_ROWS, Bad, parse_batch, parse_column
+from segcli.importer.currencies import Rates
 from segcli.importer.dates import DAY_FIRST, MONTH_FIRST, DateReader, format_timestamp
 from segcli.importer.load import ImportOptions, import_file, plan_columns
 from segcli.store.db import open_store
@@ -345,7 +346,7 @@ FILE_CELLS: dict[str, dict[str, tuple[list[str], list[str]] | None]] = {
         "created_at": DATES,
         "total": MONEY,
         "status": (["paid", "Cancelled", "refunded", ""], []),
-        "currency": (["usd", "EUR", ""], []),
+        "currency": (["usd", "EUR", "", "jpy"], []),
         "accepts_marketing": (["yes", "0", ""], ["maybe"]),
         "city": None,
     },
@@ -669,7 +670,7 @@ def first_import(
             (directory / "preload.csv").write_text(text, encoding="utf-8")
             import_file(store, other, directory / "preload.csv", ImportOptions())
         with watching_direct_path() as direct, staging_only() if staged else nullcontext():
-            result = import_file(store, kind, path, ImportOptions())
+            result = import_file(store, kind, path, _options(kind))
         assert direct == ([] if staged else [None])
         assert store.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         table = kinds.KINDS[kind].table
@@ -678,6 +679,13 @@ def first_import(
             "people": table_rows(store, "people"),
             "indexes": indexes(store),
         }
+
+
+def _options(kind: str) -> ImportOptions:
+    """Orders in US dollars, with a rate for euros and none for yen (those are rejected)."""
+    if kind != "orders":
+        return ImportOptions()
+    return ImportOptions(currency="USD", rates=Rates(fixed={"EUR": Decimal("1.0837")}))
 
 
 def assert_same_either_way(template: Path, kind: str, path: Path, *, preload: bool = False):

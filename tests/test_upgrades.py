@@ -440,10 +440,13 @@ def test_an_older_database_is_migrated_without_losing_a_row(
 
     after = snapshot(segcli.db)
     assert lost_rows(before, after) == {}
+    # Tables later migrations add: the store's settings (its currency), which stay empty
+    # for these orders in two currencies.
+    added = {"settings": 0} if version < MIGRATIONS.index("m007_store_currency") + 1 else {}
     assert {table: len(rows) for table, (_, rows) in after.items()} == {
         table: len(rows) + (NEWEST - version if table == "_sqlite_migrations" else 0)
         for table, (_, rows) in before.items()
-    }
+    } | added
     assert segcli.rows("SELECT name FROM _sqlite_migrations ORDER BY id") == [
         (name,) for name in MIGRATIONS
     ]

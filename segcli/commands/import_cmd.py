@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from segcli.errors import ImportRefused, SegcliError
+from segcli.errors import BadValue, ImportRefused, SegcliError
+from segcli.importer.currencies import (
+    Rates,
+    currency_code,
+    parse_rate_options,
+    read_rates_file,
+)
 from segcli.importer.dates import DAY_FIRST, MONTH_FIRST
 from segcli.importer.dialects import DIALECTS, NATIVE
 from segcli.importer.kinds import KINDS, LINE_ITEM_COLUMNS
@@ -36,6 +42,30 @@ def _parse_mapping(kind: str, mappings: tuple[str, ...]) -> dict[str, str]:
             )
         mapping[source] = target
     return mapping
+
+
+def _currency(value: str) -> str:
+    try:
+        return currency_code(value, "--currency")
+    except BadValue as error:
+        raise click.BadParameter(error.reason, param_hint="--currency") from None
+
+
+def _rates(kind: str, currency, rate_options: tuple[str, ...], rates_path: Path | None) -> Rates:
+    """The rates given with --rate and --rates (orders only)."""
+    if kind != "orders" and (currency or rate_options or rates_path):
+        raise click.UsageError("--currency, --rate and --rates go with orders files")
+    try:
+        fixed = parse_rate_options(rate_options)
+    except BadValue as error:
+        raise click.BadParameter(error.reason, param_hint="--rate") from None
+    rates = read_rates_file(rates_path) if rates_path is not None else Rates()
+    both = sorted(set(fixed) & (set(rates.fixed) | set(rates.dated)))
+    if both:
+        raise click.UsageError(f"{', '.join(both)}: a rate is given by --rate and by --rates")
+    rates.fixed.update(fixed)
+    rates.sources.update(dict.fromkeys(fixed, "--rate"))
+    return rates
 
 
 def _delimiter(value: str) -> str:
@@ -113,6 +143,17 @@ def report(shown_path: str, result: ImportResult) -> None:
             f"{_plural(result.line_items, 'line item')}: {would}{inserted:,} inserted, "
             f"{updated:,} updated, {unchanged:,} unchanged"
         )
+    if result.new_currency:
+        say(
+            f"{shown_path}: the store's currency is {result.currency}: orders in another "
+            "currency are converted with --rate or --rates, or rejected"
+        )
+    if result.converted:
+        by_currency = ", ".join(f"{code} ({count:,})" for code, count in result.converted.items())
+        say(
+            f"{shown_path}: {_plural(sum(result.converted.values()), 'order')} "
+            f"{would}converted into {result.currency}: {by_currency}"
+        )
     if result.anonymous:
         verb = "has" if result.anonymous == 1 else "have"
         say(
@@ -158,6 +199,26 @@ def report(shown_path: str, result: ImportResult) -> None:
     help="The file's date format in strftime codes, e.g. '%d.%m.%Y %H:%M' (ISO dates are "
     "still read).",
 )
+@click.option(
+    "--currency",
+    metavar="CODE",
+    help="The store's currency (orders), e.g. EUR; kept for the store. Default: the one "
+    "currency of the first orders file that names one.",
+)
+@click.option(
+    "--rate",
+    "rate_options",
+    multiple=True,
+    metavar="CUR=RATE",
+    help="Convert orders in CUR at RATE (what one CUR is in the store's currency), e.g. "
+    "--rate USD=0.92 (repeatable).",
+)
+@click.option(
+    "--rates",
+    "rates_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A CSV file of rates: currency,rate (and date, for rates from that day on).",
+)
 @click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
 @click.option(
     "--rejects",
@@ -178,6 +239,9 @@ def import_command(
     dayfirst,
     monthfirst,
     date_format,
+    currency,
+    rate_options,
+    rates_path,
     dry_run,
     rejects_path,
     strict,
@@ -197,6 +261,8 @@ def import_command(
             "its columns"
         )
     options = ImportOptions(
+        currency=None if currency is None else _currency(currency),
+        rates=_rates(kind, currency, rate_options, rates_path),
         encoding=encoding,
         delimiter=_delimiter(delimiter),
         mapping=_parse_mapping(kind, mappings),

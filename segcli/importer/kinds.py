@@ -87,7 +87,8 @@ def order_row(row: Row) -> tuple:
         raise BadValue("created_at is empty")
     if row.get("total") is None:
         raise BadValue("total is empty")
-    return (*order_head(row), values.is_counted(row.get("status")))
+    # The original total and the rate are set when the order is converted (currencies.py).
+    return (*order_head(row), values.is_counted(row.get("status")), None, None)
 
 
 def order_head(row: Row) -> tuple:
@@ -257,9 +258,17 @@ ORDERS = Kind(
         "region",
         "city",
         "counted",
+        # An order in another currency than the store's: its total as given (in
+        # ``currency``) and the rate that converted it into ``total``.
+        "original_total",
+        "rate",
     ),
     key_column="order_id",
 )
+
+# The order-level columns a file gives (the others are derived: counted, and the
+# original total and rate of a converted order).
+ORDER_HEAD_COLUMNS = ORDERS.stored[: ORDERS.stored.index("counted")]
 
 ITEMS = Kind(
     name="items",

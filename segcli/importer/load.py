@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 from segcli.errors import BadValue, ImportRefused
 from segcli.importer import dialects, kinds, values
 from segcli.importer.batches import BATCH_ROWS, Parsed, parse_batch, record_chunks
+from segcli.importer.currencies import Conversion, Rates, keep_currency, stored_currency
 from segcli.importer.dates import (
     DAY_FIRST,
     DateReader,
@@ -65,6 +67,9 @@ class ImportOptions:
     dialect: str = dialects.NATIVE
     date_order: str | None = None
     date_format: str | None = None
+    # The store's currency as given (--currency), and rates for orders in others.
+    currency: str | None = None
+    rates: Rates = field(default_factory=Rates)
 
 
 @dataclass
@@ -98,6 +103,12 @@ class ImportResult:
     line_items: int = 0
     # Orders with neither customer_id nor email: kept, in no segment.
     anonymous: int = 0
+    # The store's currency (orders files), and whether it takes it from this file (or
+    # --currency) because it had none.
+    currency: str | None = None
+    new_currency: bool = False
+    # Orders converted into the store's currency, by their own currency.
+    converted: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -245,6 +256,7 @@ def _import(
             translation = _translation(kind, path, options, source.header)
             plan = _plan(kind, path, options, source.header, translation, result)
             plan = plan.reading_dates(_date_reader(kind, path, options, plan, result))
+            conversion = _conversion(store, kind, path, options, plan)
             if translation is None:
                 chunks = ((lines, rows, None) for lines, rows in source.chunks(BATCH_ROWS))
             else:
@@ -256,8 +268,11 @@ def _import(
                 with store.transaction():
                     _drop_temp_tables(store)
                     start_touching(store)
-                    counts, deferred = _load(store, kind, plan, feed, result, direct=direct)
+                    counts, deferred = _load(
+                        store, kind, plan, feed, result, conversion, direct=direct
+                    )
                     result.inserted, result.updated, result.unchanged = counts
+                    _note_currency(store, conversion, result)
                     result.rejected = rejects.count
                     if translation is not None:
                         result.warnings += [
@@ -288,6 +303,32 @@ def _import(
     finally:
         rejects.close()
     return result
+
+
+def _note_currency(store: Store, conversion: Conversion, result: ImportResult) -> None:
+    """Keep a currency the store takes from this file, and say what became of currencies."""
+    result.converted = dict(conversion.converted)
+    result.currency = conversion.store_currency
+    if conversion.adopted is None:
+        return
+    result.new_currency = True
+    keep_currency(store, conversion.adopted)
+    unconverted = store.scalar(
+        """SELECT count(*) FROM orders WHERE currency IS NOT NULL AND currency != ?
+        AND original_total IS NULL""",
+        (conversion.adopted,),
+    )
+    if unconverted:
+        result.warnings.append(
+            f"{_plural(unconverted, 'order')} stored before {'is' if unconverted == 1 else 'are'} "
+            f"in another currency than {conversion.adopted} and not converted (imported "
+            "before segcli converted currencies): import their files again with --rate or "
+            "--rates"
+        )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def _rows(count: int) -> str:
@@ -350,17 +391,7 @@ def _date_reader(kind, path, options, plan: ColumnPlan, result: ImportResult) ->
     positions = plan.date_positions()
     if not positions:
         return DateReader()
-    with CsvFile(path, encoding=options.encoding, delimiter=options.delimiter) as scan:
-        records = scan.records()
-        translation = _translation(kind, path, options, scan.header)
-        if translation is not None:
-            records = translation.records(records)
-        evidence = collect_evidence(
-            (record.line, record.fields[position])
-            for record in records
-            for position in positions
-            if position < len(record.fields)
-        )
+    evidence = collect_evidence(_cells(kind, path, options, positions))
     if evidence.decided is not None:
         result.dates = (
             f"dates {_order_words(evidence.decided)}, as {evidence.proof!r} shows "
@@ -379,19 +410,78 @@ def _date_reader(kind, path, options, plan: ColumnPlan, result: ImportResult) ->
     return DateReader()
 
 
+def _cells(kind, path, options, positions: list[int]) -> Iterator[tuple[int, str]]:
+    """The file's cells at ``positions`` (of native columns), read again from the start,
+    each with its line."""
+    with CsvFile(path, encoding=options.encoding, delimiter=options.delimiter) as scan:
+        records = scan.records()
+        translation = _translation(kind, path, options, scan.header)
+        if translation is not None:
+            records = translation.records(records)
+        for record in records:
+            for position in positions:
+                if position < len(record.fields):
+                    yield record.line, record.fields[position]
+
+
+def _conversion(store: Store, kind: Kind, path: Path, options: ImportOptions, plan) -> Conversion:
+    """The store's currency for this file's orders, and the merchant's rates.
+
+    The store's currency is the one stored, else ``--currency``, else the one currency
+    this file's orders name (when they name one; several without --currency refuse the
+    file: segcli never picks one).
+    """
+    if kind is not kinds.ORDERS:
+        return Conversion(None)
+    stored = stored_currency(store)
+    given = options.currency
+    if stored is not None and given is not None and given != stored:
+        raise ImportRefused(
+            path,
+            f"--currency {given}: the store's currency is {stored}, and a store has one",
+            hint=f"orders in {given} are converted into {stored} with --rate {given}=RATE "
+            "or --rates FILE",
+        )
+    currency = stored or given
+    if currency is None:
+        at = [position for position, name, _ in plan.parsers if name == "currency"]
+        found = Counter(
+            code for _, cell in _cells(kind, path, options, at) if (code := values.currency(cell))
+        )
+        if len(found) > 1:
+            shown = ", ".join(f"{code} ({count:,})" for code, count in found.most_common())
+            raise ImportRefused(
+                path,
+                f"its orders are in {len(found)} currencies ({shown}) and the store has no "
+                "currency yet: segcli adds amounts in one currency only",
+                hint=f"give the store's currency and rates for the others, e.g. --currency "
+                f"{found.most_common(1)[0][0]} --rate "
+                f"{found.most_common(2)[1][0]}=RATE (or --rates FILE)",
+            )
+        currency = next(iter(found), None)
+    return Conversion(currency, options.rates, adopted=currency if currency != stored else None)
+
+
 def _order_words(order: str) -> str:
     return "day first" if order == DAY_FIRST else "month first"
 
 
 def _load(
-    store: Store, kind: Kind, plan: ColumnPlan, feed: _Feed, result, *, direct: bool
+    store: Store,
+    kind: Kind,
+    plan: ColumnPlan,
+    feed: _Feed,
+    result,
+    conversion: Conversion,
+    *,
+    direct: bool,
 ) -> tuple[tuple[int, int, int], list[str]]:
     """Load the file; returns the rows per verdict and the indexes still to build (those
     on person_id, built once people are linked)."""
     if kind is kinds.ORDERS and plan.line_items:
-        return _load_line_item_orders(store, feed, result), []
+        return _load_line_item_orders(store, feed, result, conversion), []
     if direct and kind is not kinds.PRODUCTS and _is_empty(store, kind.table):
-        return _load_into_empty(store, kind, feed, result)
+        return _load_into_empty(store, kind, feed, result, conversion)
     if kind is kinds.ITEMS:
         _stage_items_file(store, feed, numbered=direct)
         _merge_items(store)
@@ -402,7 +492,7 @@ def _load(
         + ")"
     )
     stage = StageSink(store.conn, "INSERT INTO temp.stage", 2 + len(kind.stored))
-    feed.run(_kind_rows(kind), [stage.add_lined])
+    feed.run(_kind_rows(kind, conversion), [stage.add_lined])
     stage.flush()
     store.execute(f"CREATE INDEX temp.stage_key ON stage({kind.key_column})")
     store.execute(
@@ -425,7 +515,7 @@ def _is_empty(store: Store, table: str) -> bool:
 
 
 def _load_into_empty(
-    store: Store, kind: Kind, feed: _Feed, result
+    store: Store, kind: Kind, feed: _Feed, result, conversion: Conversion
 ) -> tuple[tuple[int, int, int], list[str]]:
     """The first file of a kind goes straight into its table, and its indexes are built after.
 
@@ -457,7 +547,7 @@ def _load_into_empty(
             1 + len(kind.stored),
             f"ON CONFLICT ({key}) DO UPDATE SET {updates}",
         )
-        feed.run(_kind_rows(kind), [lambda _, c: sink.add(list(zip(*c, strict=True)))])
+        feed.run(_kind_rows(kind, conversion), [lambda _, c: sink.add(list(zip(*c, strict=True)))])
         sink.flush()
         result.replaced = sink.rows - store.scalar(f"SELECT count(*) FROM main.{kind.table}")
     deferred = [sql for sql in indexes if "person_id" in sql]
@@ -533,8 +623,11 @@ def _anonymous(store: Store, table: str) -> int:
 Targets = list[tuple[list[int], list]]
 
 
-def _kind_rows(kind: Kind) -> Callable[[Parsed], tuple[Targets, list[tuple[int, str]]]]:
-    """A batch's stored rows: built column by column, or row by row when a row is bad."""
+def _kind_rows(
+    kind: Kind, conversion: Conversion | None = None
+) -> Callable[[Parsed], tuple[Targets, list[tuple[int, str]]]]:
+    """A batch's stored rows: built column by column, or row by row when a row is bad;
+    orders in another currency converted (or rejected) by ``conversion``."""
     fast = kinds.BATCH_BUILDERS[kind.name]
     one = kinds.ROW_BUILDERS[kind.name]
 
@@ -552,7 +645,44 @@ def _kind_rows(kind: Kind) -> Callable[[Parsed], tuple[Targets, list[tuple[int, 
             lines.append(line)
         return [(lines, list(zip(*rows, strict=True)))], bad
 
-    return build
+    if kind is not kinds.ORDERS or conversion is None or conversion.store_currency is None:
+        return build
+
+    def converted(parsed: Parsed) -> tuple[Targets, list[tuple[int, str]]]:
+        [(lines, columns)], bad = build(parsed)
+        return _converted_orders(lines, columns, bad, conversion)
+
+    return converted
+
+
+# Where each stored column of an order is in a batch's columns (the key comes first).
+_ORDER_AT = {name: at for at, name in enumerate(("order_id", *kinds.ORDERS.stored))}
+
+
+def _converted_orders(lines: list[int], columns: list, bad: list, conversion: Conversion):
+    """A batch of orders with those in another currency converted; those without a rate
+    rejected."""
+    at = _ORDER_AT
+    currencies = columns[at["currency"]] if columns else []
+    foreign = [i for i, currency in enumerate(currencies) if conversion.foreign(currency)]
+    if not foreign:
+        return [(lines, columns)], bad
+    columns = [list(column) for column in columns]
+    totals, rates, originals = (columns[at[n]] for n in ("total", "rate", "original_total"))
+    failed = set()
+    for i in foreign:
+        try:
+            total, rate = conversion.convert(totals[i], currencies[i], columns[at["created_at"]][i])
+        except BadValue as error:
+            bad.append((lines[i], error.reason))
+            failed.add(i)
+            continue
+        originals[i], totals[i], rates[i] = totals[i], total, rate
+    if failed:
+        keep = [i for i in range(len(lines)) if i not in failed]
+        lines = [lines[i] for i in keep]
+        columns = [[column[i] for i in keep] for column in columns]
+    return [(lines, columns)], bad
 
 
 class _Feed:
@@ -762,8 +892,7 @@ def _item_counts(store: Store) -> tuple[int, int, int]:
     return counts[INSERTED], counts[UPDATED], counts[UNCHANGED]
 
 
-# The order-level columns of the line-item form (all but ``counted``, derived from status).
-_HEAD_COLUMNS = kinds.ORDERS.stored[:-1]
+_HEAD_COLUMNS = kinds.ORDER_HEAD_COLUMNS
 
 
 def _line_item_rows(parsed: Parsed) -> tuple[Targets, list[tuple[int, str]]]:
@@ -792,7 +921,32 @@ def _line_item_rows(parsed: Parsed) -> tuple[Targets, list[tuple[int, str]]]:
     return [(lines, list(zip(*rows, strict=True))) for lines, rows in (heads, items)], bad
 
 
-def _load_line_item_orders(store: Store, feed: _Feed, result) -> tuple[int, int, int]:
+def _convert_order_heads(store: Store, conversion: Conversion) -> None:
+    """The line-item form's orders in another currency, converted; those without a rate
+    go to the late rejects with all their rows."""
+    if conversion.store_currency is None:
+        return
+    cursor = store.execute(
+        """SELECT order_id, total, currency, created_at FROM order_heads
+        WHERE currency IS NOT NULL AND currency != ? AND created_at IS NOT NULL""",
+        (conversion.store_currency,),
+    )
+    converted, rejected = [], []
+    for order_id, total, currency, created_at in cursor.fetchall():
+        try:
+            converted.append((*conversion.convert(total, currency, created_at), total, order_id))
+        except BadValue as error:
+            rejected.append((order_id, error.reason))
+    store.conn.executemany(
+        "UPDATE order_heads SET total = ?, rate = ?, original_total = ? WHERE order_id = ?",
+        converted,
+    )
+    store.conn.executemany("INSERT INTO late_rejects VALUES (?, ?)", rejected)
+
+
+def _load_line_item_orders(
+    store: Store, feed: _Feed, result, conversion: Conversion
+) -> tuple[int, int, int]:
     """Orders given one line item per row; order fields come from the order's first rows."""
     store.execute(
         "CREATE TEMP TABLE stage (line INTEGER NOT NULL, order_id, "
@@ -816,7 +970,8 @@ def _load_line_item_orders(store: Store, feed: _Feed, result) -> tuple[int, int,
     store.execute(
         f"""
         CREATE TEMP TABLE order_heads AS
-        SELECT order_id, min(line) AS line, {firsts}
+        SELECT order_id, min(line) AS line, {firsts},
+            NULL AS original_total, NULL AS rate
         FROM stage AS heads GROUP BY order_id
         """
     )
@@ -827,6 +982,16 @@ def _load_line_item_orders(store: Store, feed: _Feed, result) -> tuple[int, int,
         FROM order_heads WHERE created_at IS NULL
         """
     )
+    # Where no row gives a total, the order's total is the sum of its lines.
+    store.execute(
+        """
+        UPDATE order_heads SET total = (
+            SELECT coalesce(sum(i.quantity * coalesce(i.price, 0)), 0) FROM stage_items i
+            WHERE i.order_id = order_heads.order_id
+        ) WHERE total IS NULL
+        """
+    )
+    _convert_order_heads(store, conversion)
     if store.scalar("SELECT count(*) FROM late_rejects"):
         cursor = store.execute(
             "SELECT s.line, r.reason FROM stage s JOIN late_rejects r USING (order_id)"
@@ -837,21 +1002,13 @@ def _load_line_item_orders(store: Store, feed: _Feed, result) -> tuple[int, int,
             store.execute(
                 f"DELETE FROM {table} WHERE order_id IN (SELECT order_id FROM late_rejects)"
             )
-    # Where no row gives a total, the order's total is the sum of its lines.
-    store.execute(
-        """
-        UPDATE order_heads SET total = (
-            SELECT coalesce(sum(i.quantity * coalesce(i.price, 0)), 0) FROM stage_items i
-            WHERE i.order_id = order_heads.order_id
-        ) WHERE total IS NULL
-        """
-    )
     uncounted = sorted(values.UNCOUNTED_STATUSES)
     store.execute(
         f"""
         CREATE TEMP TABLE final AS
         SELECT line, order_id, {", ".join(_HEAD_COLUMNS)},
-            coalesce(status NOT IN ({", ".join("?" * len(uncounted))}), 1) AS counted
+            coalesce(status NOT IN ({", ".join("?" * len(uncounted))}), 1) AS counted,
+            original_total, rate
         FROM order_heads
         """,
         uncounted,

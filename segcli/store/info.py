@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from segcli.importer.currencies import stored_currency
 from segcli.importer.kinds import KINDS
 from segcli.store.db import Store
 
@@ -17,6 +18,7 @@ def store_info(store: Store) -> dict:
             "SELECT kind, max(finished_at) FROM imports GROUP BY kind"
         )
     }
+    currency = stored_currency(store)
     first_order, last_order = store.execute(
         "SELECT min(created_at), max(created_at) FROM orders"
     ).fetchone()
@@ -28,6 +30,18 @@ def store_info(store: Store) -> dict:
         # Orders that belong to no one (no customer id or email): kept, in no segment.
         "anonymous_orders": store.scalar(
             "SELECT count(*) FROM orders WHERE customer_id IS NULL AND email IS NULL"
+        ),
+        # The store's currency, the orders converted into it, and orders stored in another
+        # currency without a conversion (added as they are: imported before segcli
+        # converted currencies, or before the store had a currency).
+        "currency": currency,
+        "converted_orders": store.scalar(
+            "SELECT count(*) FROM orders WHERE original_total IS NOT NULL"
+        ),
+        "unconverted_orders": store.scalar(
+            """SELECT count(*) FROM orders WHERE original_total IS NULL
+            AND currency IS NOT NULL AND currency IS NOT ?""",
+            (currency,),
         ),
         "rows": counts,
         "first_order_at": first_order,

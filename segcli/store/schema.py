@@ -271,3 +271,21 @@ def m006_items_title(db: Database) -> None:
         CREATE INDEX items_title ON items(title, order_id);
         """
     )
+
+
+@migration
+def m007_store_currency(db: Database) -> None:
+    """One currency per store: the store's settings (its currency), and for an order
+    converted from another currency its total as given and the rate used. A store whose
+    orders name one currency has it as its own; one whose orders name several (added
+    together before segcli converted them) has none until it is given with --currency."""
+    db.executescript(
+        """
+        CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+        ALTER TABLE orders ADD COLUMN original_total INTEGER;
+        ALTER TABLE orders ADD COLUMN rate TEXT;
+        INSERT INTO settings (name, value)
+            SELECT 'currency', min(currency) FROM orders WHERE currency IS NOT NULL
+            HAVING count(DISTINCT currency) = 1;
+        """
+    )
