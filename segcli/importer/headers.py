@@ -170,7 +170,7 @@ def misspelt_refusal(path: Path, kind: Kind, misspelt: list[tuple[str, str]]) ->
 
 
 def article(word: str) -> str:
-    """ "an orders", "a carts": the word with its indefinite article."""
+    """The word with its indefinite article: an orders, a carts."""
     return f"an {word}" if word[0] in "aeiou" else f"a {word}"
 
 
