@@ -89,40 +89,62 @@ def new_table(*columns: str, title: str | None = None, numeric: tuple[str, ...] 
 
 @contextmanager
 def file_progress(label: str) -> Iterator[tuple]:
-    """A progress bar by bytes read, shown only when stderr is a terminal.
+    """A progress bar by bytes read, then the step the import is in, shown only when
+    stderr is a terminal.
 
-    Yields ``(on_start, on_progress)`` callbacks for the importer.
+    Yields ``(on_start, on_progress, on_phase)`` callbacks for the importer. After the
+    last byte is read, merging, working out people and building indexes can take as long
+    as the reading: each step replaces the full bar with its name and a moving bar.
     """
     # Imported here, by the one command that draws a bar.
     from rich.progress import (
         BarColumn,
         DownloadColumn,
         Progress,
+        ProgressColumn,
         TextColumn,
         TimeRemainingColumn,
         TransferSpeedColumn,
     )
 
+    class ReadingOrStep(ProgressColumn):
+        """Bytes read, speed and time left while reading; then the step's name."""
+
+        parts = (DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+
+        def render(self, task) -> Text:
+            step = task.fields.get("step")
+            if step:
+                return Text(f"{step}…")
+            return Text(" ").join(part(task) for part in self.parts)
+
     console = stderr_console()
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
+        ReadingOrStep(),
         console=console,
         transient=True,
         redirect_stdout=False,
         redirect_stderr=False,
         disable=not console.is_terminal,
     )
-    task = progress.add_task(label, total=None)
+    reading = progress.add_task(label, total=None)
+    steps: list = []
 
     def on_start(total: int) -> None:
-        progress.update(task, total=total)
+        progress.update(reading, total=total)
 
     def on_progress(done: int) -> None:
-        progress.update(task, completed=done)
+        progress.update(reading, completed=done)
+
+    def on_phase(step: str) -> None:
+        if not steps:
+            # A task without a total draws a moving bar: the step's length is not known.
+            progress.update(reading, visible=False)
+            steps.append(progress.add_task(label, total=None, step=step))
+        progress.update(steps[0], step=step)
+        progress.refresh()
 
     with progress:
-        yield on_start, on_progress
+        yield on_start, on_progress, on_phase

@@ -306,7 +306,7 @@ def test_shopify_orders_current_layout(segcli):
     assert_line(result, f"{path}: read as Shopify orders export, 79 columns")
     assert_summary(result, path, read=4, inserted=4)
     assert_line(result, f"{path}: 3 orders with 4 line items: 3 inserted, 0 updated, 0 unchanged")
-    assert_line(result, f"{path}: 1 order has no customer: kept, not in segments")
+    assert_line(result, f"{path}: 1 order has no customer id or email: it counts for no one")
     assert "warning" not in result.stderr
     assert orders(segcli) == [
         order(
@@ -489,8 +489,11 @@ def test_shopify_status_is_cancelled_when_cancelled_else_the_financial_status(se
     )
 
 
-@pytest.mark.parametrize(("anonymous", "line"), [(1, "1 order has"), (2, "2 orders have")])
-def test_shopify_orders_without_email_are_anonymous(segcli, anonymous, line):
+@pytest.mark.parametrize(
+    ("anonymous", "line", "counts"),
+    [(1, "1 order has", "it counts"), (2, "2 orders have", "they count")],
+)
+def test_shopify_orders_without_email_are_anonymous(segcli, anonymous, line, counts):
     rows = [
         {
             "Name": f"#{n}",
@@ -506,7 +509,7 @@ def test_shopify_orders_without_email_are_anonymous(segcli, anonymous, line):
     ]
     path = segcli.write("orders.csv", csv_text(SHOPIFY_ORDERS_TRIMMED, *rows))
     result = checked(segcli, "import", "orders", path, "--from", "shopify")
-    assert_line(result, f"{path}: {line} no customer: kept, not in segments")
+    assert_line(result, f"{path}: {line} no customer id or email: {counts} for no one")
     assert order_owners(segcli) == {
         "#0": "e:known@example.com",
         **{f"#{n}": None for n in range(1, anonymous + 1)},
@@ -1200,7 +1203,7 @@ def test_woocommerce_orders_webtoffee_layout(segcli):
     assert_line(result, f"{path}: read as WooCommerce order export, 19 columns")
     assert re.search(rf"^{re.escape(str(path))}: 4 rows read: ", result.stderr, re.MULTILINE)
     assert_line(result, f"{path}: 4 orders with 5 line items: 4 inserted, 0 updated, 0 unchanged")
-    assert_line(result, f"{path}: 1 order has no customer: kept, not in segments")
+    assert_line(result, f"{path}: 1 order has no customer id or email: it counts for no one")
     base = {"currency": "EUR"}
     assert orders(segcli) == [
         order(
@@ -1455,7 +1458,7 @@ def test_platform_orders_export_without_from_is_refused_with_a_hint(segcli, name
     assert segcli.value("SELECT count(*) FROM orders") == 0
 
 
-def test_woocommerce_customers_download_without_from_imports_as_native_with_a_warning(segcli):
+def test_woocommerce_customers_download_without_from_is_refused_unless_mapped(segcli):
     path = segcli.write(
         "wc-customers.csv",
         csv_text(
@@ -1464,8 +1467,16 @@ def test_woocommerce_customers_download_without_from_imports_as_native_with_a_wa
             bom=True,
         ),
     )
-    result = checked(segcli, "import", "customers", path)
-    assert_line(result, f"{path}: read as native customers file, 12 columns")
+    refused = checked(segcli, "import", "customers", path, exit_code=1)
+    assert_line(
+        refused,
+        f"Error: {path}: this is a WooCommerce customers download: import it with "
+        "--from woocommerce",
+    )
+    assert not segcli.db.exists() or segcli.value("SELECT count(*) FROM customers") == 0
+
+    result = checked(segcli, "import", "customers", path, "--map", "Postal Code=postal_code")
+    assert_line(result, f"{path}: read as native customers file with --map, 12 columns")
     [warning] = [line for line in result.stderr.splitlines() if "warning" in line]
     assert "looks like a WooCommerce customers download" in warning
     assert "--from woocommerce" in warning

@@ -556,7 +556,8 @@ def test_file_missing_a_required_column_is_refused_whole(segcli, kind, header, m
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     assert str(path) in result.stderr
-    [complaint] = [line for line in result.stderr.splitlines() if "missing" in line]
+    [complaint] = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert "missing" in complaint
     for name in missing:
         assert name in complaint
     for name in REQUIRED_COLUMNS[kind]:

@@ -51,7 +51,7 @@ def test_shopify_orders_export_by_buyer(segcli):
     assert f"{FOREZIA}: read as Shopify orders export, 79 columns" in err
     assert f"{FOREZIA}: 40 rows read: 40 inserted, 0 updated, 0 unchanged, 0 rejected" in err
     assert f"{FOREZIA}: 19 orders with 40 line items: 19 inserted, 0 updated, 0 unchanged" in err
-    assert f"{FOREZIA}: 10 orders have no customer: kept, not in segments" in err
+    assert f"{FOREZIA}: 10 orders have no customer id or email: they count for no one" in err
     assert "ignoring 62 columns segcli has no place for: Paid at, Fulfillment Status" in err
 
     # By hand from the file: #1004 34.95, #1012 949.95, #1014 100.00, #1015 100.00;
@@ -159,7 +159,7 @@ def test_excel_saved_shopify_export_needs_its_date_order(segcli):
     err = result.stderr
     assert "read as Shopify orders export, 38 columns; dates month first (--monthfirst)" in err
     assert f"{PIE_SHOP}: 94 orders with 130 line items: 94 inserted" in err
-    assert f"{PIE_SHOP}: 94 orders have no customer: kept, not in segments" in err
+    assert f"{PIE_SHOP}: 94 orders have no customer id or email: they count for no one" in err
     # Excel cut the Id column's digits; segcli says so and does not use it.
     assert "column 'Id' holds ids a spreadsheet saved in scientific notation" in err
     assert "5.27763E+12" in err
@@ -239,9 +239,19 @@ def test_woocommerce_customers_download(segcli):
 def test_platform_export_without_from_is_recognised(segcli):
     refused = segcli("import", "orders", FOREZIA)
     assert refused.exit_code == 1
-    assert "looks like a Shopify orders export: import it with --from shopify" in refused.stderr
+    assert refused.stderr == (
+        f"Error: {FOREZIA}: this is a Shopify orders export: import it with --from shopify\n"
+    )
+    refused = segcli("import", "customers", WOO_CUSTOMERS)
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        f"Error: {WOO_CUSTOMERS}: this is a WooCommerce customers download: import it with "
+        "--from woocommerce\n"
+    )
+    assert segcli.value("SELECT count(*) FROM customers") == 0
 
-    native = segcli("import", "customers", WOO_CUSTOMERS)
+    # Mapping its columns says the merchant reads it as native on purpose: a warning only.
+    native = segcli("import", "customers", WOO_CUSTOMERS, "--map", "Sign Up=created_at")
     assert native.exit_code == 0, native.stderr
     assert "looks like a WooCommerce customers download" in native.stderr
     assert "--from woocommerce" in native.stderr
@@ -306,7 +316,12 @@ def test_a_rejected_row_names_the_files_own_column(segcli):
         result.stderr
     )
     # A native file with no customer column at all is refused: a misspelt header must
-    # not make every order anonymous.
+    # not make every order anonymous. CustomerID is customer_id written another way.
     refused = segcli("import", "orders", mapped, *args)
     assert refused.exit_code == 1
+    assert "--map CustomerID=customer_id" in refused.stderr
+    client = segcli.write("client.csv", "InvoiceNo,InvoiceDate,Total,Client\nI1,2010-12-01,5,C1\n")
+    refused = segcli("import", "orders", client, *args)
+    assert refused.exit_code == 1
     assert "customer_id or email" in refused.stderr
+    assert segcli.value("SELECT count(*) FROM orders") == 0

@@ -288,7 +288,7 @@ def test_a_rejected_row_is_reported_without_anyone_elses_data(
 
 
 def test_a_file_refused_for_its_columns_names_no_one(segcli):
-    text = customers_csv().replace("customer_id,email,", "id,mail,", 1)
+    text = customers_csv().replace("customer_id,email,", "id,contact,", 1)
     result = segcli("import", "customers", segcli.write("customers.csv", text))
     assert result.exit_code == 1
     assert "customer_id or email" in result.stderr

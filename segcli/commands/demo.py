@@ -27,7 +27,7 @@ def demo_command(ctx):
     say(f"Importing the example store from {data} into {app.db_path}")
     with app.open_store() as store:
         for kind, name in EXAMPLE_FILES:
-            with file_progress(f"{kind} {name}") as (on_start, on_progress):
+            with file_progress(f"{kind} {name}") as (on_start, on_progress, on_phase):
                 result = import_file(
                     store,
                     kind,
@@ -35,6 +35,7 @@ def demo_command(ctx):
                     ImportOptions(),
                     on_start=on_start,
                     on_progress=on_progress,
+                    on_phase=on_phase,
                 )
             report(name, result)
     ctx.invoke(info_command)

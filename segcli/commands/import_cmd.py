@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from datetime import datetime
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from segcli.importer.currencies import (
 )
 from segcli.importer.dates import DAY_FIRST, MONTH_FIRST
 from segcli.importer.dialects import DIALECTS, NATIVE
-from segcli.importer.kinds import KINDS, LINE_ITEM_COLUMNS
+from segcli.importer.headers import likely_column
+from segcli.importer.kinds import KINDS, known_columns
 from segcli.importer.load import ImportOptions, ImportResult, header_of, import_file
 from segcli.importer.rejects import RejectsFile
 from segcli.output import file_progress, say, warn
@@ -25,21 +27,29 @@ EXIT_REJECTED = 3
 
 
 def _parse_mapping(kind: str, mappings: tuple[str, ...]) -> dict[str, str]:
-    known = set(KINDS[kind].columns)
-    if kind == "orders":
-        known |= set(LINE_ITEM_COLUMNS)
+    known = known_columns(KINDS[kind])
     mapping: dict[str, str] = {}
     for item in mappings:
-        source, equals, target = item.rpartition("=")
-        source, target = source.strip().lower(), target.strip().lower()
+        written, equals, target = item.rpartition("=")
+        source, target = written.strip().lower(), target.strip().lower()
         if not equals or not source or not target:
             raise click.BadParameter(f"{item!r} is not SOURCE=TARGET", param_hint="--map")
-        if target not in known and not KINDS[kind].keeps_unknown_columns:
-            raise click.BadParameter(
-                f"{target!r} is not a column of {kind} files; "
-                f"expected one of: {', '.join(sorted(known))}",
-                param_hint="--map",
-            )
+        if target not in known:
+            meant = likely_column(target, known)
+            if meant is not None:
+                # A custom field named like a known column is a slip, not a choice.
+                fix = shlex.quote(f"{written.strip()}={meant}")
+                raise click.BadParameter(
+                    f"{target!r} is not a column of {kind} files; did you mean {meant!r}? "
+                    f"(--map {fix})",
+                    param_hint="--map",
+                )
+            if not KINDS[kind].keeps_unknown_columns:
+                raise click.BadParameter(
+                    f"{target!r} is not a column of {kind} files; "
+                    f"expected one of: {', '.join(sorted(known))}",
+                    param_hint="--map",
+                )
         mapping[source] = target
     return mapping
 
@@ -109,6 +119,8 @@ def report(shown_path: str, result: ImportResult) -> None:
     )
     read_as = f"{shown_path}: read as {result.read_as}, {_plural(result.columns, 'column')}"
     say(read_as + (f"; {result.dates}" if result.dates else ""))
+    if result.delimiter_note:
+        say(f"{shown_path}: {result.delimiter_note}")
     for message in result.warnings:
         warn(f"{shown_path}: {message}")
     if result.ignored:
@@ -155,10 +167,15 @@ def report(shown_path: str, result: ImportResult) -> None:
             f"{would}converted into {result.currency}: {by_currency}"
         )
     if result.anonymous:
-        verb = "has" if result.anonymous == 1 else "have"
+        one = result.anonymous == 1
+        counts = (
+            ("it would count" if one else "they would count")
+            if result.dry_run
+            else ("it counts" if one else "they count")
+        )
         say(
-            f"{shown_path}: {_plural(result.anonymous, 'order')} {verb} no customer: "
-            f"{'would be ' if result.dry_run else ''}kept, not in segments"
+            f"{shown_path}: {_plural(result.anonymous, 'order')} {'has' if one else 'have'} "
+            f"no customer id or email: {counts} for no one"
         )
 
 
@@ -182,7 +199,15 @@ def report(shown_path: str, result: ImportResult) -> None:
     help="Read the file's column SOURCE as segcli's column TARGET (repeatable).",
 )
 @click.option(
-    "--delimiter", default=",", show_default=True, help="Field separator ('tab' for TSV)."
+    "--delimiter",
+    help="Field separator ('tab' for TSV). Default: a comma, or the one of ';', tab and '|' "
+    "that the header shows.",
+)
+@click.option(
+    "--keep-unknown",
+    is_flag=True,
+    help="Import a file whose unknown columns look like misspelt known ones: keep them as "
+    "custom fields (customers) or ignore them (other kinds).",
 )
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the file.")
 @click.option(
@@ -235,6 +260,7 @@ def import_command(
     dialect,
     mappings,
     delimiter,
+    keep_unknown,
     encoding,
     dayfirst,
     monthfirst,
@@ -264,7 +290,8 @@ def import_command(
         currency=None if currency is None else _currency(currency),
         rates=_rates(kind, currency, rate_options, rates_path),
         encoding=encoding,
-        delimiter=_delimiter(delimiter),
+        delimiter=None if delimiter is None else _delimiter(delimiter),
+        keep_unknown=keep_unknown,
         mapping=_parse_mapping(kind, mappings),
         dry_run=dry_run,
         strict=strict,
@@ -280,7 +307,7 @@ def import_command(
     try:
         for path in files:
             try:
-                with file_progress(f"{kind} {path.name}") as (on_start, on_progress):
+                with file_progress(f"{kind} {path.name}") as (on_start, on_progress, on_phase):
                     result = import_file(
                         store,
                         kind,
@@ -289,6 +316,7 @@ def import_command(
                         rejects_file=rejects_file,
                         on_start=on_start,
                         on_progress=on_progress,
+                        on_phase=on_phase,
                     )
             except ImportRefused as error:
                 say(f"Error: {error}")

@@ -542,13 +542,29 @@ def kinds_in_words(dialect: str) -> str:
     return f"{', '.join(others)} and {last}" if others else last
 
 
+def fitting_layouts(header: list[str]) -> list[Layout]:
+    """The platform exports whose signature a header has, the most specific first."""
+    names = {name.strip().lower() for name in header}
+    found = [layout for layout in LAYOUTS.values() if layout.signature <= names]
+    return sorted(found, key=lambda layout: -len(layout.signature))
+
+
 def detect(header: list[str]) -> Layout | None:
     """The platform export a header looks like, if any."""
+    found = fitting_layouts(header)
+    return found[0] if found else None
+
+
+def read_columns(layout: Layout, header: list[str]) -> set[str]:
+    """The columns of a header (lower case) that some native column of the layout reads."""
     names = {name.strip().lower() for name in header}
-    for layout in LAYOUTS.values():
-        if layout.signature <= names:
-            return layout
-    return None
+    read = set()
+    for source in layout.columns.values():
+        inputs = source if isinstance(source, tuple) else source.inputs
+        read.update(name for name in inputs if name in names)
+    if layout.family is not None:
+        read.update(name for name in layout.family.inputs if name in names)
+    return read
 
 
 @dataclass
@@ -580,11 +596,7 @@ class Translation:
                 f"does not look like a {self.layout.title}: it has no column {', '.join(missing)}",
                 hint=f"its columns are: {', '.join(h.strip() for h in self.header)}",
             )
-        for source in self.layout.columns.values():
-            names = source if isinstance(source, tuple) else source.inputs
-            self.used.update(name for name in names if name in self._positions)
-        if self.layout.family is not None:
-            self.used.update(n for n in self.layout.family.inputs if n in self._positions)
+        self.used = read_columns(self.layout, self.header)
         if self.layout.line_items is not None:
             self._line_item_columns = sorted(
                 (

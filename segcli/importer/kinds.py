@@ -287,8 +287,6 @@ ITEMS = Kind(
     key_column="order_id",
 )
 
-# The line-item form of an orders file: order columns plus item columns.
-LINE_ITEM_COLUMNS = {name: parse for name, parse in ITEMS.columns.items() if name != "order_id"}
 
 PRODUCTS = Kind(
     name="products",
@@ -360,6 +358,31 @@ CARTS = Kind(
 KINDS: dict[str, Kind] = {
     kind.name: kind for kind in (CUSTOMERS, ORDERS, ITEMS, PRODUCTS, REVIEWS, SUBSCRIBERS, CARTS)
 }
+
+# The line-item form of an orders file: order columns plus item columns.
+LINE_ITEM_COLUMNS = {name: parse for name, parse in ITEMS.columns.items() if name != "order_id"}
+
+
+def known_columns(kind: Kind) -> dict[str, Parser]:
+    """Every column a file of this kind may have (an orders file may carry line items)."""
+    if kind is ORDERS:
+        return {**kind.columns, **LINE_ITEM_COLUMNS}
+    return dict(kind.columns)
+
+
+def has_line_items(kind: Kind, names: set[str] | dict[str, int]) -> bool:
+    """Whether a header of this kind is an orders file in the line-item form."""
+    return kind is ORDERS and ("product_id" in names or "sku" in names)
+
+
+def missing_columns(kind: Kind, names: set[str] | dict[str, int]) -> list[str]:
+    """The required column groups a header lacks, as "a or b"."""
+    required = kind.required
+    if has_line_items(kind, names):
+        # In the line-item form an order's total may be left out: it is summed from its lines.
+        required = tuple(group for group in required if group != ("total",))
+    return [" or ".join(group) for group in required if not any(c in names for c in group)]
+
 
 # Building a batch's rows column by column. Each returns the stored columns (key first) of
 # the same rows as its kind's row builder above, or None when some row of the batch fails a

@@ -12,15 +12,16 @@ file is committed whole or not at all.
 from __future__ import annotations
 
 import os
+import shlex
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from segcli.errors import BadValue, ImportRefused
-from segcli.importer import dialects, kinds, values
+from segcli.importer import dialects, headers, kinds, values
 from segcli.importer.batches import BATCH_ROWS, Parsed, parse_batch, record_chunks
 from segcli.importer.currencies import Conversion, Rates, keep_currency, stored_currency
 from segcli.importer.dates import (
@@ -31,7 +32,7 @@ from segcli.importer.dates import (
     format_timestamp,
 )
 from segcli.importer.identity import resolve_touched, start_touching, touch
-from segcli.importer.kinds import KINDS, LINE_ITEM_COLUMNS, Kind
+from segcli.importer.kinds import KINDS, Kind, known_columns
 from segcli.importer.reader import CsvFile
 from segcli.importer.rejects import Reject, RejectLog, RejectsFile
 from segcli.importer.sinks import Sink, StageSink
@@ -58,7 +59,8 @@ class ImportOptions:
     """How to read a file and what to do with it."""
 
     encoding: str = "utf-8"
-    delimiter: str = ","
+    # None: comma, or the one other separator the header shows (see file_delimiter).
+    delimiter: str | None = None
     # Lower-cased source column → native column.
     mapping: dict[str, str] = field(default_factory=dict)
     dry_run: bool = False
@@ -70,6 +72,9 @@ class ImportOptions:
     # The store's currency as given (--currency), and rates for orders in others.
     currency: str | None = None
     rates: Rates = field(default_factory=Rates)
+    # Unknown columns that look like misspelt known ones are kept (customers) or ignored
+    # instead of refusing the file.
+    keep_unknown: bool = False
 
 
 @dataclass
@@ -109,6 +114,10 @@ class ImportResult:
     new_currency: bool = False
     # Orders converted into the store's currency, by their own currency.
     converted: dict[str, int] = field(default_factory=dict)
+    # For orders: whether the file has a column that names the customer at all.
+    customer_column: bool | None = None
+    # How the separator was found when it was not given ("read as ;-separated ...").
+    delimiter_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,19 +151,104 @@ class _Rollback(Exception):
     """Ends the transaction without writing (dry run, or --strict with rejects)."""
 
 
+# Separators a header may show when it was not read as comma-separated (tab: TSV).
+OTHER_DELIMITERS = (";", "\t", "|")
+
+
+class MissingColumns(ImportRefused):
+    """A header lacks a column its kind needs."""
+
+
+def delimiter_words(delimiter: str) -> str:
+    return "tab" if delimiter == "\t" else delimiter
+
+
+def _delimiter_option(delimiter: str) -> str:
+    return "--delimiter tab" if delimiter == "\t" else f"--delimiter {shlex.quote(delimiter)}"
+
+
+def _header(path: Path, options: ImportOptions, delimiter: str) -> list[str]:
+    with CsvFile(path, encoding=options.encoding, delimiter=delimiter) as source:
+        return source.header
+
+
+def file_delimiter(
+    path: Path, options: ImportOptions, kind: Kind | None = None
+) -> tuple[str, str | None]:
+    """The file's separator, and a note when it was detected rather than given.
+
+    Without --delimiter a header read with commas that is one column and splits into
+    several at exactly one of ``;``, tab and ``|`` is read with that one. A header that
+    splits at more than one is refused, naming the --delimiter options (the one that gives
+    ``kind`` its columns first).
+    """
+    if options.delimiter is not None:
+        return options.delimiter, None
+    if len(_header(path, options, ",")) != 1:
+        return ",", None
+    splits = [d for d in OTHER_DELIMITERS if len(_header(path, options, d)) > 1]
+    if not splits:
+        return ",", None
+    if len(splits) == 1:
+        [delimiter] = splits
+        words = delimiter_words(delimiter)
+        return delimiter, f"read as {words}-separated (detected from its header)"
+    fitting = [] if kind is None else _fitting_delimiters(kind, path, options, splits)
+    choices = [*fitting, *(d for d in splits if d not in fitting)]
+    hint = "give the separator with " + " or ".join(_delimiter_option(d) for d in choices)
+    if fitting:
+        hint = f"{_delimiter_option(fitting[0])} gives it the columns of {kind.name}; {hint}"
+    raise ImportRefused(
+        path,
+        "its header line splits into columns at "
+        + " and at ".join(repr(delimiter_words(d)) for d in splits)
+        + ": segcli cannot tell which separates its columns",
+        hint=hint,
+    )
+
+
+def _fitting_delimiters(
+    kind: Kind, path: Path, options: ImportOptions, candidates: Iterable[str]
+) -> list[str]:
+    """The separators with which the file's header has the columns ``kind`` needs."""
+    fitting = []
+    for delimiter in candidates:
+        try:
+            header = _header(path, options, delimiter)
+        except ImportRefused:
+            continue
+        if options.dialect != dialects.NATIVE:
+            layout = dialects.LAYOUTS.get((options.dialect, kind.name))
+            names = {name.strip().lower() for name in header}
+            fits = layout is not None and all(
+                any(c in names for c in group) for group in layout.required
+            )
+        else:
+            names = {options.mapping.get(n, n) for n in (h.strip().lower() for h in header)}
+            fits = not kinds.missing_columns(kind, names)
+        if fits:
+            fitting.append(delimiter)
+    return fitting
+
+
+def _delimiter_hint(kind: Kind, path: Path, options: ImportOptions) -> str | None:
+    """For a header that lacks needed columns: the --delimiter with which it has them."""
+    others = [d for d in (",", *OTHER_DELIMITERS) if d != options.delimiter]
+    fitting = _fitting_delimiters(kind, path, options, others)
+    if not fitting:
+        return None
+    return f"read with {_delimiter_option(fitting[0])}, its header has the columns {kind.name} need"
+
+
 def header_of(path: Path, options: ImportOptions) -> list[str]:
     """The trimmed header of a file (used to lay out the --rejects file)."""
-    with CsvFile(path, encoding=options.encoding, delimiter=options.delimiter) as source:
-        return [name.strip() for name in source.header]
+    delimiter, _ = file_delimiter(path, options)
+    return [name.strip() for name in _header(path, options, delimiter)]
 
 
-def plan_columns(
-    kind: Kind, header: list[str], mapping: dict[str, str], path: Path
-) -> tuple[ColumnPlan, list[str], list[str]]:
-    """Match a header to the kind's columns; refuse the file when a required one is missing.
-
-    Returns the plan, the columns nothing reads, and warnings.
-    """
+def mapped_names(header: list[str], mapping: dict[str, str], path: Path) -> list[str]:
+    """The header's names (trimmed, lower case) after --map; refuses a mapping that does
+    not fit the header, and a name that appears twice."""
     present = [name.strip().lower() for name in header]
     absent = [source for source in mapping if source not in present]
     if absent:
@@ -172,18 +266,23 @@ def plan_columns(
                 f"column {name!r} appears twice (columns {seen[name] + 1} and {position + 1})",
             )
         seen[name] = position
+    return names
 
-    columns = dict(kind.columns)
-    line_items = kind is kinds.ORDERS and ("product_id" in seen or "sku" in seen)
-    if line_items:
-        columns.update(LINE_ITEM_COLUMNS)
-    required = kind.required
-    if line_items:
-        # In the line-item form an order's total may be left out: it is summed from its lines.
-        required = tuple(group for group in required if group != ("total",))
-    missing = [" or ".join(group) for group in required if not any(c in seen for c in group)]
+
+def plan_columns(
+    kind: Kind, header: list[str], mapping: dict[str, str], path: Path
+) -> tuple[ColumnPlan, list[str], list[str]]:
+    """Match a header to the kind's columns; refuse the file when a required one is missing.
+
+    Returns the plan, the columns nothing reads, and warnings.
+    """
+    names = mapped_names(header, mapping, path)
+    seen = {name: position for position, name in enumerate(names)}
+    line_items = kinds.has_line_items(kind, seen)
+    columns = known_columns(kind) if line_items else dict(kind.columns)
+    missing = kinds.missing_columns(kind, seen)
     if missing:
-        raise ImportRefused(
+        raise MissingColumns(
             path,
             f"is missing the required column(s) {', '.join(missing)} for {kind.name}",
             hint=f"{kind.expected_columns()}; a column by another name can be read "
@@ -224,16 +323,39 @@ def import_file(
     rejects_file: RejectsFile | None = None,
     on_start: Callable[[int], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    on_phase: Callable[[str], None] | None = None,
 ) -> ImportResult:
-    """Import one file of ``kind_name`` into ``store``; see SPEC 2.1 for the rules."""
+    """Import one file of ``kind_name`` into ``store``; see SPEC 2.1 for the rules.
+
+    ``on_start`` gets the file's size and ``on_progress`` the bytes read so far;
+    ``on_phase`` names each step after the reading ("merging", "working out people",
+    "building indexes", "saving"), which can take as long as the reading itself.
+    """
     kind = KINDS[kind_name]
+    delimiter, note = file_delimiter(path, options, kind)
+    # Everything that reads the file again (the date scan, --rejects) reads it this way.
+    options = replace(options, delimiter=delimiter)
+    steps = _Steps(on_start, on_progress, on_phase)
     try:
-        return _import(store, kind, path, options, rejects_file, on_start, on_progress, direct=True)
+        result = _import(store, kind, path, options, rejects_file, steps, direct=True)
     except _Scattered:
         # A line item's order came back after its other lines: number them in SQL.
-        return _import(
-            store, kind, path, options, rejects_file, on_start, on_progress, direct=False
-        )
+        result = _import(store, kind, path, options, rejects_file, steps, direct=False)
+    result.delimiter_note = note
+    return result
+
+
+@dataclass(frozen=True)
+class _Steps:
+    """The callbacks that show an import's progress."""
+
+    on_start: Callable[[int], None] | None = None
+    on_progress: Callable[[int], None] | None = None
+    on_phase: Callable[[str], None] | None = None
+
+    def phase(self, name: str) -> None:
+        if self.on_phase is not None:
+            self.on_phase(name)
 
 
 def _import(
@@ -242,8 +364,7 @@ def _import(
     path: Path,
     options: ImportOptions,
     rejects_file: RejectsFile | None,
-    on_start: Callable[[int], None] | None,
-    on_progress: Callable[[int], None] | None,
+    steps: _Steps,
     *,
     direct: bool,
 ) -> ImportResult:
@@ -251,7 +372,10 @@ def _import(
     rejects = RejectLog()
     try:
         with CsvFile(
-            path, encoding=options.encoding, delimiter=options.delimiter, on_progress=on_progress
+            path,
+            encoding=options.encoding,
+            delimiter=options.delimiter,
+            on_progress=steps.on_progress,
         ) as source:
             translation = _translation(kind, path, options, source.header)
             plan = _plan(kind, path, options, source.header, translation, result)
@@ -261,15 +385,15 @@ def _import(
                 chunks = ((lines, rows, None) for lines, rows in source.chunks(BATCH_ROWS))
             else:
                 chunks = record_chunks(translation.records(source.records()))
-            if on_start is not None:
-                on_start(source.size)
+            if steps.on_start is not None:
+                steps.on_start(source.size)
             feed = _Feed(plan, chunks, rejects, result, grouped=translation is not None)
             try:
                 with store.transaction():
                     _drop_temp_tables(store)
                     start_touching(store)
                     counts, deferred = _load(
-                        store, kind, plan, feed, result, conversion, direct=direct
+                        store, kind, plan, feed, result, conversion, steps, direct=direct
                     )
                     result.inserted, result.updated, result.unchanged = counts
                     _note_currency(store, conversion, result)
@@ -288,12 +412,22 @@ def _import(
                     if options.dry_run:
                         raise _Rollback
                     if (result.inserted or result.updated) and kind.name in kinds.PERSON_KINDS:
-                        resolve_touched(store, lambda: _create_indexes(store, deferred))
-                    else:
+                        steps.phase("working out people")
+
+                        def build_indexes() -> None:
+                            if deferred:
+                                steps.phase("building indexes")
+                                _create_indexes(store, deferred)
+                                steps.phase("working out people")
+
+                        resolve_touched(store, build_indexes)
+                    elif deferred:
+                        steps.phase("building indexes")
                         _create_indexes(store, deferred)
                     # The temporary tables are left for the connection's end (or the next
                     # file) to drop: dropping them page by page here took up to 0.4 s.
                     _log_import(store, result, options.dialect)
+                    steps.phase("saving")
                 result.written = True
             except _Rollback:
                 pass
@@ -337,6 +471,7 @@ def _rows(count: int) -> str:
 
 def _translation(kind: Kind, path: Path, options: ImportOptions, header: list[str]):
     """The platform layout's reading of the file, or None for a native file."""
+    headers.check_layout(path, kind, header, options.dialect, mapped=bool(options.mapping))
     if options.dialect == dialects.NATIVE:
         return None
     layout = dialects.LAYOUTS.get((options.dialect, kind.name))
@@ -347,7 +482,15 @@ def _translation(kind: Kind, path: Path, options: ImportOptions, header: list[st
             f"exports, not {kind.name}",
             hint=f"import {kind.name} files in segcli's own columns (--from native, with --map)",
         )
-    return dialects.Translation(layout, path, header)
+    try:
+        return dialects.Translation(layout, path, header)
+    except ImportRefused as error:
+        error.hint = _delimiter_hint(kind, path, options) or error.hint
+        raise
+
+
+# The native columns that name an order's customer.
+_CUSTOMER_COLUMNS = ("customer_id", "email")
 
 
 def _plan(kind, path, options, header, translation, result: ImportResult) -> ColumnPlan:
@@ -357,23 +500,57 @@ def _plan(kind, path, options, header, translation, result: ImportResult) -> Col
         plan, _, result.warnings = plan_columns(kind, translation.native_header, {}, path)
         result.read_as = translation.layout.title
         result.ignored = translation.ignored()
-        return plan.labelled(translation.labels())
+        plan = plan.labelled(translation.labels())
+        _note_customer_column(kind, result, set(translation.labels()))
+        return plan
     result.read_as = f"native {kind.name} file" + (" with --map" if options.mapping else "")
+    names = mapped_names(header, options.mapping, path)
+    headers.check_kind(path, kind, names)
+    if not options.keep_unknown:
+        misspelt = headers.misspelt_columns(kind, header, names, options.mapping)
+        if misspelt:
+            raise headers.misspelt_refusal(path, kind, misspelt)
     looks_like = dialects.detect(header)
     try:
         plan, result.ignored, result.warnings = plan_columns(kind, header, options.mapping, path)
-    except ImportRefused as error:
-        if looks_like is not None:
-            error.hint = (
-                f"this looks like a {looks_like.title}: import it with --from {looks_like.dialect}"
-            )
+    except MissingColumns as error:
+        found = _missing_hint(kind, path, options, names, looks_like)
+        if found is not None:
+            error.hint = f"{found}\n  {error.hint}"
         raise
     if looks_like is not None:
         result.warnings.append(
             f"this looks like a {looks_like.title}; if it is, import it with "
             f"--from {looks_like.dialect}"
         )
+    _note_customer_column(kind, result, {name for _, name, _ in plan.parsers})
     return plan
+
+
+def _missing_hint(kind, path, options, names, looks_like) -> str | None:
+    """What the file that lacks needed columns seems to be instead, if anything."""
+    if looks_like is not None:
+        return f"this looks like a {looks_like.title}: import it with --from {looks_like.dialect}"
+    delimiter = _delimiter_hint(kind, path, options)
+    if delimiter is not None:
+        return delimiter
+    other = headers.likely_kind(kind, names)
+    if other is not None:
+        how = headers.how_to_import(path, kind.name, other.name, dialects.NATIVE)
+        return f"it has the columns of {headers.article(other.name)} file: {how}"
+    return None
+
+
+def _note_customer_column(kind: Kind, result: ImportResult, read: set[str]) -> None:
+    """Orders from a file without any customer column belong to no one: say so plainly."""
+    if kind is not kinds.ORDERS:
+        return
+    result.customer_column = any(column in read for column in _CUSTOMER_COLUMNS)
+    if not result.customer_column:
+        result.warnings.append(
+            "the file has no customer column (no email or customer id): every order is "
+            "anonymous, so no segment will include them"
+        )
 
 
 def _date_reader(kind, path, options, plan: ColumnPlan, result: ImportResult) -> DateReader:
@@ -473,17 +650,19 @@ def _load(
     feed: _Feed,
     result,
     conversion: Conversion,
+    steps: _Steps,
     *,
     direct: bool,
 ) -> tuple[tuple[int, int, int], list[str]]:
     """Load the file; returns the rows per verdict and the indexes still to build (those
     on person_id, built once people are linked)."""
     if kind is kinds.ORDERS and plan.line_items:
-        return _load_line_item_orders(store, feed, result, conversion), []
+        return _load_line_item_orders(store, feed, result, conversion, steps), []
     if direct and kind is not kinds.PRODUCTS and _is_empty(store, kind.table):
-        return _load_into_empty(store, kind, feed, result, conversion)
+        return _load_into_empty(store, kind, feed, result, conversion, steps)
     if kind is kinds.ITEMS:
         _stage_items_file(store, feed, numbered=direct)
+        steps.phase("merging")
         _merge_items(store)
         return _item_counts(store), []
     store.execute(
@@ -494,6 +673,7 @@ def _load(
     stage = StageSink(store.conn, "INSERT INTO temp.stage", 2 + len(kind.stored))
     feed.run(_kind_rows(kind, conversion), [stage.add_lined])
     stage.flush()
+    steps.phase("merging")
     store.execute(f"CREATE INDEX temp.stage_key ON stage({kind.key_column})")
     store.execute(
         f"""CREATE TEMP TABLE final AS SELECT * FROM stage
@@ -515,7 +695,7 @@ def _is_empty(store: Store, table: str) -> bool:
 
 
 def _load_into_empty(
-    store: Store, kind: Kind, feed: _Feed, result, conversion: Conversion
+    store: Store, kind: Kind, feed: _Feed, result, conversion: Conversion, steps: _Steps
 ) -> tuple[tuple[int, int, int], list[str]]:
     """The first file of a kind goes straight into its table, and its indexes are built after.
 
@@ -551,6 +731,7 @@ def _load_into_empty(
         sink.flush()
         result.replaced = sink.rows - store.scalar(f"SELECT count(*) FROM main.{kind.table}")
     deferred = [sql for sql in indexes if "person_id" in sql]
+    steps.phase("building indexes")
     _create_indexes(store, [sql for sql in indexes if sql not in deferred])
     if kind.name in kinds.PERSON_KINDS:
         touch(store, kind.table)
@@ -945,7 +1126,7 @@ def _convert_order_heads(store: Store, conversion: Conversion) -> None:
 
 
 def _load_line_item_orders(
-    store: Store, feed: _Feed, result, conversion: Conversion
+    store: Store, feed: _Feed, result, conversion: Conversion, steps: _Steps
 ) -> tuple[int, int, int]:
     """Orders given one line item per row; order fields come from the order's first rows."""
     store.execute(
@@ -958,6 +1139,7 @@ def _load_line_item_orders(
     feed.run(_line_item_rows, [heads.add_lined, items.add_lined])
     heads.flush()
     items.flush()
+    steps.phase("merging")
     store.execute("CREATE INDEX temp.stage_order ON stage(order_id, line)")
     store.execute("CREATE INDEX temp.stage_items_order ON stage_items(order_id, line)")
 
@@ -1057,7 +1239,8 @@ def _drop_temp_tables(store: Store) -> None:
 def _log_import(store: Store, result: ImportResult, dialect: str) -> None:
     store.execute(
         """INSERT INTO imports (kind, file, finished_at, rows_read, inserted, updated, unchanged,
-        rejected, dialect, anonymous_orders) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        rejected, dialect, anonymous_orders, line_items, customer_column)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (
             result.kind,
             str(result.path.resolve()),
@@ -1069,6 +1252,8 @@ def _log_import(store: Store, result: ImportResult, dialect: str) -> None:
             result.rejected,
             dialect,
             result.anonymous,
+            result.line_items,
+            result.customer_column,
         ),
     )
 

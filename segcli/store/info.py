@@ -6,16 +6,32 @@ from segcli.importer.currencies import stored_currency
 from segcli.importer.kinds import KINDS
 from segcli.store.db import Store
 
+# Per kind of record, the kinds of file that bring it: line items also come with an
+# orders file in the line-item form (logged with its number of line items).
+_BROUGHT_BY = """
+    SELECT kind AS record_kind, kind AS file_kind, finished_at FROM imports
+    UNION ALL
+    SELECT 'items', kind, finished_at FROM imports WHERE kind = 'orders' AND line_items > 0
+"""
+
 
 def store_info(store: Store) -> dict:
     """A summary of the database, as plain data."""
     counts = {
         name: store.scalar(f"SELECT count(*) FROM {kind.table}") for name, kind in KINDS.items()
     }
+    # The latest import of each kind of record, and the kind of file it came in.
     last_imports = {
-        kind: finished_at
-        for kind, finished_at in store.execute(
-            "SELECT kind, max(finished_at) FROM imports GROUP BY kind"
+        record_kind: (finished_at, file_kind)
+        for record_kind, file_kind, finished_at in store.execute(
+            f"""
+            SELECT record_kind, file_kind, finished_at FROM (
+                SELECT record_kind, file_kind, finished_at, row_number() OVER (
+                    PARTITION BY record_kind ORDER BY finished_at DESC, file_kind = record_kind DESC
+                ) AS newest
+                FROM ({_BROUGHT_BY})
+            ) WHERE newest = 1
+            """
         )
     }
     currency = stored_currency(store)
@@ -46,5 +62,28 @@ def store_info(store: Store) -> dict:
         "rows": counts,
         "first_order_at": first_order,
         "last_order_at": last_order,
-        "last_imported_at": {kind: last_imports.get(kind) for kind in KINDS},
+        "last_imported_at": {kind: last_imports.get(kind, (None, None))[0] for kind in KINDS},
+        # The kind of file each kind's rows last came in: "orders" for line items that
+        # came with an orders file in the line-item form; None when never imported.
+        "last_imported_with": {kind: last_imports.get(kind, (None, None))[1] for kind in KINDS},
+        "files_without_customer_column": _files_without_customer_column(store),
     }
+
+
+def _files_without_customer_column(store: Store) -> list[dict]:
+    """Orders files whose latest import had no column naming the customer: every order
+    in them was anonymous. A file imported again with such a column is left out."""
+    return [
+        {"file": file, "imported_at": finished_at, "orders": orders}
+        for file, finished_at, orders in store.execute(
+            """
+            SELECT file, finished_at, anonymous_orders FROM (
+                SELECT file, finished_at, anonymous_orders, customer_column, row_number() OVER (
+                    PARTITION BY file ORDER BY finished_at DESC, import_id DESC
+                ) AS newest
+                FROM imports WHERE kind = 'orders'
+            ) WHERE newest = 1 AND customer_column = 0
+            ORDER BY finished_at, file
+            """
+        )
+    ]

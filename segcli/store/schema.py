@@ -289,3 +289,17 @@ def m007_store_currency(db: Database) -> None:
             HAVING count(DISTINCT currency) = 1;
         """
     )
+
+
+@migration
+def m008_import_log_details(db: Database) -> None:
+    """What an orders file brought besides orders, for `segcli info`: its line items (an
+    orders file in the line-item form imports items too), and whether it had a column
+    naming the customer at all (a file without one makes every order anonymous)."""
+    db.executescript(
+        """
+        ALTER TABLE imports ADD COLUMN line_items INTEGER NOT NULL DEFAULT 0;
+        -- 1 or 0 for orders files; NULL for other kinds and for imports logged before.
+        ALTER TABLE imports ADD COLUMN customer_column INTEGER;
+        """
+    )
