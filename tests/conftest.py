@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 import sqlite3
 from pathlib import Path
 
@@ -84,6 +86,23 @@ class Segcli:
             FROM people p ORDER BY p.person_key
             """
         )
+
+
+def table_rows(stdout: str) -> list[list[str]]:
+    """The body rows of the plain tables a command wrote to a pipe, as lists of cells.
+
+    A table's columns are the runs of ``-`` under its header; its rows are the lines after
+    them up to a blank line (the caption, if any, comes after that).
+    """
+    rows = []
+    lines = stdout.splitlines()
+    for at, line in enumerate(lines):
+        if not re.fullmatch(r"-+(  -+)*", line):
+            continue
+        spans = [match.span() for match in re.finditer(r"-+", line)]
+        for row in itertools.takewhile(bool, lines[at + 1 :]):
+            rows.append([row[start:end].strip() for start, end in spans])
+    return rows
 
 
 def checked(segcli: Segcli, *args, exit_code: int = 0):
