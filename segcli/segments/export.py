@@ -108,9 +108,12 @@ def output_format(output: str, given: str | None) -> str:
             )
         return implied
     if extension in UNWRITABLE:
+        what = UNWRITABLE[extension]
+        hint = f"write {Path(output).stem}.csv, which spreadsheets open (or .tsv, .json, .jsonl)"
+        if what == "compressed files":
+            hint = f"write to stdout and compress that: -o - | gzip > {Path(output).name}"
         raise SegcliError(
-            f"segcli cannot write {UNWRITABLE[extension]} ({extension}): {output}",
-            hint=f"write {Path(output).stem}.csv, which spreadsheets open, or .tsv, .json, .jsonl",
+            f"{output}: segcli cannot write {what} ({Path(output).suffix})", hint=hint
         )
     return given or "csv"
 
