@@ -130,6 +130,20 @@ class SegmentStore:
         return path
 
 
+def segment_store(segcli: Segcli, files: dict[str, str], segments: dict[str, str]):
+    """A store of ``files`` (kind: CSV text) and a segments directory of ``segments``
+    (name: YAML text), both in the test's directory."""
+    for kind, text in files.items():
+        result = segcli("import", kind, segcli.write(f"{kind}.csv", text))
+        assert result.exit_code == 0, result.stderr
+    directory = segcli.dir / "segments"
+    directory.mkdir()
+    store = SegmentStore(segcli, directory)
+    for name, text in segments.items():
+        store.segment(name, text)
+    return store
+
+
 @pytest.fixture
 def segcli(tmp_path: Path) -> Segcli:
     return Segcli(tmp_path)

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.conftest import SegmentStore, table_rows
+from tests.conftest import SegmentStore, segment_store, table_rows
 
 AS_OF = "2024-06-30"
 
@@ -68,16 +68,8 @@ Store = SegmentStore
 
 
 @pytest.fixture
-def store(segcli, tmp_path) -> Store:
-    for kind, text in FILES.items():
-        result = segcli("import", kind, segcli.write(f"{kind}.csv", text))
-        assert result.exit_code == 0, result.stderr
-    segments = tmp_path / "segments"
-    segments.mkdir()
-    built = Store(segcli, segments)
-    built.segment("vip", VIP)
-    built.segment("explained", EXPLAINED)
-    return built
+def store(segcli) -> Store:
+    return segment_store(segcli, FILES, {"vip": VIP, "explained": EXPLAINED})
 
 
 def shown(store, key, *options):

@@ -20,7 +20,7 @@ from rich.table import Table
 from segcli.cli import cli
 from segcli.output import counted, money_for_people, plain_table
 from segcli.segments.export import output_format
-from tests.conftest import SegmentStore, table_rows
+from tests.conftest import SegmentStore, segment_store, table_rows
 
 AS_OF = "2026-11-01"
 CUSTOMERS = """\
@@ -53,16 +53,9 @@ def not_a_terminal(monkeypatch):
 
 
 @pytest.fixture
-def shop(segcli, tmp_path) -> SegmentStore:
-    for kind, text in (("customers", CUSTOMERS), ("orders", ORDERS)):
-        result = segcli("import", kind, segcli.write(f"{kind}.csv", text))
-        assert result.exit_code == 0, result.stderr
-    segments = tmp_path / "segments"
-    segments.mkdir()
-    made = SegmentStore(segcli, segments)
-    made.segment("buyers", BUYERS)
-    made.segment("long-one", LONG)
-    return made
+def shop(segcli) -> SegmentStore:
+    files = {"customers": CUSTOMERS, "orders": ORDERS}
+    return segment_store(segcli, files, {"buyers": BUYERS, "long-one": LONG})
 
 
 def answer(shop, *args, env=None) -> str:

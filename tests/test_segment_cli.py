@@ -26,7 +26,7 @@ import pytest
 
 from segcli.rules.operators import compare_custom, fold
 from segcli.segments import export as exporter
-from tests.conftest import SegmentStore, table_rows
+from tests.conftest import SegmentStore, segment_store, table_rows
 
 AS_OF = "2024-06-30"
 
@@ -119,14 +119,9 @@ def import_files(segcli, **files: str) -> None:
 
 
 @pytest.fixture
-def store(segcli, tmp_path) -> Store:
-    import_files(segcli, customers=CUSTOMERS, orders=ORDERS, carts=CARTS)
-    segments = tmp_path / "segments"
-    segments.mkdir()
-    built = Store(segcli, segments)
-    built.segment("vip", VIP)
-    built.segment("subscribed", SUBSCRIBED)
-    return built
+def store(segcli) -> Store:
+    files = {"customers": CUSTOMERS, "orders": ORDERS, "carts": CARTS}
+    return segment_store(segcli, files, {"vip": VIP, "subscribed": SUBSCRIBED})
 
 
 def csv_lines(text: str) -> list[str]:
