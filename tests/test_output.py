@@ -259,7 +259,9 @@ def test_on_a_terminal_no_color_leaves_the_colour_out(shop):
 def _piped(shop, *args: str) -> subprocess.CompletedProcess:
     """segcli with stdout a pipe whose reader has gone (`| head` that has finished)."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    for name in ("SEGCLI_DEBUG", "FORCE_COLOR", "TTY_COMPATIBLE"):
+    # Buffered, as stdout is for a merchant: what is still buffered when the command ends
+    # must meet the closed pipe inside it, not in Python's flush at exit.
+    for name in ("SEGCLI_DEBUG", "FORCE_COLOR", "TTY_COMPATIBLE", "PYTHONUNBUFFERED"):
         env.pop(name, None)
     command = [sys.executable, "-m", "segcli", "--db", str(shop.segcli.db)]
     command += ["--segments", str(shop.segments), *args]

@@ -566,6 +566,7 @@ def sql_command(app, segment, as_of, criteria, plan):
             " matches are computed here; commands keep them with the facts\n"
         )
         out.write("".join(f"{line}\n" for line in evaluation.plan(chosen)))
+        out.flush()
         return
     sql, params = evaluation.standalone_sql(chosen)
     out.write(f"-- segment {chosen.name}, as of {as_of.isoformat()}\n")
@@ -574,3 +575,5 @@ def sql_command(app, segment, as_of, criteria, plan):
     out.write("-- parameters:\n")
     for name, value in params.items():
         out.write(f"--   :{name} = {value!r}\n")
+    # Inside the command, so that a reader gone away (`| head`) ends it quietly.
+    out.flush()
