@@ -54,7 +54,9 @@ def test_demo_shows_the_store_and_its_segments_on_stdout(segcli):
     # The answer: what the database holds, then every segment's figures.
     assert result.stdout.startswith("segcli database\n")
     assert "\npeople            300 (65 without a customer id)\n" in result.stdout
-    assert "\nSegments as of 2026-11-01\n" in result.stdout
+    # Each table ends at a blank line, before the next one's title.
+    assert "\n\ncustomers " in result.stdout or "\n\nkind " in result.stdout
+    assert "\n\nSegments as of 2026-11-01\n" in result.stdout
     rows = {row[0]: row for row in table_rows(result.stdout)}
     assert rows["everyone"][2:] == ["300", "100.0%", "79,436.41"]
     assert rows["vip-customers"][2:] == ["16", "5.3%", "29,107.04"]

@@ -7,24 +7,24 @@ import shlex
 import click
 
 from segcli.commands.import_cmd import report
-from segcli.commands.info import info_command
+from segcli.commands.info import info_tables
 from segcli.commands.segment import calculate_all
 from segcli.demo import EXAMPLE_FILES, EXAMPLE_STORE_TODAY, add_example_segments, example_data_dir
 from segcli.importer.load import ImportOptions, import_file
-from segcli.output import counted, file_progress, say
+from segcli.output import counted, file_progress, say, show_table
+from segcli.store.info import store_info
 
 DEMO_DB = "demo.db"
 
 
 @click.command("demo")
-@click.pass_context
-def demo_command(ctx):
+@click.pass_obj
+def demo_command(app):
     """Import the bundled example store into demo.db (or --db) and show its segments.
 
     The example segment files are copied into the segments directory (segments/, or
     --segments), except where a file or segment of that name is there already.
     """
-    app = ctx.obj
     if not app.db_given:
         app.db_path = app.db_path.with_name(DEMO_DB)
     examples = add_example_segments(app.segments_dir)
@@ -47,8 +47,9 @@ def demo_command(ctx):
                     on_progress=on_progress,
                 )
             report(name, result)
-    ctx.invoke(info_command, output_format="table")
-    calculate_all(app, EXAMPLE_STORE_TODAY)
+    with app.open_store(create=False) as store:
+        info = store_info(store)
+    show_table(*info_tables(info), calculate_all(app, EXAMPLE_STORE_TODAY))
     say(
         f"Explore it (the example store's today is {EXAMPLE_STORE_TODAY}: hence --as-of):\n"
         + "".join(f"  {command}\n" for command in explore_commands(app)).rstrip("\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.table import Table
 
 from segcli.commands.options import format_option
 from segcli.output import (
@@ -20,8 +21,8 @@ from segcli.store.info import store_info
 INFO_FIELDS = ("field", "value")
 
 
-def render_info(info: dict) -> None:
-    """The info summary as tables, on stdout."""
+def info_tables(info: dict) -> tuple[Table, Table]:
+    """The info summary as tables for people: the store, then each kind's rows."""
     table = new_table("", "", title="segcli database")
     table.show_header = False
     table.add_row("database", info["database"])
@@ -35,7 +36,7 @@ def render_info(info: dict) -> None:
     kinds = new_table("kind", "rows", "last imported (UTC)", numeric=("rows",))
     for kind, rows in info["rows"].items():
         kinds.add_row(kind, f"{rows:,}", info["last_imported_at"][kind] or "never")
-    show_table(table, kinds)
+    return table, kinds
 
 
 def info_for_scripts(info: dict) -> dict:
@@ -68,7 +69,7 @@ def info_command(app, output_format):
     with app.open_store(create=False) as store:
         info = store_info(store)
     if output_format == "table":
-        render_info(info)
+        show_table(*info_tables(info))
     elif output_format in ("json", "jsonl"):
         # One object: json indents it, jsonl writes it on one line.
         write_json(info_for_scripts(info), indent=2 if output_format == "json" else None)

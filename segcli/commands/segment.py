@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from rich.table import Table
 from rich.text import Text
 
 from segcli.commands.options import as_of_option, criteria_option, format_option
@@ -197,7 +198,10 @@ def calculate_command(app, segments, as_of, output_format, criteria, save_as, ti
     calculated = _calculated(app, catalog, chosen, as_of)
     if save is not None:
         save()
-    show_calculation(calculated, as_of, output_format)
+    if output_format == "table":
+        show_table(calculation_table(calculated, as_of))
+    else:
+        write_records(CALCULATION_FIELDS, calculation_records(calculated, as_of), output_format)
 
 
 def _calculated(app, catalog, chosen, as_of) -> tuple[Evaluation, list]:
@@ -208,28 +212,31 @@ def _calculated(app, catalog, chosen, as_of) -> tuple[Evaluation, list]:
     return evaluation, rows
 
 
-def calculate_all(app, as_of) -> None:
-    """Every segment's figures as a table, as ``segment calculate`` shows them."""
+def calculate_all(app, as_of) -> Table:
+    """Every segment's figures, in the table ``segment calculate`` shows."""
     catalog, chosen = _chosen(app, (), None)
-    show_calculation(_calculated(app, catalog, chosen, as_of), as_of, "table")
+    return calculation_table(_calculated(app, catalog, chosen, as_of), as_of)
 
 
-def show_calculation(calculated, as_of, output_format: str) -> None:
+def calculation_records(calculated, as_of) -> list[dict]:
+    """Each segment's figures for scripts, exact."""
     evaluation, rows = calculated
-    if output_format != "table":
-        records = [
-            {
-                "segment": s.name,
-                "title": s.title,
-                "count": f.members,
-                "share": _exact_share(f.members, evaluation.people),
-                "total_spent": to_decimal(f.total_spent),
-                "as_of": as_of.isoformat(),
-            }
-            for s, f in rows
-        ]
-        write_records(CALCULATION_FIELDS, records, output_format)
-        return
+    return [
+        {
+            "segment": s.name,
+            "title": s.title,
+            "count": f.members,
+            "share": _exact_share(f.members, evaluation.people),
+            "total_spent": to_decimal(f.total_spent),
+            "as_of": as_of.isoformat(),
+        }
+        for s, f in rows
+    ]
+
+
+def calculation_table(calculated, as_of) -> Table:
+    """Each segment's figures for people, with the store's people and A under them."""
+    evaluation, rows = calculated
     table = new_table(
         "segment",
         "title",
@@ -251,7 +258,7 @@ def show_calculation(calculated, as_of, output_format: str) -> None:
         f"{counted(evaluation.people, 'person', 'people')}; average repeat-purchase time "
         f"A = {_days(evaluation.repeat_time)} days"
     )
-    show_table(table)
+    return table
 
 
 def _quick_filter_saver(app, catalog, name, title, criteria, *, force):
