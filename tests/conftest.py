@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 import sqlite3
 from pathlib import Path
 
@@ -93,6 +95,23 @@ class Segcli:
         )
 
 
+def table_rows(stdout: str) -> list[list[str]]:
+    """The body rows of the plain tables a command wrote to a pipe, as lists of cells.
+
+    A table's columns are the runs of ``-`` under its header; its rows are the lines after
+    them up to a blank line (the caption, if any, comes after that).
+    """
+    rows = []
+    lines = stdout.splitlines()
+    for at, line in enumerate(lines):
+        if not re.fullmatch(r"-+(  -+)*", line):
+            continue
+        spans = [match.span() for match in re.finditer(r"-+", line)]
+        for row in itertools.takewhile(bool, lines[at + 1 :]):
+            rows.append([row[start:end].strip() for start, end in spans])
+    return rows
+
+
 def checked(segcli: Segcli, *args, exit_code: int = 0):
     """Run segcli; check the exit code, that stdout is empty and that nothing crashed."""
     result = segcli(*args)
@@ -116,6 +135,20 @@ class SegmentStore:
         path = self.segments / f"{name}.yaml"
         path.write_text(text, encoding="utf-8")
         return path
+
+
+def segment_store(segcli: Segcli, files: dict[str, str], segments: dict[str, str]):
+    """A store of ``files`` (kind: CSV text) and a segments directory of ``segments``
+    (name: YAML text), both in the test's directory."""
+    for kind, text in files.items():
+        result = segcli("import", kind, segcli.write(f"{kind}.csv", text))
+        assert result.exit_code == 0, result.stderr
+    directory = segcli.dir / "segments"
+    directory.mkdir()
+    store = SegmentStore(segcli, directory)
+    for name, text in segments.items():
+        store.segment(name, text)
+    return store
 
 
 @pytest.fixture

@@ -113,6 +113,8 @@ def test_rates_convert_to_the_cent_and_keep_the_original(segcli):
     ]
     figures = info(segcli)
     assert (figures["currency"], figures["converted_orders"]) == ("EUR", 2)
+    table = segcli("info").stdout.splitlines()
+    assert "currency          EUR (2 orders converted from other currencies)" in table
     # The same file with the same rates changes nothing; another rate updates the order.
     same = segcli("import", "orders", path, "--rate", "USD=0.9237", "--rate", "JPY=0.0061")
     assert "0 inserted, 0 updated, 5 unchanged" in same.stderr
@@ -328,6 +330,15 @@ def test_an_older_store_in_one_currency_keeps_it_and_one_in_several_says_so(segc
     assert json.loads(one.stdout)["currency"] == "EUR"
     figures = json.loads(two.stdout)
     assert (figures["currency"], figures["unconverted_orders"]) == (None, 2)
+    table = segcli("--db", tmp_path / "two.db", "info").stdout
+    lines = table.splitlines()
+    assert "currency          none yet (no orders file has named one; see import --currency)" in (
+        lines
+    )
+    assert any(
+        line.startswith("not converted     2 orders in another currency than the store's")
+        for line in lines
+    )
 
 
 @given(

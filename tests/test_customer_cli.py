@@ -5,11 +5,12 @@ segments, and --explain, whose verdict must agree with the segment's members.
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 import pytest
 
-from tests.conftest import SegmentStore
+from tests.conftest import SegmentStore, segment_store, table_rows
 
 AS_OF = "2024-06-30"
 
@@ -67,17 +68,8 @@ Store = SegmentStore
 
 
 @pytest.fixture
-def store(segcli, tmp_path, monkeypatch) -> Store:
-    monkeypatch.setenv("COLUMNS", "300")  # Rich tables on one line each
-    for kind, text in FILES.items():
-        result = segcli("import", kind, segcli.write(f"{kind}.csv", text))
-        assert result.exit_code == 0, result.stderr
-    segments = tmp_path / "segments"
-    segments.mkdir()
-    built = Store(segcli, segments)
-    built.segment("vip", VIP)
-    built.segment("explained", EXPLAINED)
-    return built
+def store(segcli) -> Store:
+    return segment_store(segcli, FILES, {"vip": VIP, "explained": EXPLAINED})
 
 
 def shown(store, key, *options, warnings: list[str] = ()):
@@ -89,12 +81,10 @@ def shown(store, key, *options, warnings: list[str] = ()):
     return json.loads(result.stdout, parse_float=Decimal)
 
 
-def table_rows(stderr: str) -> list[list[str]]:
-    return [
-        [cell.strip() for cell in line.strip().strip("│").split("│")]
-        for line in stderr.splitlines()
-        if line.startswith("│")
-    ]
+def person_rows(stdout: str) -> list[list[str]]:
+    """The person's own table, the first one: a field and its value on each line."""
+    rows = stdout.split("\n\n")[0].splitlines()[1:]
+    return [re.split(r"  +", row, maxsplit=1) for row in rows]
 
 
 C1 = {
@@ -191,21 +181,40 @@ def test_show_by_an_email_shared_by_two_customers(segcli):
     assert (data["person_key"], data["first_name"]) == ("c:C10", "Ten")
 
 
-def test_show_table_on_stderr(store):
+def test_show_table_on_stdout(store):
     result = store("customer", "show", "C1", "--as-of", AS_OF)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == ""
-    assert f"C1 as of {AS_OF}" in result.stderr
-    rows = table_rows(result.stderr)
+    assert result.stderr == ""
+    assert result.stdout.startswith(f"C1 as of {AS_OF}\n")
+    rows = person_rows(result.stdout)
     assert ["lifecycle", "inactive-repeat"] in rows
-    assert ["total_spent", "1234.50"] in rows
+    # Money for people: to the cent, with thousands separators.
+    assert ["total_spent", "1,234.50"] in rows
+    assert ["average_order_value", "617.25"] in rows
     assert ["custom.tier", "gold"] in rows
     assert [
         "segments",
         "everyone, all-customers, repeat-customers, inactive-repeat, explained, vip",
     ] in rows
-    assert ["O2", "2024-02-05 00:00:00", "paid", "34.50", "yes"] in rows
-    assert ["O1", "2024-01-05 00:00:00", "paid", "1200.00", "yes"] in rows
+    assert "\n\nRecent orders\n" in result.stdout
+    assert table_rows(result.stdout) == [
+        ["O2", "2024-02-05 00:00:00", "paid", "34.50", "yes"],
+        ["O1", "2024-01-05 00:00:00", "paid", "1,200.00", "yes"],
+    ]
+
+
+def test_show_table_rounds_money_to_the_cent_for_display_only(store):
+    result = store("customer", "show", "C5", "--as-of", AS_OF)
+    assert result.exit_code == 0, result.stderr
+    rows = person_rows(result.stdout)
+    assert ["total_spent", "0.00"] in rows
+    assert ["average_order_value", "0.00"] in rows
+    assert table_rows(result.stdout) == [["O5", "2024-05-01 10:30:00", "", "0.00", "yes"]]
+    exact = shown(store, "C5")
+    assert (exact["total_spent"], exact["recent_orders"][0]["total"]) == (
+        Decimal("0.0001"),
+        Decimal("0.0001"),
+    )
 
 
 @pytest.mark.parametrize("key", ["nobody@example.com", "C9", "c1"])
@@ -300,14 +309,13 @@ def test_explain_shows_each_criterion_with_actual_value(store):
     }
 
 
-def test_explain_table_on_stderr(store):
+def test_explain_table_on_stdout(store):
     result = store("customer", "show", "C3", "--as-of", AS_OF, "--explain", "explained")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == ""
-    assert "explained: C3 is not a member" in result.stderr
-    rows = table_rows(result.stderr)
-    explained = rows[rows.index(["any of", "", "fail"]) :]
-    assert explained == [
+    assert result.stderr == ""
+    assert "\n\nexplained: C3 is not a member\n" in result.stdout
+    # C3 has no orders: the explanation is the only table with a header.
+    assert table_rows(result.stdout) == [
         ["any of", "", "fail"],
         ["all of", "", "fail"],
         ["total_spent is more than 100", "0.00", "fail"],

@@ -442,7 +442,9 @@ def test_an_import_that_fills_the_disk_changes_nothing(full_disk_import):
             assert _no_records(attempt.db), attempt.limit
         else:
             assert _stored(attempt.db) == full_disk_import["before"], attempt.limit
-        checked(_at(attempt.db), "info")
+        opened = _at(attempt.db)("info")
+        assert opened.exit_code == 0, opened.stderr
+        assert opened.stdout.startswith("segcli database\n")
     _import(_at(failed[-1].db), *full_disk_import["import"])
     assert _stored(failed[-1].db) == full_disk_import["after"]
 

@@ -34,6 +34,7 @@ from segcli.segments import catalog as catalog_module
 from segcli.segments.builtins import BUILTINS
 from segcli.segments.catalog import load_catalog
 from segcli.segments.evaluate import COUNTED_ORDERS_SQL, FACTS_SQL
+from tests.conftest import table_rows
 
 EXAMPLES = Path(segcli.__file__).parent / "examples" / "segments"
 GOLDEN = Path(__file__).parent / "golden" / "sql"
@@ -92,7 +93,7 @@ def test_the_examples_directory_has_only_valid_segment_files():
 def test_segment_validate_accepts_every_example():
     result = CliRunner().invoke(cli, ["--segments", str(EXAMPLES), "segment", "validate"])
     assert result.exit_code == 0, result.stderr
-    assert f"{len(EXAMPLE_NAMES)} segment file(s) checked: no problems" in result.stderr
+    assert result.stderr == f"{len(EXAMPLE_NAMES)} segment files checked: no problems\n"
     assert result.stdout == ""
 
 
@@ -374,11 +375,12 @@ def test_every_command_gives_the_same_members(store, counts, everyone, name):
 
     shown = store("segment", "show", name, "--as-of", AS_OF, "--limit", "1000")
     assert shown.exit_code == 0, shown.stderr
-    title = re.search(
-        rf"{re.escape(name)}: ([\d,]+) members as of {AS_OF}", " ".join(shown.stderr.split())
+    title = re.fullmatch(
+        rf"{re.escape(name)}: ([\d,]+) members? as of {AS_OF}", shown.stdout.splitlines()[0]
     )
-    assert title, shown.stderr
+    assert title, shown.stdout
     assert int(title[1].replace(",", "")) == counts[name]
+    assert len(table_rows(shown.stdout)) == counts[name]
 
     outsiders = sorted(set(everyone) - set(members))
     for key, expected in [(k, True) for k in _sample(members)] + [

@@ -14,6 +14,7 @@ from rich.console import Console
 from segcli import output
 from segcli.importer.load import ImportOptions, import_file
 from segcli.store.db import open_store
+from segcli.store.schema import MIGRATION_NAMES
 from tests.conftest import REAL_DATA, checked
 from tests.import_checks import lines
 from tests.test_upgrades import old_database
@@ -62,6 +63,12 @@ def test_the_pie_shop_export_without_a_customer_column_says_so(segcli):
     assert file["orders"] == 94
     assert file["imported_at"] == figures["last_imported_at"]["orders"]
     assert everyone(segcli) == 0
+    table = segcli("info").stdout.splitlines()
+    assert (
+        f"no customer column  {PIE_SHOP.resolve()}: its 94 orders belong to no one (the file "
+        "has no customer id or email column)"
+    ) in table
+    assert "anonymous orders    94 (no customer id or email: they count for no one)" in table
 
 
 SHOPIFY_HEADER = (
@@ -156,14 +163,14 @@ def test_info_says_when_line_items_came_with_an_orders_file(segcli):
 
     # The table never says items were never imported.
     table = segcli("info")
-    items_row = [line for line in table.stderr.splitlines() if " items " in line]
+    items_row = [line for line in table.stdout.splitlines() if line.startswith("items ")]
     assert items_row and "never" not in items_row[0]
 
 
 def test_info_on_a_database_imported_by_an_older_segcli(segcli):
-    """Imports logged before schema version 6 know nothing of line items or customer
-    columns: nothing is made up for them."""
-    old_database(segcli.db, 5)
+    """Imports logged before the log knew of line items or customer columns (migration
+    m008): nothing is made up for them."""
+    old_database(segcli.db, MIGRATION_NAMES.index("m008_import_log_details"))
     figures = info(segcli)
     assert figures["last_imported_with"] == {
         kind: kind

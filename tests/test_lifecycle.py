@@ -58,9 +58,13 @@ def repeat_time(segcli, as_of) -> str:
     """A as shown in the caption of segment calculate's table."""
     result = segcli("segment", "calculate", "everyone", "--as-of", str(as_of))
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == ""
-    match = re.search(r"average repeat-purchase time A = (\S+) days", result.stderr)
-    assert match, result.stderr
+    assert result.stderr == ""
+    # The caption is the table's last line, after the blank line that ends its rows.
+    match = re.fullmatch(
+        r"\d+ (?:person|people); average repeat-purchase time A = (\S+) days",
+        result.stdout.splitlines()[-1],
+    )
+    assert match, result.stdout
     return match[1]
 
 

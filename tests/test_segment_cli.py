@@ -1,9 +1,9 @@
 """segcli segment list|validate|calculate|show|export|sql through the CLI (SPEC 1, 3, 4).
 
 Each test builds a small store from native CSV files and a segments directory of YAML
-files, runs one command, and checks the exit code, stdout (only the data asked for) and
-the message on stderr. The store is the same for most tests; its expected figures were
-worked out by hand (below).
+files, runs one command, and checks the exit code, stdout (the command's answer: a plain
+table, or the data asked for) and the messages on stderr. The store is the same for most
+tests; its expected figures were worked out by hand (below).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pytest
 
 from segcli.rules.operators import compare_custom, fold
 from segcli.segments import export as exporter
-from tests.conftest import SegmentStore
+from tests.conftest import SegmentStore, segment_store, table_rows
 
 AS_OF = "2024-06-30"
 
@@ -92,13 +92,13 @@ BUILTIN_NAMES = [
     "unengaged",
 ]
 CALCULATED = [
-    # segment, title, count, share, total_spent
-    ("everyone", "Everyone", 6, "1.000000", "1224.5001"),
-    ("all-customers", "All customers", 3, "0.500000", "1224.5001"),
+    # segment, title, count, share (exact to six decimals), total_spent (exact)
+    ("everyone", "Everyone", 6, "1.00", "1224.5001"),
+    ("all-customers", "All customers", 3, "0.50", "1224.5001"),
     ("repeat-customers", "Repeat customers", 1, "0.166667", "1234.50"),
     ("first-time-buyers", "First-time buyers", 2, "0.333333", "-9.9999"),
-    ("active-repeat", "Active repeat customers", 0, "0.000000", "0.00"),
-    ("at-risk-repeat", "At-risk repeat customers", 0, "0.000000", "0.00"),
+    ("active-repeat", "Active repeat customers", 0, "0.00", "0.00"),
+    ("at-risk-repeat", "At-risk repeat customers", 0, "0.00", "0.00"),
     ("inactive-repeat", "Inactive repeat customers", 1, "0.166667", "1234.50"),
     ("prospects", "Prospects", 1, "0.166667", "0.00"),
     ("potential-customers", "Potential customers", 1, "0.166667", "0.00"),
@@ -119,15 +119,9 @@ def import_files(segcli, **files: str) -> None:
 
 
 @pytest.fixture
-def store(segcli, tmp_path, monkeypatch) -> Store:
-    monkeypatch.setenv("COLUMNS", "500")  # Rich tables on one line each
-    import_files(segcli, customers=CUSTOMERS, orders=ORDERS, carts=CARTS)
-    segments = tmp_path / "segments"
-    segments.mkdir()
-    built = Store(segcli, segments)
-    built.segment("vip", VIP)
-    built.segment("subscribed", SUBSCRIBED)
-    return built
+def store(segcli) -> Store:
+    files = {"customers": CUSTOMERS, "orders": ORDERS, "carts": CARTS}
+    return segment_store(segcli, files, {"vip": VIP, "subscribed": SUBSCRIBED})
 
 
 def csv_lines(text: str) -> list[str]:
@@ -137,15 +131,6 @@ def csv_lines(text: str) -> list[str]:
 def json_money(text: str):
     """JSON with money kept as the exact digits written (marked as numbers)."""
     return json.loads(text, parse_float=lambda digits: ("number", digits))
-
-
-def table_rows(stderr: str) -> list[list[str]]:
-    """The body rows of the Rich tables on stderr, as lists of stripped cells."""
-    return [
-        [cell.strip() for cell in line.strip().strip("│").split("│")]
-        for line in stderr.splitlines()
-        if line.startswith("│")
-    ]
 
 
 # --- segment list ------------------------------------------------------------------
@@ -174,14 +159,14 @@ def test_list_json_shows_builtins_then_files_with_titles(store):
     }
 
 
-def test_list_table_goes_to_stderr(store):
+def test_list_table_goes_to_stdout(store):
     result = store("segment", "list")
     assert result.exit_code == 0
-    assert result.stdout == ""
-    rows = table_rows(result.stderr)
+    assert result.stderr == ""
+    rows = table_rows(result.stdout)
     assert [row[0] for row in rows] == [*BUILTIN_NAMES, "subscribed", "vip"]
     assert rows[-1] == ["vip", "VIP", "Spent more than 100.", str(store.segments / "vip.yaml")]
-    assert "have problems" not in result.stderr
+    assert result.stdout.splitlines()[0].split() == ["segment", "title", "description", "source"]
 
 
 def test_list_includes_and_flags_a_broken_file(store):
@@ -201,11 +186,14 @@ def test_list_includes_and_flags_a_broken_file(store):
 
     table = store("segment", "list")
     assert table.exit_code == 0
-    assert table.stdout == ""
     assert ["broken", "", "has problems", str(store.segments / "broken.yaml")] in table_rows(
-        table.stderr
+        table.stdout
     )
-    assert "1 segment file(s) have problems: run segcli segment validate" in table.stderr
+    assert table.stderr == "1 segment file has problems: run segcli segment validate\n"
+
+    store.segment("broken-too", "criteria:\n  total_spend: 2\n")
+    two = store("segment", "list")
+    assert two.stderr == "2 segment files have problems: run segcli segment validate\n"
 
 
 def test_list_json_flags_a_file_with_an_unknown_in_segment(store):
@@ -223,7 +211,7 @@ def test_validate_clean_files(store):
     result = store("segment", "validate")
     assert result.exit_code == 0
     assert result.stdout == ""
-    assert result.stderr == "2 segment file(s) checked: no problems\n"
+    assert result.stderr == "2 segment files checked: no problems\n"
 
 
 def test_validate_reports_every_problem_of_every_file(store):
@@ -243,7 +231,7 @@ def test_validate_reports_every_problem_of_every_file(store):
         f"{b}:3:14: 'activ-repeat' is not a lifecycle stage (expected one of first-time-buyers, "
         "active-repeat, at-risk-repeat, inactive-repeat, prospects, potential-customers, "
         "unengaged); did you mean 'active-repeat'?",
-        "4 problem(s) in 2 of 4 file(s)",
+        "4 problems in 2 of 4 files",
     ]
 
 
@@ -259,7 +247,7 @@ def test_validate_yaml_syntax_error_shows_the_line(store):
         "the items of one list or mapping must start in the same column (spaces only)",
         "    4 |    orders_count: 2",
         "           ^",
-        "1 problem(s) in 1 of 3 file(s)",
+        "1 problem in 1 of 3 files",
     ]
 
 
@@ -276,7 +264,7 @@ def test_validate_unknown_in_segment_and_cycles(store):
         f"{ref}:2:15: in_segment: unknown segment 'vipp'; did you mean 'vip'?",
         f"{loop_a}:3:19: in_segment makes a cycle: loop-a → loop-b → loop-a; a segment cannot "
         "include itself, directly or through others",
-        "2 problem(s) in 2 of 5 file(s)",
+        "2 problems in 2 of 5 files",
     ]
 
 
@@ -287,7 +275,7 @@ def test_validate_named_files_only(store, tmp_path):
     result = store("segment", "validate", elsewhere)
     assert result.exit_code == 0
     assert result.stdout == ""
-    assert result.stderr == "1 segment file(s) checked: no problems\n"
+    assert result.stderr == "1 segment file checked: no problems\n"
 
     missing = store("segment", "validate", tmp_path / "nope.yaml")
     assert missing.exit_code == 1
@@ -302,7 +290,7 @@ def test_validate_named_file_of_the_directory(store):
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
         f"{broken}:2:3: unknown field 'total_spend'; did you mean 'total_spent'?",
-        "1 problem(s) in 1 of 1 file(s)",
+        "1 problem in 1 of 1 file",
     ]
 
 
@@ -329,7 +317,7 @@ def test_validate_reports_a_name_used_twice(store, name, text):
     assert result.stdout == ""
     assert f"{path}:1:1: segment name " in result.stderr
     assert "is already used by" in result.stderr
-    assert "1 problem(s) in 1 of 3 file(s)" in result.stderr
+    assert "1 problem in 1 of 3 files" in result.stderr
 
 
 def test_validate_named_file_with_a_name_used_twice(store):
@@ -340,7 +328,7 @@ def test_validate_named_file_with_a_name_used_twice(store):
     assert result.stderr.splitlines() == [
         f"{path}:1:1: segment name 'vip' is already used by {store.segments / 'vip.yaml'}; "
         "give this file another name, or a name: key",
-        "1 problem(s) in 1 of 1 file(s)",
+        "1 problem in 1 of 1 file",
     ]
 
 
@@ -405,25 +393,21 @@ def test_calculate_a_segment_file_by_path(store, tmp_path):
     )
 
 
-def test_calculate_table_on_stderr_with_a(store):
+def test_calculate_table_on_stdout_with_a(store):
     result = store("segment", "calculate", "--as-of", AS_OF)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == ""
-    assert f"Segments as of {AS_OF}" in result.stderr
-    header = next(line for line in result.stderr.splitlines() if line.startswith("┃"))
-    assert [cell.strip() for cell in header.strip("┃").split("┃")] == [
-        "segment",
-        "title",
-        "members",
-        "share",
-        "total spent",
-    ]
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"Segments as of {AS_OF}"
+    assert re.split(r"  +", lines[1]) == ["segment", "title", "members", "share", "total spent"]
+    # Money in the table is for people: to the cent, with thousands separators.
+    shown = {"1224.5001": "1,224.50", "1234.50": "1,234.50", "-9.9999": "-10.00", "0.00": "0.00"}
     expected = [
-        [name, title, str(count), f"{float(share):.1%}", spent]
+        [name, title, str(count), f"{float(share):.1%}", shown[spent]]
         for name, title, count, share, spent in CALCULATED
     ]
-    assert table_rows(result.stderr) == expected
-    assert "6 people; average repeat-purchase time A = 31.0 days" in result.stderr
+    assert table_rows(result.stdout) == expected
+    assert lines[-2:] == ["", "6 people; average repeat-purchase time A = 31.0 days"]
 
 
 def test_calculate_criteria_quick_filter(store):
@@ -518,23 +502,37 @@ def test_calculate_bad_as_of_is_a_usage_error(store, as_of):
 
 
 def shown_emails(result) -> list[str]:
-    return [row[1] for row in table_rows(result.stderr)]
+    return [row[1] for row in table_rows(result.stdout)]
 
 
 def test_show_members_sorted_by_total_spent_descending_by_default(store):
     result = store("segment", "show", "everyone", "--as-of", AS_OF)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == ""
-    assert f"everyone: 6 members as of {AS_OF}" in result.stderr
-    assert table_rows(result.stderr) == [
-        ["C1", "ann@example.com", "Ann Lee", "2", "1234.50", "2024-02-05", "inactive-repeat"],
-        ["C5", "eve@example.com", "Eve Moss", "1", "0.0001", "2024-05-01", "first-time-buyers"],
-        ["C3", "cy@example.com", "Cy Young", "0", "0.00", "", "prospects"],
-        ["C4", "dee@example.com", "Dee Park", "0", "0.00", "", "potential-customers"],
-        ["", "guest@example.com", "", "0", "0.00", "", "unengaged"],
-        ["C2", "bob@example.com", "Bob Stone", "1", "-10.00", "2024-03-01", "first-time-buyers"],
-    ]
-    assert "--limit N for more" not in result.stderr
+    assert result.stderr == ""
+    # A plain table, since stdout is not a terminal: no colour, no frame but a line under
+    # the header, each row on one line; money to the cent (0.0001 shows as 0.00).
+    assert result.stdout == (
+        f"everyone: 6 members as of {AS_OF}\n"
+        "customer  email              name       orders  total spent  last order  lifecycle\n"
+        "--------  -----------------  ---------  ------  -----------  ----------  "
+        "-------------------\n"
+        "C1        ann@example.com    Ann Lee         2     1,234.50  2024-02-05  inactive-repeat\n"
+        "C5        eve@example.com    Eve Moss        1         0.00  2024-05-01  "
+        "first-time-buyers\n"
+        "C3        cy@example.com     Cy Young        0         0.00              prospects\n"
+        "C4        dee@example.com    Dee Park        0         0.00              "
+        "potential-customers\n"
+        "          guest@example.com                  0         0.00              unengaged\n"
+        "C2        bob@example.com    Bob Stone       1       -10.00  2024-03-01  "
+        "first-time-buyers\n"
+    )
+    assert "\x1b" not in result.stdout
+
+
+def test_show_one_member_is_singular(store):
+    result = store("segment", "show", "vip", "--as-of", AS_OF)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"vip: 1 member as of {AS_OF}"
 
 
 @pytest.mark.parametrize(
@@ -550,16 +548,17 @@ def test_show_members_sorted_by_total_spent_descending_by_default(store):
 def test_show_sort(store, sort, expected):
     result = store("segment", "show", "everyone", "--as-of", AS_OF, "--sort", sort)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == ""
+    assert result.stderr == ""
     assert shown_emails(result) == [f"{name}@example.com" for name in expected]
 
 
 def test_show_limit(store):
     result = store("segment", "show", "everyone", "--as-of", AS_OF, "--limit", "2")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == ""
+    assert result.stderr == ""
     assert shown_emails(result) == ["ann@example.com", "eve@example.com"]
-    assert "first 2 of 6; --limit N for more" in result.stderr
+    # The caption is part of the answer, after a blank line that ends the rows.
+    assert result.stdout.endswith("\n\nfirst 2 of 6; --limit N for more\n")
 
 
 def test_show_bad_sort_field_is_a_usage_error(store):
@@ -770,7 +769,7 @@ def test_export_to_a_private_file_even_with_a_permissive_umask(store, tmp_path):
         os.umask(previous)
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
-    assert result.stderr == f"6 members of everyone written to {out}\n"
+    assert result.stderr == f"6 members of everyone written to {out} as CSV\n"
     assert out.read_text(encoding="utf-8") == "\n".join(EVERYONE_CSV) + "\n"
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
@@ -791,7 +790,7 @@ def test_export_failing_midway_leaves_no_partial_file(
 ):
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    out = out_dir / "members.csv"
+    out = out_dir / f"members.{output_format}"
     out.write_text("the previous export\n", encoding="utf-8")
 
     def failing(*args, **kwargs):
@@ -809,7 +808,7 @@ def test_export_failing_midway_leaves_no_partial_file(
     assert result.stdout == ""
     assert result.stderr == f"Error: cannot write {out}: No space left on device\n"
     assert out.read_text(encoding="utf-8") == "the previous export\n"
-    assert [p.name for p in out_dir.iterdir()] == ["members.csv"]
+    assert [p.name for p in out_dir.iterdir()] == [out.name]
 
 
 @pytest.mark.parametrize(
@@ -818,7 +817,7 @@ def test_export_failing_midway_leaves_no_partial_file(
 def test_export_unexpected_failure_leaves_no_file(
     store, tmp_path, monkeypatch, output_format, writer
 ):
-    out = tmp_path / "new.csv"
+    out = tmp_path / f"new.{output_format}"
 
     def failing(*args, **kwargs):
         handle = args[3]  # both writers take the open output file fourth
@@ -833,7 +832,7 @@ def test_export_unexpected_failure_leaves_no_file(
     assert "disk on fire" in result.stderr
     assert "Traceback" not in result.stderr
     assert not out.exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".new.csv")]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(f".{out.name}")]
 
 
 def test_export_to_a_directory(store, tmp_path):

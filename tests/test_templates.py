@@ -29,7 +29,7 @@ from segcli.rules.loader import Mapping, Scalar, Sequence, load_yaml
 from segcli.rules.parse import LIFECYCLE_STAGES
 from segcli.segments import templates as templates_module
 from segcli.segments.builtins import BUILTINS
-from tests.conftest import Segcli, SegmentStore, checked, fuzz_examples
+from tests.conftest import Segcli, SegmentStore, checked, fuzz_examples, table_rows
 
 EXAMPLES = example_segments_dir()
 AS_OF = "2026-11-01"
@@ -580,45 +580,36 @@ def test_templates_lists_the_templates_own_parameters(own_templates):
     ]
 
 
-def _table_rows(stderr: str) -> list[list[str]]:
-    """The first line of each row of the table on stderr, split into its cells."""
-    rows = []
-    for line in stderr.splitlines():
-        if line.startswith("│"):
-            cells = [cell.strip() for cell in line.strip("│").split("│")]
-            if cells[0]:
-                rows.append(cells)
-    return rows
-
-
-def test_templates_table_goes_to_stderr_with_a_row_per_template(monkeypatch):
-    monkeypatch.delenv("COLUMNS", raising=False)
+def test_templates_table_goes_to_stdout_with_a_row_per_template():
     result = CliRunner().invoke(cli, ["segment", "templates"])
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == ""
-    header = result.stderr.splitlines()[1]
-    for column in ("template", "title", "description", "parameters (default)"):
-        assert column in header
-    rows = _table_rows(result.stderr)
-    assert len(rows) == len(TEMPLATE_NAMES)
-    for cells, name in zip(rows, TEMPLATE_NAMES, strict=True):
-        assert name.startswith(cells[0].removesuffix("…")), (cells[0], name)
-        if not EXAMPLE_TEMPLATES[name].parameters:
-            assert cells[3] == "-"
-    for parameter in PARAMETERS:
-        assert f"{parameter.name}=" in result.stderr
-    assert result.stderr.rstrip().endswith(
-        "make one: segcli segment new NAME --template TEMPLATE --set PARAMETER=VALUE"
+    assert result.stderr == (
+        "make one: segcli segment new NAME --template TEMPLATE --set PARAMETER=VALUE\n"
     )
+    header = re.split(r"  +", result.stdout.splitlines()[0])
+    assert header == ["template", "title", "description", "parameters (default)"]
+    rows = table_rows(result.stdout)
+    # Off a terminal every template is one line, its name and parameters whole.
+    assert [cells[0] for cells in rows] == TEMPLATE_NAMES
+    assert len(result.stdout.splitlines()) == 2 + len(TEMPLATE_NAMES)
+    loaded = templates_module.load_templates()
+    for cells, name in zip(rows, TEMPLATE_NAMES, strict=True):
+        template = loaded[name]
+        assert cells[1:3] == [template.title, template.description]
+        parameters = [f"{p.name}={p.default} ({p.description})" for p in template.parameters]
+        assert cells[3] == ("; ".join(parameters) or "-")
 
 
-def test_templates_table_shows_every_name_and_default_whole(monkeypatch):
-    monkeypatch.delenv("COLUMNS", raising=False)
-    result = CliRunner().invoke(cli, ["segment", "templates"])
+def test_templates_table_shows_every_name_and_default_whole_on_a_terminal():
+    terminal = {"TTY_COMPATIBLE": "1", "NO_COLOR": "1", "COLUMNS": "80", "FORCE_COLOR": None}
+    result = CliRunner().invoke(cli, ["segment", "templates"], env=terminal)
     assert result.exit_code == 0, result.stderr
-    assert "…" not in result.stderr
+    assert result.stdout.startswith("┏")  # drawn by Rich
+    assert "…" not in result.stdout
     for name in TEMPLATE_NAMES:
-        assert re.search(rf"│ {re.escape(name)}\s", result.stderr), name
+        assert re.search(rf"│ {re.escape(name)}\s", result.stdout), name
+    for parameter in PARAMETERS:
+        assert f"{parameter.name}=" in result.stdout
 
 
 # ---------------------------------------------------------------------------------
@@ -658,7 +649,7 @@ def test_a_template_made_with_its_defaults_has_the_templates_members(made_from_d
 def test_segment_validate_accepts_every_template_made_with_its_defaults(made_from_defaults):
     shop, examples, made, validate, counts = made_from_defaults
     assert validate.exit_code == 0, validate.stderr
-    assert f"{2 * len(examples)} segment file(s) checked: no problems" in validate.stderr
+    assert f"{2 * len(examples)} segment files checked: no problems" in validate.stderr
 
 
 # ---------------------------------------------------------------------------------
@@ -1389,13 +1380,13 @@ def test_validate_reports_a_parameters_mistake_with_file_and_line(
     path = merchant.segcli.write("checked.yaml", SEGMENT + block)
     result = checked(merchant.segcli, "segment", "validate", path, exit_code=1)
     assert f"{path}:{line}:{column}: {message}" in result.stderr, result.stderr
-    assert "1 problem(s) in 1 of 1 file(s)" in result.stderr
+    assert "1 problem in 1 of 1 file" in result.stderr
 
 
 def test_validate_accepts_parameters_of_every_kind(merchant):
     path = merchant.segcli.write("every-kind.yaml", EVERY_KIND)
     result = checked(merchant.segcli, "segment", "validate", path)
-    assert "1 segment file(s) checked: no problems" in result.stderr
+    assert "1 segment file checked: no problems" in result.stderr
 
 
 # ---------------------------------------------------------------------------------

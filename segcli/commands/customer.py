@@ -7,10 +7,11 @@ import json
 import click
 from rich.text import Text
 
-from segcli.commands.options import as_of_option
+from segcli.commands.options import as_of_option, format_option
 from segcli.commands.segment import warn_unmatched
 from segcli.errors import SegcliError
-from segcli.output import decimal_text, new_table, show_table, write_json
+from segcli.money import to_decimal
+from segcli.output import iso_utc, money_for_people, new_table, show_table, write_json
 from segcli.rules.compile import AS_OF_END
 from segcli.segments.catalog import is_path, load_catalog, resolve
 from segcli.segments.evaluate import Evaluation
@@ -58,7 +59,7 @@ def customer_group():
 @click.option(
     "--explain", "explain_segment", metavar="SEGMENT", help="Explain this segment for the person."
 )
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+@format_option("table", "json", help="table for people, json for scripts. On stdout.")
 @click.pass_obj
 def show_command(app, key, as_of, explain_segment, output_format):
     """Show one person by customer id or email: figures, orders and segments."""
@@ -92,8 +93,7 @@ def show_command(app, key, as_of, explain_segment, output_format):
             "average_order_value": average_order_value(facts),
             "custom": custom,
             "recent_orders": [
-                {**order, "created_at": order["created_at"].replace(" ", "T") + "Z"}
-                for order in orders
+                {**order, "created_at": iso_utc(order["created_at"])} for order in orders
             ],
             "segments": memberships,
         }
@@ -112,11 +112,11 @@ def show_command(app, key, as_of, explain_segment, output_format):
     table = new_table("", "", title=f"{key} as of {as_of.isoformat()}")
     table.show_header = False
     for name in (*ATTRIBUTES, *FIGURES[:2], "average_order_value", *FIGURES[2:]):
-        table.add_row(name, Text(show_field(facts, name)))
+        table.add_row(name, Text(_shown(facts, name)))
     for name, value in custom.items():
         table.add_row(f"custom.{name}", Text(str(value)))
     table.add_row("segments", Text(", ".join(memberships)))
-    show_table(table)
+    tables = [table]
     if orders:
         order_table = new_table(
             "order",
@@ -132,10 +132,10 @@ def show_command(app, key, as_of, explain_segment, output_format):
                 Text(order["order_id"]),
                 order["created_at"],
                 Text(order["status"] or ""),
-                decimal_text(order["total"]),
+                money_for_people(order["total"]),
                 "yes" if order["counted"] else "no",
             )
-        show_table(order_table)
+        tables.append(order_table)
     if explained is not None:
         verdict = "is a member" if explained[0].passed else "is not a member"
         explain_table = new_table(
@@ -150,4 +150,15 @@ def show_command(app, key, as_of, explain_segment, output_format):
                 Text(node.actual),
                 Text("pass" if node.passed else "fail", style="green" if node.passed else "red"),
             )
-        show_table(explain_table)
+        tables.append(explain_table)
+    show_table(*tables)
+
+
+def _shown(facts: dict, name: str) -> str:
+    """A field in the person's table: money to the cent, as every table shows it."""
+    if name == "total_spent":
+        return money_for_people(to_decimal(facts["total_spent"]))
+    if name == "average_order_value" and facts["orders_count"]:
+        # From the exact quotient: rounding the four-decimal figure again could round twice.
+        return money_for_people(to_decimal(facts["total_spent"]) / facts["orders_count"])
+    return show_field(facts, name)

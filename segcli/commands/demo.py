@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
+import shlex
+
 import click
 
 from segcli.commands.import_cmd import report
-from segcli.commands.info import info_command
-from segcli.commands.segment import calculate_command
-from segcli.demo import EXAMPLE_FILES, EXAMPLE_STORE_TODAY, example_data_dir, example_segments_dir
+from segcli.commands.info import info_tables
+from segcli.commands.segment import calculate_all
+from segcli.demo import EXAMPLE_FILES, EXAMPLE_STORE_TODAY, add_example_segments, example_data_dir
 from segcli.importer.load import ImportOptions, import_file
-from segcli.output import file_progress, say
+from segcli.output import counted, file_progress, say, show_table
+from segcli.store.info import store_info
 
 DEMO_DB = "demo.db"
 
 
 @click.command("demo")
-@click.pass_context
-def demo_command(ctx):
-    """Import the bundled example store into demo.db (or --db) and show its segments."""
-    app = ctx.obj
+@click.pass_obj
+def demo_command(app):
+    """Import the bundled example store into demo.db (or --db) and show its segments.
+
+    The example segment files are copied into the segments directory (segments/, or
+    --segments), except where a file or segment of that name is there already.
+    """
     if not app.db_given:
         app.db_path = app.db_path.with_name(DEMO_DB)
-    if not app.segments_given:
-        app.segments_dir = example_segments_dir()
+    examples = add_example_segments(app.segments_dir)
+    if examples.copied:
+        copied = counted(len(examples.copied), "example segment file")
+        say(f"copied {copied} to {app.segments_dir}/")
+    for path in examples.kept:
+        say(f"kept your {path}: the example segment of that name was not copied")
     data = example_data_dir()
     say(f"Importing the example store from {data} into {app.db_path}")
     with app.open_store() as store:
@@ -38,9 +48,23 @@ def demo_command(ctx):
                     on_phase=on_phase,
                 )
             report(name, result)
-    ctx.invoke(info_command)
-    ctx.invoke(calculate_command, segments=(), output_format="table", as_of=EXAMPLE_STORE_TODAY)
+    with app.open_store(create=False) as store:
+        info = store_info(store)
+    show_table(*info_tables(info), calculate_all(app, EXAMPLE_STORE_TODAY))
     say(
-        f"Explore it: segcli --db {app.db_path} --segments {app.segments_dir} "
-        f"segment show vip-customers --as-of {EXAMPLE_STORE_TODAY}"
+        f"Explore it (the example store's today is {EXAMPLE_STORE_TODAY}: hence --as-of):\n"
+        + "".join(f"  {command}\n" for command in explore_commands(app)).rstrip("\n")
     )
+
+
+def explore_commands(app) -> list[str]:
+    """Commands to run next, as a merchant types them: they work as printed."""
+    segcli = f"segcli --db {shlex.quote(str(app.db_path))}"
+    if app.segments_given:
+        segcli += f" --segments {shlex.quote(str(app.segments_dir))}"
+    as_of = f"--as-of {EXAMPLE_STORE_TODAY}"
+    return [
+        f"{segcli} segment show vip-customers {as_of}",
+        f"{segcli} customer show C000005 --explain gift-shoppers {as_of}",
+        f"{segcli} segment export vip-customers {as_of} -o vip-customers.csv",
+    ]

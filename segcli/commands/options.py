@@ -41,9 +41,37 @@ def as_of_option(function):
     )(function)
 
 
+def _one_criteria(ctx, param, values):
+    # Taken as repeatable only to see a second one: click would keep the last silently,
+    # and a merchant who gave two filters expects both to apply.
+    if len(values) > 1:
+        raise click.BadParameter(
+            f"given {len(values)} times; give one, with the conditions together, "
+            "e.g. '{country: FR, total_spent: {gt: 500}}'",
+            ctx,
+            param,
+        )
+    return values[0] if values else None
+
+
 def criteria_option(function):
     return click.option(
         "--criteria",
         metavar="YAML",
+        multiple=True,
+        callback=_one_criteria,
         help="Evaluate an unsaved segment given inline, e.g. 'total_spent: {gt: 500}'.",
     )(function)
+
+
+def format_option(*formats: str, help: str | None = None):
+    """``--format``: how the command's answer is written, all of it on stdout."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(formats),
+        default=formats[0],
+        show_default=True,
+        help=help
+        or "table for people; csv, tsv, json or jsonl for scripts (exact values). On stdout.",
+    )

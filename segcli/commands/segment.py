@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-import csv
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from rich.table import Table
 from rich.text import Text
 
-from segcli.commands.options import as_of_option, criteria_option
+from segcli.commands.options import as_of_option, criteria_option, format_option
 from segcli.errors import SegcliError
-from segcli.money import format_money, to_decimal
-from segcli.output import new_table, say, show_table, warn, write_json
+from segcli.money import to_decimal
+from segcli.output import (
+    ANSWER_FORMATS,
+    counted,
+    money_for_people,
+    new_table,
+    say,
+    show_table,
+    warn,
+    write_json,
+    write_records,
+)
 from segcli.segments import export as exporter
 from segcli.segments.catalog import (
     Catalog,
@@ -96,6 +107,13 @@ def _share(members: int, people: int) -> str:
     return f"{members / people:.1%}" if people else "-"
 
 
+def _exact_share(members: int, people: int) -> Decimal:
+    """The share for scripts, to six decimals."""
+    if not people:
+        return Decimal(0)
+    return (Decimal(members) / Decimal(people)).quantize(Decimal("0.000001"))
+
+
 def _days(repeat_time) -> str:
     return "-" if repeat_time is None else f"{float(repeat_time):.1f}"
 
@@ -105,8 +123,11 @@ def segment_group():
     """List, check, count, show and export customer segments."""
 
 
+LIST_FIELDS = ("segment", "title", "description", "source", "problems")
+
+
 @segment_group.command("list")
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+@format_option(*ANSWER_FORMATS)
 @click.pass_obj
 def list_command(app, output_format):
     """List every segment: the built-ins and each YAML file in the segments directory."""
@@ -134,8 +155,8 @@ def list_command(app, output_format):
                     "problems": True,
                 }
             )
-    if output_format == "json":
-        write_json(rows)
+    if output_format != "table":
+        write_records(LIST_FIELDS, rows, output_format)
         return
     table = new_table("segment", "title", "description", "source")
     for row in rows:
@@ -149,7 +170,8 @@ def list_command(app, output_format):
     show_table(table)
     broken = sum(1 for row in rows if row["problems"])
     if broken:
-        say(f"{broken} segment file(s) have problems: run segcli segment validate")
+        verb = "has" if broken == 1 else "have"
+        say(f"{counted(broken, 'segment file')} {verb} problems: run segcli segment validate")
 
 
 @segment_group.command("validate")
@@ -172,22 +194,21 @@ def validate_command(app, files):
             warn_unmatched(store, checked, catalog.segments)
     if problems:
         files_with_problems = len({Path(p.path).resolve() for p in problems})
-        say(f"{len(problems)} problem(s) in {files_with_problems} of {len(wanted)} file(s)")
+        say(
+            f"{counted(len(problems), 'problem')} in {files_with_problems:,} of "
+            f"{counted(len(wanted), 'file')}"
+        )
         click.get_current_context().exit(1)
-    say(f"{len(wanted)} segment file(s) checked: no problems")
+    say(f"{counted(len(wanted), 'segment file')} checked: no problems")
+
+
+CALCULATION_FIELDS = ("segment", "title", "count", "share", "total_spent", "as_of")
 
 
 @segment_group.command("calculate")
 @click.argument("segments", nargs=-1)
 @as_of_option
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "csv", "json"]),
-    default="table",
-    show_default=True,
-    help="table for people (stderr); csv or json for scripts (stdout).",
-)
+@format_option(*ANSWER_FORMATS)
 @criteria_option
 @click.option(
     "--save",
@@ -210,38 +231,48 @@ def calculate_command(app, segments, as_of, output_format, criteria, save_as, ti
     save = None
     if save_as is not None:
         save = _quick_filter_saver(app, catalog, save_as, title, criteria, force=force)
-    evaluation = _evaluation(app, catalog, as_of, chosen)
-    rows = []
-    for segment in chosen:
-        figures = evaluation.figures(segment)
-        rows.append((segment, figures))
-    evaluation.keep()
+    calculated = _calculated(app, catalog, chosen, as_of)
     if save is not None:
         save()
-    if output_format == "json":
-        write_json(
-            [
-                {
-                    "segment": s.name,
-                    "title": s.title,
-                    "count": f.members,
-                    "share": round(f.members / evaluation.people, 6) if evaluation.people else 0,
-                    "total_spent": to_decimal(f.total_spent),
-                    "as_of": as_of.isoformat(),
-                }
-                for s, f in rows
-            ]
-        )
-        return
-    if output_format == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["segment", "title", "count", "share", "total_spent", "as_of"])
-        for s, f in rows:
-            share = f"{f.members / evaluation.people:.6f}" if evaluation.people else "0"
-            writer.writerow(
-                [s.name, s.title, f.members, share, format_money(f.total_spent), as_of.isoformat()]
-            )
-        return
+    if output_format == "table":
+        show_table(calculation_table(calculated, as_of))
+    else:
+        write_records(CALCULATION_FIELDS, calculation_records(calculated, as_of), output_format)
+
+
+def _calculated(app, catalog, chosen, as_of) -> tuple[Evaluation, list]:
+    """The evaluation, and each chosen segment with its figures."""
+    evaluation = _evaluation(app, catalog, as_of, chosen)
+    rows = [(segment, evaluation.figures(segment)) for segment in chosen]
+    evaluation.keep()
+    return evaluation, rows
+
+
+def calculate_all(app, as_of) -> Table:
+    """Every segment's figures, in the table ``segment calculate`` shows."""
+    catalog, chosen = _chosen(app, (), None)
+    return calculation_table(_calculated(app, catalog, chosen, as_of), as_of)
+
+
+def calculation_records(calculated, as_of) -> list[dict]:
+    """Each segment's figures for scripts, exact."""
+    evaluation, rows = calculated
+    return [
+        {
+            "segment": s.name,
+            "title": s.title,
+            "count": f.members,
+            "share": _exact_share(f.members, evaluation.people),
+            "total_spent": to_decimal(f.total_spent),
+            "as_of": as_of.isoformat(),
+        }
+        for s, f in rows
+    ]
+
+
+def calculation_table(calculated, as_of) -> Table:
+    """Each segment's figures for people, with the store's people and A under them."""
+    evaluation, rows = calculated
     table = new_table(
         "segment",
         "title",
@@ -257,13 +288,13 @@ def calculate_command(app, segments, as_of, output_format, criteria, save_as, ti
             Text(s.title),
             f"{f.members:,}",
             _share(f.members, evaluation.people),
-            format_money(f.total_spent),
+            money_for_people(to_decimal(f.total_spent)),
         )
     table.caption = (
-        f"{evaluation.people:,} people; average repeat-purchase time A = "
-        f"{_days(evaluation.repeat_time)} days"
+        f"{counted(evaluation.people, 'person', 'people')}; average repeat-purchase time "
+        f"A = {_days(evaluation.repeat_time)} days"
     )
-    show_table(table)
+    return table
 
 
 def _quick_filter_saver(app, catalog, name, title, criteria, *, force):
@@ -289,7 +320,7 @@ def _quick_filter_saver(app, catalog, name, title, criteria, *, force):
 
 
 @segment_group.command("templates")
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+@format_option("table", "json", help="table for people, json for scripts. On stdout.")
 def templates_command(output_format):
     """List the segment templates and the parameters each one takes."""
     from segcli.segments.templates import load_templates
@@ -396,9 +427,9 @@ def _count_today(app, catalog, segment) -> None:
     figures = evaluation.figures(segment)
     evaluation.keep()
     say(
-        f"{segment.name}: {figures.members:,} member{'s' if figures.members != 1 else ''} "
-        f"as of {day.isoformat()} ({_share(figures.members, evaluation.people)} of "
-        f"{evaluation.people:,} people)"
+        f"{segment.name}: {counted(figures.members, 'member')} as of {day.isoformat()} "
+        f"({_share(figures.members, evaluation.people)} of "
+        f"{counted(evaluation.people, 'person', 'people')})"
     )
 
 
@@ -442,9 +473,10 @@ def _order_by(sort: str) -> str:
     show_default=True,
     help="Field to sort by; prefix - for descending.",
 )
+@format_option(*ANSWER_FORMATS)
 @criteria_option
 @click.pass_obj
-def show_command(app, segment, as_of, limit, sort, criteria):
+def show_command(app, segment, as_of, limit, sort, output_format, criteria):
     """Show the members of SEGMENT as a table, with their key figures."""
     if segment is None and criteria is None:
         raise click.UsageError("give a SEGMENT or --criteria")
@@ -452,6 +484,17 @@ def show_command(app, segment, as_of, limit, sort, criteria):
     catalog, [chosen] = _chosen(app, (segment,) if segment else (), criteria)
     evaluation = _evaluation(app, catalog, as_of, [chosen])
     figures = evaluation.figures(chosen)
+    members = evaluation.members(chosen, order_by=order_by, limit=limit)
+    more = f"first {limit:,} of {figures.members:,}; --limit N for more"
+    if output_format != "table":
+        # For scripts, the fields and values segment export writes by default.
+        fields = list(exporter.DEFAULT_FIELDS)
+        exporter.write_members(members, fields, output_format, sys.stdout, raw=False)
+        sys.stdout.flush()
+        evaluation.keep()
+        if figures.members > limit:
+            say(f"{chosen.name}: {more}")
+        return
     table = new_table(
         "customer",
         "email",
@@ -461,21 +504,21 @@ def show_command(app, segment, as_of, limit, sort, criteria):
         "last order",
         "lifecycle",
         numeric=("orders", "total spent"),
-        title=f"{chosen.name}: {figures.members:,} members as of {as_of.isoformat()}",
+        title=f"{chosen.name}: {counted(figures.members, 'member')} as of {as_of.isoformat()}",
     )
-    for member in evaluation.members(chosen, order_by=order_by, limit=limit):
+    for member in members:
         name = " ".join(part for part in (member["first_name"], member["last_name"]) if part)
         table.add_row(
             Text(member["customer_id"] or ""),
             Text(member["email"] or ""),
             Text(name),
-            str(member["orders_count"]),
-            format_money(member["total_spent"]),
+            f"{member['orders_count']:,}",
+            money_for_people(to_decimal(member["total_spent"])),
             (member["last_order_at"] or "")[:10],
             member["lifecycle"],
         )
     if figures.members > limit:
-        table.caption = f"first {limit:,} of {figures.members:,}; --limit N for more"
+        table.caption = more
     evaluation.keep()
     show_table(table)
 
@@ -488,9 +531,9 @@ def show_command(app, segment, as_of, limit, sort, criteria):
     "--format",
     "output_format",
     type=click.Choice(exporter.FORMATS),
-    default="csv",
-    show_default=True,
-    help="Output format.",
+    show_default="csv, or what the -o file's extension says",
+    help="Output format; with -o FILE the file's extension (.csv, .tsv, .json, .jsonl, "
+    ".ndjson) chooses it.",
 )
 @click.option(
     "--fields",
@@ -508,7 +551,13 @@ def export_command(
     """Write the members of SEGMENT as CSV, TSV, JSON or JSON Lines."""
     if segment is None and criteria is None:
         raise click.UsageError("give a SEGMENT or --criteria")
+    try:
+        output_format = exporter.output_format(output, output_format)
+    except SegcliError as error:
+        raise click.BadParameter(str(error), param_hint="'-o' / '--output'") from error
     names = exporter.check_fields(fields)
+    if output != "-":
+        exporter.check_output_path(Path(output))
     catalog, [chosen] = _chosen(app, (segment,) if segment else (), criteria)
     evaluation = _evaluation(app, catalog, as_of, [chosen])
 
@@ -529,7 +578,10 @@ def export_command(
     except OSError as error:
         raise SegcliError(f"cannot write {path}: {error.strerror}") from error
     evaluation.keep()
-    say(f"{count:,} members of {chosen.name} written to {path}")
+    say(
+        f"{counted(count, 'member')} of {chosen.name} written to {path} "
+        f"as {exporter.FORMAT_NAMES[output_format]}"
+    )
 
 
 @segment_group.command("sql")
@@ -557,6 +609,7 @@ def sql_command(app, segment, as_of, criteria, plan):
             " matches are computed here; commands keep them with the facts\n"
         )
         out.write("".join(f"{line}\n" for line in evaluation.plan(chosen)))
+        out.flush()
         return
     sql, params = evaluation.standalone_sql(chosen)
     out.write(f"-- segment {chosen.name}, as of {as_of.isoformat()}\n")
@@ -565,3 +618,5 @@ def sql_command(app, segment, as_of, criteria, plan):
     out.write("-- parameters:\n")
     for name, value in params.items():
         out.write(f"--   :{name} = {value!r}\n")
+    # Inside the command, so that a reader gone away (`| head`) ends it quietly.
+    out.flush()

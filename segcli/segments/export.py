@@ -13,13 +13,12 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from segcli.errors import SegcliError
 from segcli.money import format_money, to_decimal
-from segcli.output import decimal_text, json_text
+from segcli.output import cell_text, delimited_line, iso_utc, json_text
 from segcli.rules.parse import did_you_mean
 
 if TYPE_CHECKING:
@@ -60,6 +59,19 @@ EXPORT_FIELDS = (
     "lifecycle",
 )
 FORMATS = ("csv", "tsv", "json", "jsonl")
+# The format a file name asks for, by its extension (any case).
+EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+FORMAT_NAMES = {"csv": "CSV", "tsv": "TSV", "json": "JSON", "jsonl": "JSON Lines"}
+# Files merchants save member lists as that segcli does not write. Named, so that
+# `-o members.xlsx` is refused instead of leaving CSV under a name Excel will not open.
+UNWRITABLE = {
+    **dict.fromkeys((".xlsx", ".xlsm", ".xls"), "Excel workbooks"),
+    **dict.fromkeys((".ods", ".numbers"), "spreadsheet workbooks"),
+    **dict.fromkeys((".parquet", ".feather", ".arrow", ".avro", ".orc"), "columnar files"),
+    **dict.fromkeys((".gz", ".zip", ".bz2", ".xz", ".zst"), "compressed files"),
+    **dict.fromkeys((".xml", ".html", ".htm", ".pdf"), "documents"),
+    **dict.fromkeys((".db", ".sqlite", ".sqlite3"), "databases"),
+}
 _MONEY = {"total_spent"}
 _DATES = {"created_at", "first_order_at", "last_order_at"}
 _BOOLEANS = {"accepts_marketing"}
@@ -82,6 +94,39 @@ def check_fields(text: str) -> list[str]:
     return names
 
 
+def output_format(output: str, given: str | None) -> str:
+    """The format of ``-o output``: the file's extension decides, ``--format`` (``given``)
+    may only agree with it; for stdout (``-``) or a name segcli has no format for
+    (``members.txt``), ``--format``, else CSV."""
+    extension = Path(output).suffix.lower() if output != "-" else ""
+    if extension in EXTENSIONS:
+        implied = EXTENSIONS[extension]
+        if given is not None and given != implied:
+            raise SegcliError(
+                f"{output} is a {FORMAT_NAMES[implied]} file name but --format is {given}",
+                hint=f"leave out --format, or name the file {Path(output).stem}.{given}",
+            )
+        return implied
+    if extension in UNWRITABLE:
+        what = UNWRITABLE[extension]
+        hint = f"write {Path(output).stem}.csv, which spreadsheets open (or .tsv, .json, .jsonl)"
+        if what == "compressed files":
+            hint = f"write to stdout and compress that: -o - | gzip > {Path(output).name}"
+        raise SegcliError(
+            f"{output}: segcli cannot write {what} ({Path(output).suffix})", hint=hint
+        )
+    return given or "csv"
+
+
+def check_output_path(path: Path) -> None:
+    """Refuse an output file that cannot be written, before anything is evaluated."""
+    if path.is_dir():
+        raise SegcliError(f"-o {path} is a directory; give a file name")
+    directory = path.parent
+    if not directory.is_dir():
+        raise SegcliError(f"-o {path}: directory {directory} does not exist")
+
+
 def value_of(member: dict, name: str):
     """A member's field as a plain value: Decimal for money, ISO text for dates, bool, list."""
     if name.startswith("custom."):
@@ -93,7 +138,7 @@ def value_of(member: dict, name: str):
     if name in _MONEY:
         return to_decimal(value)
     if name in _DATES:
-        return value.replace(" ", "T") + "Z"
+        return iso_utc(value)
     if name in _BOOLEANS:
         return bool(value)
     if name == "tags":
@@ -102,19 +147,11 @@ def value_of(member: dict, name: str):
 
 
 def _cell(value, raw: bool) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return decimal_text(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, list):
-        value = ", ".join(value)
-    if not raw and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
+    text = cell_text(value)
+    # Only text is escaped: a negative amount or number is a number to a spreadsheet too.
+    if raw or not isinstance(value, str | list):
+        return text
+    return _escape_formula(text)
 
 
 def _cell_writer(name: str, raw: bool) -> Callable[[dict], str]:
@@ -128,7 +165,7 @@ def _cell_writer(name: str, raw: bool) -> Callable[[dict], str]:
     if name in _MONEY:
         return lambda member: format_money(member.get(name))
     if name in _DATES:
-        return lambda member: "" if (v := member.get(name)) is None else v.replace(" ", "T") + "Z"
+        return lambda member: iso_utc(member.get(name)) or ""
     if name in _BOOLEANS:
         return lambda member: "" if (v := member.get(name)) is None else "true" if v else "false"
     if name == "tags":
@@ -149,18 +186,6 @@ def _cell_writer(name: str, raw: bool) -> Callable[[dict], str]:
 
 def _escape_formula(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
-
-def _delimited(cells: list[str], delimiter: str) -> str:
-    """One CSV/TSV line. Quoted where needed, a carriage return included: Python's csv
-    writer quotes only the characters of its own line ending, and a bare CR inside a cell
-    splits the row for most readers."""
-    quoted = []
-    for cell in cells:
-        if any(c in cell for c in (delimiter, '"', "\n", "\r")):
-            cell = '"' + cell.replace('"', '""') + '"'
-        quoted.append(cell)
-    return delimiter.join(quoted) + "\n"
 
 
 # The same cells made by SQLite, so that Python only joins them: over a million members,
@@ -216,7 +241,7 @@ def write_cells(
 ) -> int:
     """The header, then a CSV/TSV line of each row of cells; returns how many rows were
     written."""
-    out.write(_delimited(fields, delimiter))
+    out.write(delimited_line(fields, delimiter))
     needs_quotes = re.compile('["\n\r]').search
     separators = len(fields) - 1
     count = 0
@@ -224,7 +249,7 @@ def write_cells(
     for cells in rows:
         line = delimiter.join(cells)
         if line.count(delimiter) != separators or needs_quotes(line):
-            line = _delimited(cells, delimiter)[:-1]
+            line = delimited_line(cells, delimiter)[:-1]
         lines.append(line)
         if len(lines) == _LINES_PER_WRITE:
             out.write("\n".join(lines) + "\n")
@@ -294,11 +319,8 @@ def write_segment(
 @contextmanager
 def private_output(path: Path) -> Iterator[IO[str]]:
     """A file created readable by its owner only, renamed into place only when complete."""
-    if path.is_dir():
-        raise SegcliError(f"-o {path} is a directory; give a file name")
+    check_output_path(path)
     directory = path.parent
-    if not directory.is_dir():
-        raise SegcliError(f"-o {path}: directory {directory} does not exist")
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as error:
