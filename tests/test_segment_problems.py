@@ -123,7 +123,10 @@ HINTS = [
     ("\ttotal_spent: {gt: 1}", "YAML indents with spaces, never tabs"),
     ("total_spent {gt: 1}\n  country: FR", "write 'total_spent: {gt: 1}'"),
     ("all:\n    - country FR\n    - city: Paris", "write 'country: FR'"),
-    ("country FR\n  city: Paris", "write 'country: FR'"),
+    (
+        "country FR\n  city: Paris",
+        "line 3: a key is followed by ':' and a space: write 'country: FR'",
+    ),
     ("country:FR", "put a space after ':': write 'country: FR'"),
     ("total_spent:{gt: 1}", "put a space after ':': write 'total_spent: {gt: 1}'"),
     ("-country: FR", "a list item needs a space after '-': write '- country: FR'"),
@@ -159,7 +162,7 @@ def test_a_title_with_a_colon_gets_the_quotes_it_needs():
 def test_a_line_without_its_colon_before_a_good_line():
     _, problems = parse_segment_text("title Big spenders\ncriteria:\n  country: FR\n", "t", "t")
     assert [p.hint for p in problems] == [
-        "a key is followed by ':' and a space: write 'title: Big spenders'"
+        "line 1: a key is followed by ':' and a space: write 'title: Big spenders'"
     ]
 
 

@@ -100,8 +100,9 @@ def syntax_hint(problem: str, lines: list[str], line: int) -> str | None:
         if here.count(": ") > 1 or re.match(r"^\s*[\w.]+:\s.*:\s", here):
             key, _, value = here.strip().partition(": ")
             return f"quote a value that holds ': ': write '{key}: \"{value}\"'"
-        if before.strip() and ":" not in before:
-            return key_hint(before)
+        if before.strip() and ":" not in before and (hint := key_hint(before)) is not None:
+            # YAML notices at the next line: the hint names the line to mend.
+            return f"line {line - 1}: {hint}"
     if "expected ',' or '}'" in problem or "expected ',' or ']'" in problem:
         return "a '{' or '[' is never closed: close it on the same line"
     if "end of stream" in problem and ("'" in here or '"' in here):
