@@ -52,9 +52,30 @@ def info(segcli) -> dict:
 def test_a_file_in_several_currencies_is_refused_while_the_store_has_none(segcli):
     result = segcli("import", "orders", segcli.write("orders.csv", MIXED))
     assert result.exit_code == 1
-    assert "its orders are in 3 currencies (EUR (2), USD (1), JPY (1))" in result.stderr
-    assert "--currency EUR --rate USD=RATE" in result.stderr
+    assert "its orders are in 3 currencies (EUR (2), JPY (1), USD (1))" in result.stderr
+    assert "--currency EUR --rate JPY=RATE" in result.stderr
     assert not segcli.db.exists() or segcli.value("SELECT count(*) FROM orders") == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        MIXED,
+        # The line-item form: each order's currency on its first row.
+        "order_id,customer_id,created_at,currency,sku,price\n"
+        "O1,C1,2024-01-05,EUR,A,1\nO1,,,,B,2\nO2,C2,2024-01-06,USD,A,1\n",
+    ],
+)
+def test_several_currencies_are_refused_after_other_orders_too(segcli, text):
+    """Staged into a store that has orders but no currency: refused, the store as it was."""
+    first = segcli.write("first.csv", "order_id,customer_id,created_at,total\nO0,C0,2024-01-01,5\n")
+    assert segcli("import", "orders", first).exit_code == 0
+    before = segcli.dump()
+    result = segcli("import", "orders", segcli.write("more.csv", text))
+    assert result.exit_code == 1
+    assert "currencies" in result.stderr and "the store has no currency yet" in result.stderr
+    assert segcli.dump() == before
+    assert info(segcli)["currency"] is None
 
 
 def test_the_one_currency_of_the_first_file_is_the_stores(segcli):

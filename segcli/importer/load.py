@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import shlex
 import sqlite3
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -380,7 +379,7 @@ def _import(
             translation = _translation(kind, path, options, source.header)
             plan = _plan(kind, path, options, source.header, translation, result)
             plan = plan.reading_dates(_date_reader(kind, path, options, plan, result))
-            conversion = _conversion(store, kind, path, options, plan)
+            conversion = _conversion(store, kind, path, options)
             if translation is None:
                 chunks = ((lines, rows, None) for lines, rows in source.chunks(BATCH_ROWS))
             else:
@@ -396,6 +395,7 @@ def _import(
                         store, kind, plan, feed, result, conversion, steps, direct=direct
                     )
                     result.inserted, result.updated, result.unchanged = counts
+                    _settle_currency(store, kind, path, conversion)
                     _note_currency(store, conversion, result)
                     result.rejected = rejects.count
                     if translation is not None:
@@ -601,12 +601,11 @@ def _cells(kind, path, options, positions: list[int]) -> Iterator[tuple[int, str
                     yield record.line, record.fields[position]
 
 
-def _conversion(store: Store, kind: Kind, path: Path, options: ImportOptions, plan) -> Conversion:
+def _conversion(store: Store, kind: Kind, path: Path, options: ImportOptions) -> Conversion:
     """The store's currency for this file's orders, and the merchant's rates.
 
-    The store's currency is the one stored, else ``--currency``, else the one currency
-    this file's orders name (when they name one; several without --currency refuse the
-    file: segcli never picks one).
+    The store's currency is the one stored, else ``--currency``; else it is settled once
+    the file is loaded (``_settle_currency``).
     """
     if kind is not kinds.ORDERS:
         return Conversion(None)
@@ -620,23 +619,32 @@ def _conversion(store: Store, kind: Kind, path: Path, options: ImportOptions, pl
             "or --rates FILE",
         )
     currency = stored or given
-    if currency is None:
-        at = [position for position, name, _ in plan.parsers if name == "currency"]
-        found = Counter(
-            code for _, cell in _cells(kind, path, options, at) if (code := values.currency(cell))
-        )
-        if len(found) > 1:
-            shown = ", ".join(f"{code} ({count:,})" for code, count in found.most_common())
-            raise ImportRefused(
-                path,
-                f"its orders are in {len(found)} currencies ({shown}) and the store has no "
-                "currency yet: segcli adds amounts in one currency only",
-                hint=f"give the store's currency and rates for the others, e.g. --currency "
-                f"{found.most_common(1)[0][0]} --rate "
-                f"{found.most_common(2)[1][0]}=RATE (or --rates FILE)",
-            )
-        currency = next(iter(found), None)
     return Conversion(currency, options.rates, adopted=currency if currency != stored else None)
+
+
+def _settle_currency(store: Store, kind: Kind, path: Path, conversion: Conversion) -> None:
+    """For a store with no currency yet, the one currency this file's orders name becomes
+    the store's; orders in several refuse the file (segcli never picks one). The file's
+    orders are in temp.final when staged, else the table was empty before it."""
+    if kind is not kinds.ORDERS or conversion.store_currency is not None:
+        return
+    staged = store.scalar("SELECT count(*) FROM temp.sqlite_master WHERE name = 'final'")
+    table = "temp.final" if staged else "main.orders"
+    found = store.execute(
+        f"SELECT currency, count(*) FROM {table} WHERE currency IS NOT NULL "
+        "GROUP BY currency ORDER BY count(*) DESC, currency"
+    ).fetchall()
+    if len(found) > 1:
+        shown = ", ".join(f"{code} ({count:,})" for code, count in found)
+        raise ImportRefused(
+            path,
+            f"its orders are in {len(found)} currencies ({shown}) and the store has no "
+            "currency yet: segcli adds amounts in one currency only",
+            hint=f"give the store's currency and rates for the others, e.g. --currency "
+            f"{found[0][0]} --rate {found[1][0]}=RATE (or --rates FILE)",
+        )
+    if found:
+        conversion.store_currency = conversion.adopted = found[0][0]
 
 
 def _order_words(order: str) -> str:
