@@ -935,6 +935,7 @@ def test_rejects_file_holds_the_rejected_rows_with_line_and_reason(segcli):
     result = segcli("import", "orders", "--rejects", rejects, path)
     assert result.exit_code == 3
     assert result.stdout == ""
+    assert result.stderr.splitlines()[-1] == f"2 rejected rows written to {rejects}"
     assert stat.S_IMODE(rejects.stat().st_mode) == 0o600
     with rejects.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
@@ -956,6 +957,10 @@ def test_rejects_file_for_two_inputs_says_which_file(segcli):
     rejects = segcli.dir / "rejects.csv"
     result = segcli("import", "customers", "--rejects", rejects, first, second)
     assert result.exit_code == 3
+    assert result.stderr.splitlines()[-1] == f"2 rejected rows written to {rejects}"
+    alone = segcli.dir / "alone.csv"
+    one = segcli("import", "customers", "--rejects", alone, first)
+    assert one.stderr.splitlines()[-1] == f"1 rejected row written to {alone}"
     with rejects.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         rows = [(row["customer_id"], row["line"], row["file"]) for row in reader]

@@ -936,7 +936,7 @@ def test_cli_dry_run_and_strict_first_imports_write_nothing(segcli):
     )
     result = checked(segcli, "import", "orders", path, "--strict", exit_code=1)
     assert (
-        f"{path}: refused: 1 row(s) rejected and --strict is set: nothing from this file "
+        f"{path}: refused: 1 row rejected and --strict is set: nothing from this file "
         "was written" in result.stderr
     )
     assert index_sql(segcli) == before

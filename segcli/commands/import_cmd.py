@@ -333,7 +333,7 @@ def import_command(
         raise
     if rejects_file is not None:
         rejects_file.commit()
-        say(f"{rejects_file.rows} rejected row(s) written to {rejects_path}")
+        say(f"{_plural(rejects_file.rows, 'rejected row')} written to {rejects_path}")
     click.get_current_context().exit(exit_code)
 
 

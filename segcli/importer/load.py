@@ -405,7 +405,7 @@ def _import(
                         ]
                     if options.strict and rejects.count:
                         result.refused = (
-                            f"{rejects.count} row(s) rejected and --strict is set: "
+                            f"{_plural(rejects.count, 'row')} rejected and --strict is set: "
                             "nothing from this file was written"
                         )
                         raise _Rollback
