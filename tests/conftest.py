@@ -14,6 +14,8 @@ from hypothesis import settings
 from segcli.cli import cli
 
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+# For tests on the real files: a checkout without them beside it skips those tests.
+needs_real_data = pytest.mark.skipif(not REAL_DATA.exists(), reason="shared/data/real is not here")
 
 # Hypothesis runs: the default one (shared machines are noisy, so no deadline), and a long
 # one for fuzzing, chosen with `pytest --hypothesis-profile=long`.

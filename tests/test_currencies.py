@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from segcli.importer.currencies import Conversion, Rates
 from segcli.store.db import Store
 from segcli.store.schema import MIGRATION_NAMES, migrations
-from tests.conftest import REAL_DATA
+from tests.conftest import REAL_DATA, needs_real_data
 
 MIXED = """\
 order_id,customer_id,created_at,total,currency
@@ -321,6 +321,7 @@ def test_a_dry_run_says_what_would_be_converted_and_keeps_no_currency(segcli):
     assert not segcli.db.exists()
 
 
+@needs_real_data
 def test_the_real_shopify_export_names_its_currency(segcli):
     path = REAL_DATA / "shopify" / "forezia-dev-store" / "orders_export.csv"
     result = segcli("import", "orders", path, "--from", "shopify")

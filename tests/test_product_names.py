@@ -15,7 +15,7 @@ import pytest
 
 from segcli.demo import EXAMPLE_FILES, EXAMPLE_STORE_TODAY, example_data_dir
 from segcli.rules.operators import fold
-from tests.conftest import REAL_DATA
+from tests.conftest import REAL_DATA, needs_real_data
 
 PRODUCTS = """\
 product_id,sku,title
@@ -137,6 +137,7 @@ def test_the_example_teapot_by_name_is_the_teapot_by_id(segcli):
     assert len(by_name) > 50
 
 
+@needs_real_data
 def test_online_retail_by_description_is_by_stock_code(segcli):
     """The heart holder by its Description finds the people who bought its lines, by
     StockCode or not: worked out here from the file itself."""
