@@ -96,7 +96,7 @@ def reference_import(shell: str, data: Path, work: Path) -> tuple[float, float]:
 def forget_facts(db: Path) -> None:
     """Make the next evaluation build everyone's facts instead of using stored ones."""
     with contextlib.closing(sqlite3.connect(db)) as conn:
-        conn.execute("DROP TABLE IF EXISTS facts_cache_key")
+        conn.execute("DELETE FROM facts_cache_key")
         conn.commit()
 
 

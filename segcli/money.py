@@ -12,6 +12,11 @@ SCALE = 10_000
 _SCALE_DECIMAL = Decimal(SCALE)
 
 
+def units(amount: Decimal) -> int:
+    """An exact amount (at most four decimals) as stored: in ten-thousandths."""
+    return int(amount * SCALE)
+
+
 def to_decimal(units: int) -> Decimal:
     """Return the stored amount as an exact Decimal."""
     return Decimal(units) / _SCALE_DECIMAL

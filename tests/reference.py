@@ -3,11 +3,12 @@
 It reads SPEC 2.2, 3.2, 3.5, 3.6 and 3.7 afresh and shares nothing with segcli's SQL: the
 facts of each person (counted orders, total spent, first and last order, days since the
 last order, consent from the subscriber history, lifecycle with A as an exact Fraction,
-who is "in" as of the date), every predicate and its date window, and every date
-comparison are computed here from the stored records. Only comparisons of non-date fields
-read the operator table (``segcli.rules.compile.normalize``), as STYLE.md asks, so that a
-wrong row in that table shows as a difference with the SQL only through the SPEC-level
-tests; average_order_value is compared as the exact quotient ``total_spent / orders_count``.
+who is "in" as of the date) and every date comparison of a field are computed here from
+the stored records. Comparisons of non-date fields read the operator table
+(``segcli.rules.compile.normalize``) and predicates read the predicate table's Python
+meaning (``segcli.rules.predicates``), as STYLE.md asks, so that a wrong row in those
+tables shows as a difference with the SQL only through the SPEC-level tests;
+average_order_value is compared as the exact quotient ``total_spent / orders_count``.
 
 Records are dicts in the stored normal form (money as integer ten-thousandths, dates as
 UTC text ``YYYY-MM-DD HH:MM:SS``, emails lower-cased, tags and collections JSON arrays,
@@ -21,7 +22,6 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from fractions import Fraction
 
 from segcli.rules import ast
@@ -29,9 +29,9 @@ from segcli.rules import fields as F
 from segcli.rules.compile import normalize
 from segcli.rules.dates import DateValue, Duration
 from segcli.rules.operators import fold
+from segcli.rules.predicates import PREDICATES, PersonRecords
 
 UNCOUNTED_STATUSES = {"cancelled", "canceled", "refunded", "voided", "failed"}
-MONEY_SCALE = 10_000
 TABLES = ("people", "customers", "orders", "items", "products", "reviews", "subscribers", "carts")
 
 
@@ -132,46 +132,6 @@ def date_holds(stored: str | None, op: str, value, as_of: date) -> bool:
         "lte": day <= target,
         "gte": day >= target,
     }[op]
-
-
-def in_window(stored: str | None, window: ast.Window, as_of: date) -> bool:
-    """A record's date inside a predicate's window; an undated record is in no window."""
-    if window.after is None and window.before is None:
-        return True
-    if stored is None:
-        return False
-    if window.after is not None and not date_holds(stored, "after", window.after, as_of):
-        return False
-    return window.before is None or date_holds(stored, "before", window.before, as_of)
-
-
-def count_holds(actual: int | Fraction, counts: tuple[ast.Count, ...], money: bool) -> bool:
-    """Every ``times`` / ``rating`` / ``total`` comparison of a predicate holds."""
-
-    def exact(value) -> Fraction:
-        return Fraction(Decimal(value)) * (MONEY_SCALE if money else 1)
-
-    for count in counts:
-        values = count.value if isinstance(count.value, tuple) else (count.value,)
-        values = [exact(v) for v in values]
-        ok = {
-            "eq": lambda v: actual == v[0],
-            "ne": lambda v: actual != v[0],
-            "gt": lambda v: actual > v[0],
-            "gte": lambda v: actual >= v[0],
-            "lt": lambda v: actual < v[0],
-            "lte": lambda v: actual <= v[0],
-            "between": lambda v: v[0] <= actual <= v[1],
-            "in": lambda v: actual in v,
-            "not_in": lambda v: actual not in v,
-        }[count.op](values)
-        if not ok:
-            return False
-    return True
-
-
-def _folded(names) -> set:
-    return {fold(name) for name in names}
 
 
 # ---------------------------------------------------------------------------------
@@ -377,15 +337,21 @@ class Reference:
             return self._compare(facts, node)
         if isinstance(node, ast.InSegment):
             return self.holds(facts, self.segments[node.name].criteria)
-        if isinstance(node, ast.Purchased):
-            return self._purchased(facts, node)
-        if isinstance(node, ast.Reviewed):
-            return any(self._review_matches(review, node) for review in facts["reviews"])
-        if isinstance(node, ast.AbandonedCart):
-            return any(in_window(k["created_at"], node.window, self.as_of) for k in facts["carts"])
-        if isinstance(node, ast.HasOrder):
-            return any(self._order_matches(order, node) for order in facts["orders"])
+        if (row := PREDICATES.get(type(node))) is not None and row.check is not None:
+            return row.check(node, self._records_of(facts))
         raise TypeError(f"no reference meaning for {type(node).__name__}")
+
+    def _records_of(self, facts: dict) -> PersonRecords:
+        """A person's records as the predicate table's Python checks read them."""
+        return PersonRecords(
+            as_of=self.as_of,
+            orders=facts["orders"],
+            counted=facts["counted"],
+            reviews=facts["reviews"],
+            carts=facts["carts"],
+            items=lambda order_id: self.items_by_order.get(order_id, []),
+            catalogue=self.records.products,
+        )
 
     def _compare(self, facts: dict, node: ast.Compare) -> bool:
         field_ = F.lookup(node.field)
@@ -398,81 +364,3 @@ class Reference:
             return bool(normalized.primitive.check(facts["average_order_value"], values))
         raw = facts["custom"] if field_.type == F.CUSTOM else facts[node.field]
         return bool(normalized.primitive.check(normalized.read(raw), values))
-
-    def _products_of(self, item: dict) -> list[dict]:
-        return [
-            p
-            for p in self.records.products
-            if (p["product_id"] is not None and p["product_id"] == item["product_id"])
-            or (p["sku"] is not None and p["sku"] == item["sku"])
-        ]
-
-    def _line_products(self, item: dict) -> list[dict]:
-        """A line's products: by product_id or sku; a line with neither, by its title."""
-        if item["product_id"] is None and item["sku"] is None:
-            title = item["title"]
-            return [p for p in self.records.products if title is not None and p["title"] == title]
-        return self._products_of(item)
-
-    def _is_product(self, record: dict, names: tuple[str, ...], products: list[dict]) -> bool:
-        """``product: X``: the record's product_id or sku, or the product_id, sku or title
-        of one of its ``products``."""
-        wanted = _folded(names)
-        ids = {fold(record["product_id"]), fold(record["sku"])}
-        for product in products:
-            ids |= {fold(product["product_id"]), fold(product["sku"]), fold(product["title"])}
-        return bool(ids & wanted)
-
-    def _item_matches(self, item: dict, node: ast.Purchased) -> bool:
-        products = self._line_products(item)
-        if (
-            node.product
-            and not self._is_product(item, node.product, products)
-            and fold(item["title"]) not in _folded(node.product)
-        ):
-            return False
-        if node.collection:
-            wanted = _folded(node.collection)
-            collections = {fold(item["collection"])}
-            for product in products:
-                collections |= _folded(json.loads(product["collections"]))
-            if not collections & wanted:
-                return False
-        if node.product_type and not any(
-            fold(p["product_type"]) in _folded(node.product_type) for p in products
-        ):
-            return False
-        vendors = {fold(item["vendor"])} | {fold(p["vendor"]) for p in products}
-        return not node.vendor or bool(vendors & _folded(node.vendor))
-
-    def _purchased(self, facts: dict, node: ast.Purchased) -> bool:
-        has_item_key = bool(node.product or node.collection or node.product_type or node.vendor)
-        matching = {
-            order["order_id"]
-            for order in facts["counted"]
-            if in_window(order["created_at"], node.window, self.as_of)
-            and (
-                not has_item_key
-                or any(
-                    self._item_matches(item, node)
-                    for item in self.items_by_order.get(order["order_id"], [])
-                )
-            )
-        }
-        if node.times:
-            return count_holds(len(matching), node.times, money=False)
-        return len(matching) >= 1
-
-    def _review_matches(self, review: dict, node: ast.Reviewed) -> bool:
-        if node.product and not self._is_product(review, node.product, self._products_of(review)):
-            return False
-        if node.rating and not count_holds(review["rating"], node.rating, money=False):
-            return False
-        return in_window(review["created_at"], node.window, self.as_of)
-
-    def _order_matches(self, order: dict, node: ast.HasOrder) -> bool:
-        if node.status and fold(order["status"]) not in _folded(node.status):
-            return False
-        if node.total and not count_holds(order["total"], node.total, money=True):
-            return False
-        return in_window(order["created_at"], node.window, self.as_of)

@@ -16,7 +16,7 @@ from segcli.demo import EXAMPLE_FILES, EXAMPLE_STORE_TODAY, example_data_dir, ex
 from segcli.importer.load import ImportOptions, import_file
 from segcli.rules import ast
 from segcli.rules.parse import parse_criteria_text
-from segcli.segments import evaluate
+from segcli.segments import evaluate, kept
 from segcli.segments.catalog import load_catalog
 from segcli.segments.evaluate import Evaluation, facts_key
 from segcli.store.db import open_store
@@ -99,7 +99,7 @@ def test_each_date_has_its_own_facts(tmp_path):
     expected = {}
     for as_of in (EXAMPLE_STORE_TODAY, EARLIER):
         expected[as_of] = calculated(fresh, as_of)
-        fresh.rows("DROP TABLE facts_cache_key")
+        fresh.rows("DELETE FROM facts_cache_key")
     assert expected[EXAMPLE_STORE_TODAY] != expected[EARLIER]
     for as_of in (EXAMPLE_STORE_TODAY, EARLIER, EXAMPLE_STORE_TODAY, EARLIER):
         assert calculated(segcli, as_of) == expected[as_of]
@@ -187,7 +187,7 @@ def test_a_database_being_written_is_evaluated_without_waiting_or_storing(tmp_pa
         catalog.segments["vip-customers"]
     )
     store.end_reading()
-    store.execute("DROP TABLE facts_cache_key")
+    store.execute("DELETE FROM facts_cache_key")
     writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     writer.execute("BEGIN IMMEDIATE")  # as an import does
     figures = []
@@ -200,7 +200,7 @@ def test_a_database_being_written_is_evaluated_without_waiting_or_storing(tmp_pa
     # The database waits 30 s for a writer; stored facts are not worth that wait.
     assert finishes_before_the_writer(evaluate_now, writer)
     assert figures == [expected]
-    assert store.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'facts_cache_key'") == 0
+    assert store.scalar("SELECT count(*) FROM facts_cache_key") == 0
     store.close()
 
 
@@ -224,15 +224,15 @@ def finishes_before_the_writer(work, writer: sqlite3.Connection) -> bool:
 def computed_sets(monkeypatch) -> list[str]:
     """The sets of people computed (not read as kept), by the SQL that selects them."""
     calls: list[str] = []
-    execute = evaluate.Evaluation._people_set
+    place = kept.KeptSets.place
 
-    def spied(self, sql, values):
-        found = execute(self, sql, values)
+    def spied(self, people):
+        found = place(self, people)
         if "temp.people_set_" in found and found not in calls:
             calls.append(found)
         return found
 
-    monkeypatch.setattr(Evaluation, "_people_set", spied)
+    monkeypatch.setattr(kept.KeptSets, "place", spied)
     return calls
 
 
@@ -261,7 +261,7 @@ def test_sets_of_people_are_kept_and_read_by_the_next_command(segcli, computed_s
     kept = segcli(*export)
     assert kept.exit_code == 0, kept.stderr
     assert computed_sets == []
-    segcli.rows("DROP TABLE facts_sets_key")
+    segcli.rows("DELETE FROM facts_sets_key")
     fresh = segcli(*export)
     assert fresh.stdout == kept.stdout
     assert len(computed_sets) == 1
@@ -283,7 +283,7 @@ def test_an_import_replaces_the_kept_sets(tmp_path, computed_sets):
     fresh = Segcli(tmp_path / "fresh")
     example_store(fresh)
     checked(fresh, "import", "orders", fresh.write("new.csv", NEW_ORDER))
-    fresh.rows("CREATE TABLE facts_sets_key (never INTEGER)")  # unreadable: nothing kept
+    fresh.rows("DELETE FROM facts_sets_key")  # nothing kept
     assert calculated(fresh, EXAMPLE_STORE_TODAY) == after
 
 
@@ -320,17 +320,17 @@ def test_one_set_per_condition_and_values_whatever_the_segment(tmp_path):
     figures = {name: first.figures(segment) for name, segment in segments.items()}
     assert figures == {name: direct(first, segment) for name, segment in segments.items()}
     assert figures["best-sellers"] != figures["outdoor"]
-    assert len(first._fresh) == 3
+    assert len(first.kept._fresh) == 3
     first.keep()
     assert store.scalar("SELECT count(*) FROM facts_sets_key") == 3
     again = Evaluation(store, EXAMPLE_STORE_TODAY, segments)
     assert {name: again.figures(segment) for name, segment in segments.items()} == figures
-    assert again._fresh == {}
+    assert again.kept._fresh == {}
     # Another as-of date: other facts, other sets.
     other = Evaluation(store, EARLIER, segments)
-    assert store.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'facts_sets'") == 0
+    assert store.scalar("SELECT count(*) FROM facts_sets") == 0
     other.figures(segments["outdoor"])
-    assert len(other._fresh) == 1
+    assert len(other.kept._fresh) == 1
     store.close()
 
 
@@ -348,16 +348,16 @@ def test_sets_are_not_kept_while_the_database_is_written(tmp_path):
             results.append(evaluation.figures(gift_shoppers))
             writer.execute("BEGIN IMMEDIATE")  # as an import does, meanwhile
             evaluation.keep()
-            results.append(len(evaluation._fresh))
+            results.append(len(evaluation.kept._fresh))
 
     # The database waits 30 s for a writer; kept sets are not worth that wait.
     assert finishes_before_the_writer(evaluate_and_keep, writer)
     assert len(results) == 2
     with open_store(path) as store:
-        assert store.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'facts_sets'") == 0
+        assert store.scalar("SELECT count(*) FROM facts_sets") == 0
         again = Evaluation(store, EXAMPLE_STORE_TODAY, catalog.segments)
         assert again.figures(gift_shoppers) == results[0]
-        assert len(again._fresh) > 0
+        assert len(again.kept._fresh) > 0
 
 
 def test_kept_sets_stay_within_their_room(tmp_path, monkeypatch):
@@ -377,13 +377,9 @@ def test_kept_sets_stay_within_their_room(tmp_path, monkeypatch):
     small, large = figures["small"].members, figures["large"].members
     assert 0 < small < large <= first.people
     # Room for the small set and not for both: 1 row per person, less the small set.
-    monkeypatch.setattr(evaluate, "KEPT_ROWS_PER_PERSON", 1)
-    monkeypatch.setattr(evaluate, "KEPT_ROWS_AT_LEAST", 0)
+    monkeypatch.setattr(kept, "KEPT_ROWS_PER_PERSON", 1)
+    monkeypatch.setattr(kept, "KEPT_ROWS_AT_LEAST", 0)
     with open_store(path) as other, other.transaction():
-        other.execute(
-            "CREATE TABLE facts_sets (set_id INTEGER NOT NULL, person_id INTEGER NOT NULL, "
-            "PRIMARY KEY (set_id, person_id)) WITHOUT ROWID"
-        )
         other.execute(
             "INSERT INTO facts_sets SELECT 0, person_id FROM facts_cache LIMIT ?",
             (first.people - small - large + 1,),
@@ -393,5 +389,5 @@ def test_kept_sets_stay_within_their_room(tmp_path, monkeypatch):
     assert store.scalar("SELECT count(*) FROM facts_sets WHERE set_id != 0") == small
     again = Evaluation(store, EXAMPLE_STORE_TODAY, segments)
     assert {name: again.figures(segment) for name, segment in segments.items()} == figures
-    assert len(again._fresh) == 1
+    assert len(again.kept._fresh) == 1
     store.close()

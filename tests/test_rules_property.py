@@ -762,7 +762,7 @@ def test_sets_kept_for_the_next_command_equal_the_reference(files, as_of, seed):
     second = Evaluation(store, as_of, dict(BUILTINS))
     for text, condition in cases:
         assert sql_members(second, condition) == reference.members(condition), text
-    assert second._fresh == {}
+    assert second.kept._fresh == {}
 
 
 @store_settings(40)

@@ -1,55 +1,84 @@
 """Compiling a segment's condition to one SQL expression over the per-person facts.
 
-Identifiers come only from the field registry and this module's own text; every value
-from a segment file goes through ``Params.add`` and reaches SQL as a bound parameter.
-Relative dates are resolved here, in Python, against the as-of date. Every leaf is
-wrapped so that it is 0 or 1, never NULL: ``not`` is then the exact complement.
+Identifiers come only from the field registry, the operator and predicate tables and this
+module's own text; every value from a segment file goes through ``Params.add`` and
+reaches SQL as a bound parameter. Relative dates are resolved here, in Python, against
+the as-of date. Every leaf is wrapped so that it is 0 or 1, never NULL: ``not`` is then
+the exact complement. What differs between engines is asked of the context's dialect.
+
+``compile_condition`` gives the SQL with everything in it (``segment sql`` prints it);
+``compile_segment`` gives a ``Compiled`` value in which each set of people that costs a
+pass over records (who purchased, reviewed, ordered, left a cart) is a ``PeopleSet`` of
+its own, with its own parameters, that the evaluation computes once and keeps.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import Decimal
 
-from segcli.money import SCALE
+from segcli.money import units
 from segcli.rules import ast
 from segcli.rules import fields as F
-from segcli.rules.dates import DateValue, day_start, instant_text, next_day_start
+from segcli.rules.dates import AS_OF, AS_OF_END, day_start, instant_text, next_day_start
+from segcli.rules.dialect import SQLITE, Dialect
 from segcli.rules.operators import (
     CUSTOM_PRIMITIVES,
+    OPERATORS,
     PRIMITIVES,
     Primitive,
     as_number,
     fold,
-    fold_sql,
+    fold_list,
     joined,
 )
+from segcli.rules.predicates import PREDICATES, predicate_sql
 
-# The as-of bounds, always bound under these names.
-AS_OF = "as_of"
-AS_OF_END = "as_of_end"
+__all__ = [
+    "AS_OF",
+    "AS_OF_END",
+    "LONG_LIST",
+    "Compiled",
+    "Context",
+    "Params",
+    "PeopleSet",
+    "as_of_params",
+    "compile_condition",
+    "compile_segment",
+    "normalize",
+]
 
-
-# A list of more values than this reaches SQL as one parameter, a JSON array that
-# json_each() reads. SQLite finds a named parameter by walking the names before it, so
+# A list of more values than this reaches SQL as one parameter, a JSON array that the
+# dialect reads. SQLite finds a named parameter by walking the names before it, so
 # preparing a list of n parameters takes time in n squared (40,000 values: 9 s). Lists
 # in real segments are shorter, and keep a placeholder per value.
 LONG_LIST = 64
+
+# Where a kept set of people stands in a compiled condition until it is placed.
+_SET_MARK = "\x00"
 
 
 class Params:
     """Collects bound values and hands out their placeholders (``:p1``, ``:p2``, ...)."""
 
-    def __init__(self) -> None:
+    def __init__(self, dialect: Dialect = SQLITE) -> None:
         self.values: dict[str, object] = {}
+        self.dialect = dialect
+        # The names of the as-of parameters the SQL refers to (bound by the evaluation).
+        self.named: set[str] = set()
 
     def add(self, value: object) -> str:
         name = f"p{len(self.values) + 1}"
         self.values[name] = value
-        return f":{name}"
+        return self.dialect.placeholder(name)
+
+    def name(self, name: str) -> str:
+        """The placeholder of a parameter bound under its own name (the as-of bounds)."""
+        self.named.add(name)
+        return self.dialect.placeholder(name)
 
     def as_set(self, values: tuple) -> str | None:
         """A long list of values as the SQL of a set: a SELECT of ``value`` from one
@@ -57,7 +86,7 @@ class Params:
         # json_each() ends a text at a NUL: such a list is bound value by value too.
         if len(values) <= LONG_LIST or any("\x00" in str(value) for value in values):
             return None
-        return f"SELECT value FROM json_each({self.add(json.dumps(values, ensure_ascii=False))})"
+        return self.dialect.json_values(self.add(json.dumps(values, ensure_ascii=False)))
 
     def listed(self, values: tuple) -> str:
         """What goes inside ``IN (...)`` for ``values``."""
@@ -69,6 +98,37 @@ def as_of_params(as_of: date) -> dict[str, str]:
     return {AS_OF: as_of.isoformat(), AS_OF_END: next_day_start(as_of)}
 
 
+@dataclass(frozen=True)
+class PeopleSet:
+    """A set of people (a SELECT of ``person_id``) that costs a pass over records, with
+    its own parameters: the same set, in any segment, is the same SQL and values."""
+
+    sql: str
+    params: dict[str, object]
+
+    @property
+    def digest(self) -> str:
+        values = [repr(value) for value in self.params.values()]
+        text = json.dumps([self.sql, sorted(self.params), values])
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A condition compiled: SQL over facts ``f`` that is 1 for members, its parameters,
+    and the sets of people it reads, each to be placed as the evaluation keeps it."""
+
+    parts: tuple[str, ...]  # text, then a set's index, then text, ...
+    params: dict[str, object]
+    sets: tuple[PeopleSet, ...] = ()
+
+    def sql(self, place: Callable[[PeopleSet], str]) -> str:
+        """The SQL, each set read as ``place`` says (a SELECT of its person ids)."""
+        return "".join(
+            text if n % 2 == 0 else place(self.sets[int(text)]) for n, text in enumerate(self.parts)
+        )
+
+
 @dataclass
 class Context:
     as_of: date
@@ -77,18 +137,36 @@ class Context:
     # Asking about one person: predicates look up that person's records by index
     # instead of computing the set of every matching person.
     one_person: bool = False
-    # Given the SQL of a set of people (person_id) that costs a pass over their records
-    # (orders, line items, reviews, carts), and the parameters so far, SQL reading the
-    # same set once it has been computed (the evaluation keeps such sets for the next
-    # command of the same facts).
-    people_sets: Callable[[str, dict[str, object]], str] | None = None
+    dialect: Dialect = SQLITE
+    # Sets of people compiled apart (compile_segment), or None to write them in place.
+    sets: list[PeopleSet] | None = None
+
+    def __post_init__(self) -> None:
+        self.params.dialect = self.dialect
+
+    def add(self, value: object) -> str:
+        return self.params.add(value)
+
+    def name(self, name: str) -> str:
+        return self.params.name(name)
+
+    def kept(self, build: Callable[[Context], str]) -> str:
+        """The SQL of a set of people that ``build`` writes: in place, or (compiling a
+        segment for the evaluation) as a mark for a set compiled with its own parameters."""
+        if self.sets is None or self.one_person:
+            return build(self)
+        own = replace(self, params=Params(self.dialect), sets=None)
+        sql = build(own)
+        named = {name: as_of_params(self.as_of)[name] for name in sorted(own.params.named)}
+        self.sets.append(PeopleSet(sql, {**own.params.values, **named}))
+        return f"{_SET_MARK}{len(self.sets) - 1}{_SET_MARK}"
 
 
-def _kept(people: str, context: Context) -> str:
-    """The SQL of a set of people, as the evaluation keeps it (or as it is)."""
-    if context.people_sets is None or context.one_person:
-        return people
-    return context.people_sets(people, context.params.values)
+def compile_segment(condition: ast.Condition, context: Context) -> Compiled:
+    """The condition compiled with each costly set of people apart (``Compiled``)."""
+    context.sets = []
+    sql = compile_condition(condition, context)
+    return Compiled(tuple(sql.split(_SET_MARK)), dict(context.params.values), tuple(context.sets))
 
 
 # ---------------------------------------------------------------------------------
@@ -105,45 +183,22 @@ class Normalized:
     read: Callable[[object], object]  # the same operand, from a person's raw value, in Python
 
 
-def _money(value: Decimal) -> int:
-    return int(value * SCALE)
-
-
 def _identity(value):
     return value
 
 
-def _fold_list(values) -> tuple:
-    folded: dict[str, None] = {}
-    for value in values:
-        folded.setdefault(fold(value), None)
-    return tuple(folded)
-
-
-_COMPARE = {
-    "eq": "=",
-    "ne": "!=",
-    "gt": ">",
-    "gte": ">=",
-    "lt": "<",
-    "lte": "<=",
-    "in": "in",
-    "not_in": "not_in",
-    "between": "between",
-}
-
-
-def normalize(compare: ast.Compare, as_of: date) -> Normalized:
+def normalize(compare: ast.Compare, as_of: date, dialect: Dialect = SQLITE) -> Normalized:
     """The primitive comparison a condition stands for, on the field's plain values."""
     field_ = F.lookup(compare.field)
     op, value = compare.op, compare.value
+    operator = OPERATORS[op]
     kind = field_.type
     if op == "is_set":
         if kind == F.TAGS:
             return Normalized(PRIMITIVES["has_tags"], (int(value),), field_.sql, _tags)
         if kind == F.CUSTOM:
             return Normalized(
-                PRIMITIVES["is_set"], (int(value),), _custom_sql(compare), _custom(compare)
+                PRIMITIVES["is_set"], (int(value),), _custom_sql(dialect), _custom(compare)
             )
         if compare.field == "average_order_value":
             return Normalized(
@@ -152,15 +207,15 @@ def normalize(compare: ast.Compare, as_of: date) -> Normalized:
         return Normalized(PRIMITIVES["is_set"], (int(value),), field_.sql, _identity)
 
     if kind in (F.TEXT, F.LIFECYCLE):
-        values = _fold_list(value) if isinstance(value, tuple) else (fold(value),)
-        name = _COMPARE.get(op, op)
-        return Normalized(PRIMITIVES[name], values, fold_sql(field_.sql), fold)
+        values = fold_list(value) if isinstance(value, tuple) else (fold(value),)
+        name = operator.compare or op
+        return Normalized(PRIMITIVES[name], values, dialect.fold(field_.sql), fold)
     if kind == F.CUSTOM:
-        if op in ("contains", "not_contains", "starts_with", "ends_with"):
+        if operator.compare is None:
             return Normalized(
                 PRIMITIVES[op],
                 (fold(value),),
-                fold_sql(_custom_sql(compare), numbers=True),
+                dialect.fold(_custom_sql(dialect), numbers=True),
                 lambda raw: fold(_custom(compare)(raw)),
             )
         values = value if isinstance(value, tuple) else (value,)
@@ -168,36 +223,28 @@ def normalize(compare: ast.Compare, as_of: date) -> Normalized:
             # Against text, segcli_compare() compares the field as text ignoring case,
             # whatever it holds: the plain text comparison says the same, in SQLite's C
             # for ASCII text instead of a call into Python for every person.
-            texts = _fold_list(str(v) for v in values)
+            texts = fold_list(str(v) for v in values)
             return Normalized(
-                PRIMITIVES[_COMPARE[op]],
+                PRIMITIVES[operator.compare],
                 texts if op in ("in", "not_in") else tuple(fold(str(v)) for v in values),
-                fold_sql(_custom_sql(compare), numbers=True),
+                dialect.fold(_custom_sql(dialect), numbers=True),
                 lambda raw: fold(_custom(compare)(raw)),
             )
         return Normalized(
-            CUSTOM_PRIMITIVES[_COMPARE[op]],
+            CUSTOM_PRIMITIVES[operator.compare],
             tuple(str(v) for v in values),
-            _custom_sql(compare),
+            _custom_sql(dialect),
             _custom(compare),
         )
     if kind == F.TAGS:
-        values = _fold_list(value) if isinstance(value, tuple) else (fold(value),)
-        name = {
-            "contains": "has_any",
-            "contains_any": "has_any",
-            "contains_all": "has_all",
-            "not_contains": "has_none",
-            "eq": "same_tags",
-            "ne": "other_tags",
-        }[op]
-        return Normalized(PRIMITIVES[name], values, field_.sql, _tags)
+        values = fold_list(value) if isinstance(value, tuple) else (fold(value),)
+        return Normalized(PRIMITIVES[operator.on_tags], values, field_.sql, _tags)
     if kind == F.BOOLEAN:
-        return Normalized(PRIMITIVES[_COMPARE[op]], (int(value),), field_.sql, _identity)
+        return Normalized(PRIMITIVES[operator.compare], (int(value),), field_.sql, _identity)
     if kind in (F.MONEY, F.INTEGER):
-        convert = _money if kind == F.MONEY else int
+        convert = units if kind == F.MONEY else int
         values = tuple(convert(v) for v in value) if isinstance(value, tuple) else (convert(value),)
-        return Normalized(PRIMITIVES[_COMPARE[op]], values, field_.sql, _identity)
+        return Normalized(PRIMITIVES[operator.compare], values, field_.sql, _identity)
     if kind == F.DATE:
         name, values = _date_comparison(op, value, as_of)
         return Normalized(PRIMITIVES[name], values, field_.sql, _identity)
@@ -214,33 +261,29 @@ def _date_comparison(op: str, value, as_of: date) -> tuple[str, tuple]:
         if high.is_instant:
             return "range_closed", (start, instant_text(high.instant))
         return "range", (start, next_day_start(high.resolve_day(as_of)))
+    operator = OPERATORS[op]
     if value.is_instant:
+        day = value.instant.date()
+        name, bounds = operator.on_instant
         moment = instant_text(value.instant)
-        whole_day = (day_start(value.instant.date()), next_day_start(value.instant.date()))
-        return {
-            "on": ("range", whole_day),
-            "ne": ("outside", whole_day),
-            "before": ("<", (moment,)),
-            "after": (">", (moment,)),
-            "lte": ("<=", (moment,)),
-            "gte": (">=", (moment,)),
-        }[op]
-    day = value.resolve_day(as_of)
-    start, end = day_start(day), next_day_start(day)
-    return {
-        "on": ("range", (start, end)),
-        "ne": ("outside", (start, end)),
-        "before": ("<", (start,)),
-        "after": (">=", (end,)),
-        "lte": ("<", (end,)),
-        "gte": (">=", (start,)),
-    }[op]
+    else:
+        day = value.resolve_day(as_of)
+        name, bounds = operator.on_day
+        moment = None
+    sides = {
+        "moment": moment,
+        "start": day_start(day),
+        "end": next_day_start(day),
+        "day_start": day_start(day),
+        "day_end": next_day_start(day),
+    }
+    return name, tuple(sides[bound] for bound in bounds)
 
 
-def _custom_sql(compare: ast.Compare) -> str:
+def _custom_sql(dialect: Dialect) -> str:
     # {path} becomes the placeholder of the field's JSON path: even a validated name from
     # a segment file reaches SQL only as a bound parameter.
-    return "json_extract(f.custom, {path})"
+    return dialect.custom_field("f.custom", "{path}")
 
 
 def _custom(compare: ast.Compare):
@@ -264,29 +307,32 @@ def compile_condition(condition: ast.Condition, context: Context) -> str:
     """SQL that is 1 for members and 0 for everyone else, over facts ``f``."""
     handler = _HANDLERS.get(type(condition))
     if handler is None:
+        if type(condition) in PREDICATES:
+            return predicate_sql(condition, context)
         raise TypeError(f"cannot compile a {type(condition).__name__}")
     return handler(condition, context)
 
 
 def _compare_sql(compare: ast.Compare, context: Context) -> str:
-    normalized = normalize(compare, context.as_of)
+    dialect = context.dialect
+    normalized = normalize(compare, context.as_of, dialect)
     params = context.params
     operand = normalized.operand
     if "{path}" in operand:
         operand = operand.format(path=params.add(F.custom_path(compare.field)))
     primitive = normalized.primitive
     # average_order_value scales each value by the person's orders, below.
-    if primitive.set_sql is not None and compare.field != "average_order_value":
+    if primitive.set_template is not None and compare.field != "average_order_value":
         values = params.as_set(normalized.values)
         if values is not None:
-            return f"coalesce(({primitive.set_sql(operand, values)}), 0)"
+            return f"coalesce(({primitive.set_sql(operand, values, dialect)}), 0)"
     placeholders = [params.add(value) for value in normalized.values]
     if compare.field == "average_order_value" and compare.op != "is_set":
         # total_spent / orders_count compared exactly: total_spent OP value × orders_count.
         placeholders = [f"({p} * f.orders_count)" for p in placeholders]
-        sql = normalized.primitive.sql(operand, placeholders)
+        sql = primitive.sql(operand, placeholders, dialect)
         return f"coalesce((f.orders_count > 0 AND {sql}), 0)"
-    return f"coalesce(({normalized.primitive.sql(operand, placeholders)}), 0)"
+    return f"coalesce(({primitive.sql(operand, placeholders, dialect)}), 0)"
 
 
 def _all(node: ast.All, context: Context) -> str:
@@ -310,301 +356,6 @@ def _in_segment(node: ast.InSegment, context: Context) -> str:
     return compile_condition(segment.criteria, context)
 
 
-def _window(column: str, window: ast.Window, context: Context) -> list[str]:
-    terms = []
-    if window.after is not None:
-        terms.append(_bound(column, window.after, "after", context))
-    if window.before is not None:
-        terms.append(_bound(_upper(column, window), window.before, "before", context))
-    return terms
-
-
-def _upper(column: str, window: ast.Window) -> str:
-    """The column as an upper bound compares it. Without a lower bound the range is
-    most of the table, and SQLite would still walk the date index and fetch every row
-    from it (at a million people, 5-16 s against 0.6 s for reading the table); the unary
-    + keeps the index out of it."""
-    return column if window.after is not None else f"+{column}"
-
-
-def _bound(column: str, value: DateValue, side: str, context: Context) -> str:
-    if value.is_instant:
-        moment = context.params.add(instant_text(value.instant))
-        return f"{column} > {moment}" if side == "after" else f"{column} < {moment}"
-    day = value.resolve_day(context.as_of)
-    if side == "after":
-        return f"{column} >= {context.params.add(next_day_start(day))}"
-    return f"{column} < {context.params.add(day_start(day))}"
-
-
-def _names(column: str, names: tuple[str, ...], context: Context) -> str:
-    return f"{fold_sql(column)} IN ({context.params.listed(_fold_list(names))})"
-
-
-def _count_values(count: ast.Count, money: bool) -> tuple[int, ...]:
-    values = count.value if isinstance(count.value, tuple) else (count.value,)
-    return tuple(_money(v) if money else int(v) for v in values)
-
-
-def _counts(expression: str, counts: tuple[ast.Count, ...], money: bool, context: Context):
-    terms = []
-    for count in counts:
-        placeholders = [context.params.add(v) for v in _count_values(count, money)]
-        terms.append(PRIMITIVES[_COMPARE[count.op]].sql(expression, placeholders))
-    return terms
-
-
-def _folded(names: tuple[str, ...], context: Context) -> str:
-    """Names folded for case, as what follows IN: ``(:p1, :p2)``, or for a long list
-    ``(SELECT value FROM json_each(:p1))``."""
-    return f"({context.params.listed(_fold_list(names))})"
-
-
-def _stored(table: str, column: str, folded: str, where: str = "", row: str | None = None) -> str:
-    """The stored values of a column that equal one of the names, ignoring case.
-
-    Folding each distinct value (not each row) keeps the column's index usable for
-    ``column IN (...)``: a product bought by a few people is found without a scan.
-    For one person's few records (``row`` is their alias), the record's own value is
-    folded instead: reading every distinct value of a large table would cost more.
-    """
-    if row is not None:
-        return f"(SELECT {row}.{column} WHERE segcli_fold({row}.{column}) IN {folded})"
-    # LIMIT -1 keeps SQLite from pushing the fold down into the scan, which would fold
-    # every row instead of every distinct value (0.6 s instead of 0.05 s at 630k lines).
-    return (
-        f"(SELECT value FROM (SELECT DISTINCT {column} AS value FROM {table}{where} LIMIT -1) "
-        f"WHERE segcli_fold(value) IN {folded})"
-    )
-
-
-def _values(table: str, column: str, folded: str, row: str | None = None) -> str:
-    """``_stored`` as a bare SELECT, to be combined with UNION."""
-    return _stored(table, column, folded, row=row)[1:-1]
-
-
-def _of_products(alias: str, products: str) -> list[str]:
-    """A line item whose product is one of ``products``: by product_id or sku, or, for a
-    line with neither, by title (Shopify's order lines mostly have no SKU: the products
-    export titles each variant as its order lines name it)."""
-    untitled = f"{alias}.product_id IS NULL AND {alias}.sku IS NULL"
-    return [
-        f"{alias}.product_id IN (SELECT product_id FROM {products})",
-        f"{alias}.sku IN (SELECT sku FROM {products})",
-        f"({untitled} AND {alias}.title IN (SELECT title FROM {products}))",
-    ]
-
-
-def _product_match(
-    alias: str, table: str, names: tuple[str, ...], context: Context, *, by_title: bool = False
-) -> list[str]:
-    """``product: X`` matches the record's product_id or sku, or the product_id, sku or
-    title of its product in products.csv.
-
-    A line item (``by_title``) is also known by its own title, whether or not it has an
-    id: platform exports often have lines without a SKU, and merchants name products as
-    their customers see them; and a line without ids is of the products with its title
-    (``_of_products``). Returns the alternatives, any of which matches.
-    """
-    folded = _folded(names, context)
-    row = alias if context.one_person else None
-    named = (
-        f"(SELECT product_id, sku, title FROM products WHERE segcli_fold(product_id) IN {folded} "
-        f"OR segcli_fold(sku) IN {folded} OR segcli_fold(title) IN {folded})"
-    )
-    # One IN list per column (the stored values that match, and those of the named
-    # products), so that SQLite searches each column's index instead of scanning.
-    product_ids = _values(table, "product_id", folded, row)
-    skus = _values(table, "sku", folded, row)
-    alternatives = [
-        f"{alias}.product_id IN ({product_ids} UNION SELECT product_id FROM {named})",
-        f"{alias}.sku IN ({skus} UNION SELECT sku FROM {named})",
-    ]
-    if by_title:
-        # The line's own title, and a line without ids is of the products with its title.
-        alternatives += [
-            f"{alias}.title IN {_stored(table, 'title', folded, row=row)}",
-            _of_products(alias, named)[-1],
-        ]
-    return alternatives
-
-
-def _either(alternatives: list[str]) -> str:
-    return "(" + " OR ".join(alternatives) + ")"
-
-
-def _item_terms(node: ast.Purchased, context: Context) -> list[list[str]]:
-    """What a line item must match: every term, each by any of its alternatives."""
-    terms = []
-    row = "i" if context.one_person else None
-    if node.product:
-        terms.append(_product_match("i", "items", node.product, context, by_title=True))
-    if node.collection:
-        folded = _folded(node.collection, context)
-        in_collection = (
-            "(SELECT p.product_id, p.sku, p.title FROM products p JOIN product_collections pc "
-            f"ON pc.record_key = p.record_key WHERE segcli_fold(pc.collection) IN {folded})"
-        )
-        terms.append(
-            [
-                f"i.collection IN {_stored('items', 'collection', folded, row=row)}",
-                *_of_products("i", in_collection),
-            ]
-        )
-    for column, names in (("product_type", node.product_type), ("vendor", node.vendor)):
-        if names:
-            folded = _folded(names, context)
-            matching = (
-                f"(SELECT product_id, sku, title FROM products "
-                f"WHERE segcli_fold({column}) IN {folded})"
-            )
-            if column == "vendor":
-                # The line's own vendor (platform exports give it), else its product's.
-                vendors = _stored("items", "vendor", folded, " WHERE vendor IS NOT NULL", row)
-                terms.append([f"i.vendor IN {vendors}", *_of_products("i", matching)])
-            else:
-                terms.append(_of_products("i", matching))
-    return terms
-
-
-def _purchased_where(node: ast.Purchased, context: Context) -> tuple[str, str]:
-    terms = ["o.counted = 1", f"{_upper('o.created_at', node.window)} < :{AS_OF_END}"]
-    terms += _window("o.created_at", node.window, context)
-    items = _item_terms(node, context)
-    lines = " AND ".join(_either(term) for term in items)
-    if items and (context.one_person or node.window.after is not None):
-        # One person's orders, or the orders after a date (found by the date index):
-        # each is checked through its own lines.
-        terms.append(f"EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.order_id AND {lines})")
-    elif len(items) == 1:
-        # The matching orders are found once, from the items, not order by order: one
-        # index search per alternative (SQLite's OR of index searches costs far more).
-        found = " UNION ALL ".join(
-            f"SELECT i.order_id FROM items i WHERE {alternative}" for alternative in items[0]
-        )
-        terms.append(f"o.order_id IN ({found})")
-    elif items:
-        terms.append(f"o.order_id IN (SELECT i.order_id FROM items i WHERE {lines})")
-    return "orders o", " AND ".join(terms)
-
-
-def _reviewed_where(node: ast.Reviewed, context: Context) -> tuple[str, str]:
-    terms = [f"(r.created_at IS NULL OR r.created_at < :{AS_OF_END})"]
-    if node.product:
-        terms.append(_either(_product_match("r", "reviews", node.product, context)))
-    terms += _counts("r.rating", node.rating, False, context)
-    terms += _window("r.created_at", node.window, context)
-    return "reviews r", " AND ".join(terms)
-
-
-def _abandoned_cart_where(node: ast.AbandonedCart, context: Context) -> tuple[str, str]:
-    terms = [f"k.created_at < :{AS_OF_END}", *_window("k.created_at", node.window, context)]
-    return "carts k", " AND ".join(terms)
-
-
-def _has_order_where(node: ast.HasOrder, context: Context) -> tuple[str, str]:
-    terms = [f"{_upper('o.created_at', node.window)} < :{AS_OF_END}"]
-    if node.status:
-        terms.append(_names("o.status", node.status, context))
-    terms += _counts("o.total", node.total, True, context)
-    terms += _window("o.created_at", node.window, context)
-    if (node.status or node.total) and node.window.after is None and not context.one_person:
-        # Most orders, asked for columns the person index lacks: reading the table beats
-        # fetching each order through an index (at a million people 0.6 s against 5 s).
-        return "orders o NOT INDEXED", " AND ".join(terms)
-    return "orders o", " AND ".join(terms)
-
-
-_PREDICATE_WHERE = {
-    ast.Purchased: _purchased_where,
-    ast.Reviewed: _reviewed_where,
-    ast.AbandonedCart: _abandoned_cart_where,
-    ast.HasOrder: _has_order_where,
-}
-
-
-def compile_matches(node: ast.Condition, context: Context) -> str:
-    """SQL counting a person's records that match a predicate (for --explain)."""
-    table, where = _PREDICATE_WHERE[type(node)](node, context)
-    alias = table.split()[1]
-    return f"(SELECT count(*) FROM {table} WHERE {alias}.person_id = f.person_id AND {where})"
-
-
-def _names_products(node: ast.Purchased) -> bool:
-    return bool(node.product or node.collection or node.product_type or node.vendor)
-
-
-def _from_facts(node: ast.Purchased, context: Context) -> str | None:
-    """``purchased`` that names no product, from the person's facts when they answer it.
-
-    The facts hold each person's counted orders up to the as-of day: their number and
-    the first and last date. Some counted order after a date is a last one after it,
-    some before a date a first one before it, and ``times`` without a window is the
-    number. Reading them costs a look at the facts instead of a pass over the orders
-    (at a million people, 0.2 s against 2 s). A window with both ends needs the orders.
-    """
-    if _names_products(node):
-        return None
-    window = node.window
-    if node.times:
-        if window.after is not None or window.before is not None:
-            return None
-        return " AND ".join(_counts("f.orders_count", node.times, False, context))
-    if window.after is not None and window.before is not None:
-        return None
-    if window.after is not None:
-        return _bound("f.last_order_at", window.after, "after", context)
-    if window.before is not None:
-        return _bound("f.first_order_at", window.before, "before", context)
-    return "f.orders_count > 0"
-
-
-def _predicate(node: ast.Condition, context: Context) -> str:
-    """Membership: some matching record; for purchased with times, that many orders."""
-    if isinstance(node, ast.Purchased) and (facts := _from_facts(node, context)) is not None:
-        return f"coalesce(({facts}), 0)"
-    if isinstance(node, ast.Purchased) and node.times:
-        if context.one_person:
-            number = compile_matches(node, context)
-            holds = " AND ".join(_counts(number, node.times, False, context))
-            return f"coalesce(({holds}), 0)"
-        return _times(node, context)
-    table, where = _PREDICATE_WHERE[type(node)](node, context)
-    alias = table.split()[1]
-    if context.one_person:
-        return f"EXISTS (SELECT 1 FROM {table} WHERE {alias}.person_id = f.person_id AND {where})"
-    # The set of matching people is computed once, not once per person.
-    # DISTINCT also leads SQLite to read person ids from the (person_id, date) index
-    # rather than each record through the date index (at 100,000 people: 0.1 s, not 1 s).
-    people = (
-        f"SELECT DISTINCT {alias}.person_id FROM {table} "
-        f"WHERE {alias}.person_id IS NOT NULL AND {where}"
-    )
-    return f"coalesce(f.person_id IN ({_kept(people, context)}), 0)"
-
-
-def _times(node: ast.Purchased, context: Context) -> str:
-    """``purchased`` with ``times``: the people whose number of matching orders holds.
-
-    Everyone's numbers are counted at once, grouped by person, rather than person by
-    person. A person with no matching order is in when ``times`` holds for 0
-    (``times: 0``, ``{lte: 2}``): then the members are everyone but those counted whose
-    number fails.
-    """
-    _, where = _purchased_where(node, context)
-    holds = " AND ".join(_counts("count(*)", node.times, False, context))
-    counted = (
-        f"SELECT o.person_id FROM orders o WHERE o.person_id IS NOT NULL AND {where} "
-        "GROUP BY o.person_id HAVING"
-    )
-    none_in = all(
-        PRIMITIVES[_COMPARE[count.op]].check(0, list(_count_values(count, False)))
-        for count in node.times
-    )
-    people = _kept(f"{counted} NOT ({holds})" if none_in else f"{counted} {holds}", context)
-    return f"coalesce(f.person_id {'NOT IN' if none_in else 'IN'} ({people}), 0)"
-
-
 _HANDLERS: dict[type, Callable[[object, Context], str]] = {
     ast.Compare: _compare_sql,
     ast.All: _all,
@@ -612,8 +363,4 @@ _HANDLERS: dict[type, Callable[[object, Context], str]] = {
     ast.Not: _not,
     ast.Constant: _constant,
     ast.InSegment: _in_segment,
-    ast.Purchased: _predicate,
-    ast.Reviewed: _predicate,
-    ast.AbandonedCart: _predicate,
-    ast.HasOrder: _predicate,
 }

@@ -22,6 +22,11 @@ _DURATION = re.compile(r"(\d+)\s*(day|week|month|year)s?")
 _SHORT_DURATION = re.compile(r"-?(\d+)([dwmy])")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
+# The as-of bounds, bound by the evaluation under these names: the as-of day, and the
+# start of the next (records dated before it count).
+AS_OF = "as_of"
+AS_OF_END = "as_of_end"
+
 
 @dataclass(frozen=True)
 class Duration:

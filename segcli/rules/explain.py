@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
+from types import SimpleNamespace
 
 from segcli.rules import ast
 from segcli.rules.dates import DateValue, Duration
 from segcli.rules.operators import OPERATORS
+from segcli.rules.predicates import PREDICATES
 
 # A list is shown whole up to this many values, a longer one by its first values and how
 # many more it holds: a suppression list of 40,000 emails filled 10,000 lines.
@@ -46,15 +48,6 @@ def show_value(value: object) -> str:
     return str(value)
 
 
-def _window(window: ast.Window) -> str:
-    parts = []
-    if window.after is not None:
-        parts.append(f"after {window.after.text}")
-    if window.before is not None:
-        parts.append(f"before {window.before.text}")
-    return " ".join(parts)
-
-
 def _counts(label: str, counts: tuple[ast.Count, ...]) -> str:
     return " and ".join(f"{label} {OPERATORS[c.op].phrase} {show_value(c.value)}" for c in counts)
 
@@ -73,44 +66,13 @@ def describe(node: ast.Condition) -> str:
         return "none of" if isinstance(node.item, ast.Any) else "not"
     if isinstance(node, ast.Constant):
         return "everyone" if node.value else "no one"
-    if isinstance(node, ast.InSegment):
-        return f"in segment {node.name}"
-    if isinstance(node, ast.Purchased):
-        what = []
-        for label, names in (
-            ("product", node.product),
-            ("collection", node.collection),
-            ("product type", node.product_type),
-            ("vendor", node.vendor),
-        ):
-            if names:
-                what.append(f"{label} {_either(names)}")
-        text = "purchased " + (", ".join(what) if what else "anything")
-        if window := _window(node.window):
-            text += f" {window}"
-        if node.times:
-            text += f" ({_counts('orders', node.times)})"
-        return text
-    if isinstance(node, ast.Reviewed):
-        text = "reviewed " + (_either(node.product) if node.product else "a product")
-        if node.rating:
-            text += f" with {_counts('rating', node.rating)}"
-        if window := _window(node.window):
-            text += f" {window}"
-        return text
-    if isinstance(node, ast.AbandonedCart):
-        window = _window(node.window)
-        return "abandoned a cart" + (f" {window}" if window else "")
-    if isinstance(node, ast.HasOrder):
-        text = "has an order"
-        if node.status:
-            text += f" with status {_either(node.status)}"
-        if node.total:
-            text += f" with {_counts('total', node.total)}"
-        if window := _window(node.window):
-            text += f" {window}"
-        return text
+    if type(node) in PREDICATES:
+        return PREDICATES[type(node)].phrase(node, _WORDS)
     raise TypeError(f"cannot describe a {type(node).__name__}")
+
+
+# How a predicate's sentence writes a list of names and its number comparisons.
+_WORDS = SimpleNamespace(either=_either, counts=_counts)
 
 
 def children(node: ast.Condition) -> tuple[ast.Condition, ...]:

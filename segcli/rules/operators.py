@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from segcli.rules import fields as F
+from segcli.rules.dialect import SQLITE, Dialect
 
 # ---------------------------------------------------------------------------------
 # User-facing operators
@@ -22,40 +23,128 @@ from segcli.rules import fields as F
 
 @dataclass(frozen=True)
 class Operator:
+    """One operator: how it is written, what it says, what it applies to, and what it
+    means on each type of field (the primitive comparisons below)."""
+
     name: str
     symbol: str | None
     phrase: str
     types: frozenset[str]
     shape: str  # scalar | list | pair | bool | duration
+    # The primitive it is on text, numbers, money, booleans and custom fields.
+    compare: str | None = None
+    # The primitive it is on a person's set of tags.
+    on_tags: str | None = None
+    # On a date field: the primitive, and the bounds it compares with, for a day value
+    # (its start or the next day's start) and for a date-time value (the instant, or
+    # the start of its day and of the next).
+    on_day: tuple[str, tuple[str, ...]] | None = None
+    on_instant: tuple[str, tuple[str, ...]] | None = None
+    # On date fields the operator is the same as this date word (SPEC 3.6: lt is before).
+    date_word: str | None = None
+    # Allowed in a predicate's comparisons of a number (times, rating, total).
+    counts: bool = False
 
 
 _ORDERED = frozenset({F.MONEY, F.INTEGER, F.DATE, F.CUSTOM})
 _TEXTUAL = frozenset({F.TEXT, F.CUSTOM})
 _ALL = frozenset({F.TEXT, F.MONEY, F.INTEGER, F.DATE, F.BOOLEAN, F.TAGS, F.CUSTOM, F.LIFECYCLE})
 _LISTABLE = frozenset({F.TEXT, F.MONEY, F.INTEGER, F.CUSTOM, F.LIFECYCLE})
+_DAY = ("start", "end")
+_WHOLE_DAY = ("day_start", "day_end")
 
 OPERATORS: dict[str, Operator] = {
     op.name: op
     for op in (
-        Operator("eq", "=", "is", _ALL, "scalar"),
-        Operator("ne", "!=", "is not", _ALL, "scalar"),
-        Operator("in", None, "is one of", _LISTABLE, "list"),
-        Operator("not_in", None, "is none of", _LISTABLE, "list"),
-        Operator("gt", ">", "is more than", _ORDERED, "scalar"),
-        Operator("gte", ">=", "is at least", _ORDERED, "scalar"),
-        Operator("lt", "<", "is less than", _ORDERED, "scalar"),
-        Operator("lte", "<=", "is at most", _ORDERED, "scalar"),
-        Operator("between", None, "is between", _ORDERED, "pair"),
-        Operator("contains", None, "contains", _TEXTUAL | {F.TAGS}, "scalar"),
-        Operator("not_contains", None, "does not contain", _TEXTUAL | {F.TAGS}, "scalar"),
+        Operator("eq", "=", "is", _ALL, "scalar", "=", "same_tags", date_word="on", counts=True),
+        Operator(
+            "ne",
+            "!=",
+            "is not",
+            _ALL,
+            "scalar",
+            "!=",
+            "other_tags",
+            on_day=("outside", _DAY),
+            on_instant=("outside", _WHOLE_DAY),
+            counts=True,
+        ),
+        Operator("in", None, "is one of", _LISTABLE, "list", "in", counts=True),
+        Operator("not_in", None, "is none of", _LISTABLE, "list", "not_in", counts=True),
+        Operator(
+            "gt", ">", "is more than", _ORDERED, "scalar", ">", date_word="after", counts=True
+        ),
+        Operator(
+            "gte",
+            ">=",
+            "is at least",
+            _ORDERED,
+            "scalar",
+            ">=",
+            on_day=(">=", ("start",)),
+            on_instant=(">=", ("moment",)),
+            counts=True,
+        ),
+        Operator(
+            "lt", "<", "is less than", _ORDERED, "scalar", "<", date_word="before", counts=True
+        ),
+        Operator(
+            "lte",
+            "<=",
+            "is at most",
+            _ORDERED,
+            "scalar",
+            "<=",
+            on_day=("<", ("end",)),
+            on_instant=("<=", ("moment",)),
+            counts=True,
+        ),
+        Operator("between", None, "is between", _ORDERED, "pair", "between", counts=True),
+        Operator("contains", None, "contains", _TEXTUAL | {F.TAGS}, "scalar", on_tags="has_any"),
+        Operator(
+            "not_contains",
+            None,
+            "does not contain",
+            _TEXTUAL | {F.TAGS},
+            "scalar",
+            on_tags="has_none",
+        ),
         Operator("starts_with", None, "starts with", _TEXTUAL, "scalar"),
         Operator("ends_with", None, "ends with", _TEXTUAL, "scalar"),
-        Operator("contains_any", None, "contains any of", frozenset({F.TAGS}), "list"),
-        Operator("contains_all", None, "contains all of", frozenset({F.TAGS}), "list"),
+        Operator(
+            "contains_any", None, "contains any of", frozenset({F.TAGS}), "list", on_tags="has_any"
+        ),
+        Operator(
+            "contains_all", None, "contains all of", frozenset({F.TAGS}), "list", on_tags="has_all"
+        ),
         Operator("is_set", None, "is set", _ALL, "bool"),
-        Operator("before", None, "is before", frozenset({F.DATE}), "scalar"),
-        Operator("after", None, "is after", frozenset({F.DATE}), "scalar"),
-        Operator("on", None, "is on", frozenset({F.DATE}), "scalar"),
+        Operator(
+            "before",
+            None,
+            "is before",
+            frozenset({F.DATE}),
+            "scalar",
+            on_day=("<", ("start",)),
+            on_instant=("<", ("moment",)),
+        ),
+        Operator(
+            "after",
+            None,
+            "is after",
+            frozenset({F.DATE}),
+            "scalar",
+            on_day=(">=", ("end",)),
+            on_instant=(">", ("moment",)),
+        ),
+        Operator(
+            "on",
+            None,
+            "is on",
+            frozenset({F.DATE}),
+            "scalar",
+            on_day=("range", _DAY),
+            on_instant=("range", _WHOLE_DAY),
+        ),
         Operator("within", None, "is within the last", frozenset({F.DATE}), "duration"),
     )
 }
@@ -63,7 +152,17 @@ OPERATORS: dict[str, Operator] = {
 SYMBOLS = {op.symbol: op.name for op in OPERATORS.values() if op.symbol}
 
 # On date fields these are the same as the date words (SPEC 3.6).
-DATE_SYNONYMS = {"lt": "before", "gt": "after", "eq": "on"}
+DATE_SYNONYMS = {op.name: op.date_word for op in OPERATORS.values() if op.date_word}
+
+# The operators of a predicate's number comparisons (times, rating, total): those of
+# one value first, then between, then the lists.
+COUNT_OPERATORS = tuple(
+    op.name
+    for op in sorted(
+        (op for op in OPERATORS.values() if op.counts),
+        key=lambda op: ("scalar", "pair", "list").index(op.shape),
+    )
+)
 
 
 def canonical(name: str) -> str | None:
@@ -84,22 +183,14 @@ def fold(text: object) -> str | None:
     return str(text).casefold()
 
 
-def fold_sql(expression: str, *, numbers: bool = False) -> str:
-    """SQL folding ``expression`` as ``fold`` does, calling Python only for non-ASCII text.
+def fold_list(values) -> tuple:
+    """Values folded for case, each once, in their first order."""
+    return tuple(dict.fromkeys(fold(value) for value in values))
 
-    ASCII text (as many bytes as characters, and no NUL, where SQLite's length() stops)
-    folds with SQLite's own lower(), in C; other text (accents, other scripts) goes to
-    segcli_fold(). A call into Python for every row was most of the cost of a segment
-    over many people. With ``numbers`` (a custom field's JSON may hold any number), only
-    text takes the fast path (lower() returns text: the types match for text alone);
-    numbers go to segcli_fold(), since SQLite writes -0.0 as 0.0 and 1e20 as 1.0e+20.
-    """
-    text = f"typeof({expression}) = typeof(lower({expression})) AND " if numbers else ""
-    return (
-        f"CASE WHEN {expression} IS NULL THEN NULL "
-        f"WHEN {text}length(CAST({expression} AS BLOB)) = length({expression}) "
-        f"THEN lower({expression}) ELSE segcli_fold({expression}) END"
-    )
+
+def fold_sql(expression: str, *, numbers: bool = False) -> str:
+    """SQL folding ``expression`` as ``fold`` does, in SQLite (the dialect's fold)."""
+    return SQLITE.fold(expression, numbers=numbers)
 
 
 _NUMBER = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")
@@ -131,23 +222,35 @@ def compare_custom(stored: object, value: object) -> int | None:
     return (left > right) - (left < right)
 
 
+# SQL of a primitive: from the dialect, the operand expression and the values' SQL.
+Template = Callable[[Dialect, str, list[str]], str]
+
+
 @dataclass(frozen=True)
 class Primitive:
     name: str
-    # SQL from the operand expression and the values' placeholders.
-    sql: Callable[[str, list[str]], str]
+    # SQL from the dialect, the operand expression and the values' placeholders.
+    template: Template
     # The same test in Python, on the operand's value (None when unset).
     check: Callable[[object, list], bool]
-    # For a test against a list of values, the SQL from the operand expression and the
-    # SQL of the values as a set (a one-column SELECT of ``value``): a long list reaches
-    # SQLite as one parameter (compile's LONG_LIST).
-    set_sql: Callable[[str, str], str] | None = None
+    # For a test against a list of values, the SQL from the dialect, the operand
+    # expression and the SQL of the values as a set (a one-column SELECT of ``value``):
+    # a long list reaches the engine as one parameter (compile's LONG_LIST).
+    set_template: Callable[[Dialect, str, str], str] | None = None
+
+    def sql(self, expression: str, values: list[str], dialect: Dialect = SQLITE) -> str:
+        return self.template(dialect, expression, values)
+
+    def set_sql(self, expression: str, values: str, dialect: Dialect = SQLITE) -> str | None:
+        if self.set_template is None:
+            return None
+        return self.set_template(dialect, expression, values)
 
 
-def _listing(name: str, sql: Callable[[str, list[str]], str], check) -> Primitive:
+def _listing(name: str, sql: Template, check) -> Primitive:
     """A primitive whose SQL reads its values only as the list inside ``IN (...)``: a
     set's SELECT takes the list's place."""
-    return Primitive(name, sql, check, set_sql=lambda x, values: sql(x, [values]))
+    return Primitive(name, sql, check, set_template=lambda d, x, values: sql(d, x, [values]))
 
 
 # SQLite parses `a OR b OR c ...` into a chain as deep as it is long and refuses one
@@ -170,174 +273,176 @@ def _set(x):
     return x is not None
 
 
-# A tag, folded (in the tag operators' SQL).
-TAG = fold_sql("tag.value")
-
 PRIMITIVES: dict[str, Primitive] = {
     p.name: p
     for p in (
-        Primitive("=", lambda x, v: f"{x} = {v[0]}", lambda a, v: _set(a) and a == v[0]),
-        Primitive("!=", lambda x, v: f"{x} != {v[0]}", lambda a, v: _set(a) and a != v[0]),
-        Primitive("<", lambda x, v: f"{x} < {v[0]}", lambda a, v: _set(a) and a < v[0]),
-        Primitive("<=", lambda x, v: f"{x} <= {v[0]}", lambda a, v: _set(a) and a <= v[0]),
-        Primitive(">", lambda x, v: f"{x} > {v[0]}", lambda a, v: _set(a) and a > v[0]),
-        Primitive(">=", lambda x, v: f"{x} >= {v[0]}", lambda a, v: _set(a) and a >= v[0]),
-        _listing("in", lambda x, v: f"{x} IN ({', '.join(v)})", lambda a, v: _set(a) and a in v),
+        Primitive("=", lambda d, x, v: f"{x} = {v[0]}", lambda a, v: _set(a) and a == v[0]),
+        Primitive("!=", lambda d, x, v: f"{x} != {v[0]}", lambda a, v: _set(a) and a != v[0]),
+        Primitive("<", lambda d, x, v: f"{x} < {v[0]}", lambda a, v: _set(a) and a < v[0]),
+        Primitive("<=", lambda d, x, v: f"{x} <= {v[0]}", lambda a, v: _set(a) and a <= v[0]),
+        Primitive(">", lambda d, x, v: f"{x} > {v[0]}", lambda a, v: _set(a) and a > v[0]),
+        Primitive(">=", lambda d, x, v: f"{x} >= {v[0]}", lambda a, v: _set(a) and a >= v[0]),
+        _listing("in", lambda d, x, v: f"{x} IN ({', '.join(v)})", lambda a, v: _set(a) and a in v),
         _listing(
             "not_in",
-            lambda x, v: f"{x} NOT IN ({', '.join(v)})",
+            lambda d, x, v: f"{x} NOT IN ({', '.join(v)})",
             lambda a, v: _set(a) and a not in v,
         ),
         Primitive(
             "between",
-            lambda x, v: f"{x} BETWEEN {v[0]} AND {v[1]}",
+            lambda d, x, v: f"{x} BETWEEN {v[0]} AND {v[1]}",
             lambda a, v: _set(a) and v[0] <= a <= v[1],
         ),
         # Half-open [low, high): a whole day, or a range of days.
         Primitive(
             "range",
-            lambda x, v: f"({x} >= {v[0]} AND {x} < {v[1]})",
+            lambda d, x, v: f"({x} >= {v[0]} AND {x} < {v[1]})",
             lambda a, v: _set(a) and v[0] <= a < v[1],
         ),
         Primitive(
             "outside",
-            lambda x, v: f"({x} < {v[0]} OR {x} >= {v[1]})",
+            lambda d, x, v: f"({x} < {v[0]} OR {x} >= {v[1]})",
             lambda a, v: _set(a) and not v[0] <= a < v[1],
         ),
         # [low, high] where the high end is an instant (date-time), inclusive.
         Primitive(
             "range_closed",
-            lambda x, v: f"({x} >= {v[0]} AND {x} <= {v[1]})",
+            lambda d, x, v: f"({x} >= {v[0]} AND {x} <= {v[1]})",
             lambda a, v: _set(a) and v[0] <= a <= v[1],
         ),
         Primitive(
-            "contains", lambda x, v: f"instr({x}, {v[0]}) > 0", lambda a, v: _set(a) and v[0] in a
+            "contains",
+            lambda d, x, v: f"instr({x}, {v[0]}) > 0",
+            lambda a, v: _set(a) and v[0] in a,
         ),
         Primitive(
             "not_contains",
-            lambda x, v: f"instr({x}, {v[0]}) = 0",
+            lambda d, x, v: f"instr({x}, {v[0]}) = 0",
             lambda a, v: _set(a) and v[0] not in a,
         ),
         Primitive(
             "starts_with",
-            lambda x, v: f"instr({x}, {v[0]}) = 1",
+            lambda d, x, v: f"instr({x}, {v[0]}) = 1",
             lambda a, v: _set(a) and a.startswith(v[0]),
         ),
         Primitive(
             "ends_with",
-            lambda x, v: f"substr({x}, -length({v[0]})) = {v[0]}",
+            lambda d, x, v: f"substr({x}, -length({v[0]})) = {v[0]}",
             lambda a, v: _set(a) and a.endswith(v[0]),
         ),
         Primitive(
             "is_set",
-            lambda x, v: f"({x} IS NOT NULL) = {v[0]}",
+            lambda d, x, v: f"({x} IS NOT NULL) = {v[0]}",
             lambda a, v: (a is not None) == bool(v[0]),
         ),
         # Tags: the operand is the list of folded tags (never unset).
         _listing(
             "has_any",
-            lambda x, v: (
-                f"EXISTS (SELECT 1 FROM json_each({x}) AS tag WHERE {TAG} IN ({', '.join(v)}))"
+            lambda d, x, v: (
+                f"EXISTS (SELECT 1 FROM {d.tags(x)} WHERE {d.tag_value()} IN ({', '.join(v)}))"
             ),
             lambda a, v: any(tag in v for tag in a),
         ),
         _listing(
             "has_none",
-            lambda x, v: (
-                f"NOT EXISTS (SELECT 1 FROM json_each({x}) AS tag WHERE {TAG} IN ({', '.join(v)}))"
+            lambda d, x, v: (
+                f"NOT EXISTS (SELECT 1 FROM {d.tags(x)} WHERE {d.tag_value()} IN ({', '.join(v)}))"
             ),
             lambda a, v: not any(tag in v for tag in a),
         ),
         Primitive(
             "has_all",
-            lambda x, v: (
-                f"(SELECT count(DISTINCT {TAG}) FROM json_each({x}) "
-                f"AS tag WHERE {TAG} IN ({', '.join(v)})) = {len(v)}"
+            lambda d, x, v: (
+                f"(SELECT count(DISTINCT {d.tag_value()}) FROM {d.tags(x)} "
+                f"WHERE {d.tag_value()} IN ({', '.join(v)})) = {len(v)}"
             ),
             lambda a, v: all(tag in a for tag in v),
         ),
         Primitive(
             "same_tags",
-            lambda x, v: (
-                f"(SELECT count(DISTINCT {TAG}) FROM json_each({x}) "
-                f"AS tag) = {len(v)} AND (SELECT count(DISTINCT {TAG}) "
-                f"FROM json_each({x}) AS tag WHERE {TAG} IN "
+            lambda d, x, v: (
+                f"(SELECT count(DISTINCT {d.tag_value()}) FROM {d.tags(x)}"
+                f") = {len(v)} AND (SELECT count(DISTINCT {d.tag_value()}) "
+                f"FROM {d.tags(x)} WHERE {d.tag_value()} IN "
                 f"({', '.join(v) or 'NULL'})) = {len(v)}"
             ),
             lambda a, v: set(a) == set(v),
         ),
         Primitive(
             "other_tags",
-            lambda x, v: (
-                f"NOT ((SELECT count(DISTINCT {TAG}) "
-                f"FROM json_each({x}) AS tag) = {len(v)} AND (SELECT count(DISTINCT "
-                f"{TAG}) FROM json_each({x}) AS tag WHERE {TAG} "
+            lambda d, x, v: (
+                f"NOT ((SELECT count(DISTINCT {d.tag_value()}) "
+                f"FROM {d.tags(x)}) = {len(v)} AND (SELECT count(DISTINCT "
+                f"{d.tag_value()}) FROM {d.tags(x)} WHERE {d.tag_value()} "
                 f"IN ({', '.join(v) or 'NULL'})) = {len(v)})"
             ),
             lambda a, v: set(a) != set(v),
         ),
         Primitive(
             "has_tags",
-            lambda x, v: f"(json_array_length({x}) > 0) = {v[0]}",
+            lambda d, x, v: f"({d.tag_count(x)} > 0) = {v[0]}",
             lambda a, v: (len(a) > 0) == bool(v[0]),
         ),
     )
 }
 
-# Custom fields compare through segcli_compare(): the same primitives, on its result.
+# Custom fields compare through the dialect's compare_custom() (segcli_compare() in
+# SQLite): the same primitives, on its result.
 CUSTOM_PRIMITIVES: dict[str, Primitive] = {
     "=": Primitive(
         "=",
-        lambda x, v: f"segcli_compare({x}, {v[0]}) = 0",
+        lambda d, x, v: f"{d.compare_custom(x, v[0])} = 0",
         lambda a, v: compare_custom(a, v[0]) == 0,
     ),
     "!=": Primitive(
         "!=",
-        lambda x, v: f"segcli_compare({x}, {v[0]}) != 0",
+        lambda d, x, v: f"{d.compare_custom(x, v[0])} != 0",
         lambda a, v: compare_custom(a, v[0]) not in (0, None),
     ),
     "<": Primitive(
         "<",
-        lambda x, v: f"segcli_compare({x}, {v[0]}) < 0",
+        lambda d, x, v: f"{d.compare_custom(x, v[0])} < 0",
         lambda a, v: (c := compare_custom(a, v[0])) is not None and c < 0,
     ),
     "<=": Primitive(
         "<=",
-        lambda x, v: f"segcli_compare({x}, {v[0]}) <= 0",
+        lambda d, x, v: f"{d.compare_custom(x, v[0])} <= 0",
         lambda a, v: (c := compare_custom(a, v[0])) is not None and c <= 0,
     ),
     ">": Primitive(
         ">",
-        lambda x, v: f"segcli_compare({x}, {v[0]}) > 0",
+        lambda d, x, v: f"{d.compare_custom(x, v[0])} > 0",
         lambda a, v: (c := compare_custom(a, v[0])) is not None and c > 0,
     ),
     ">=": Primitive(
         ">=",
-        lambda x, v: f"segcli_compare({x}, {v[0]}) >= 0",
+        lambda d, x, v: f"{d.compare_custom(x, v[0])} >= 0",
         lambda a, v: (c := compare_custom(a, v[0])) is not None and c >= 0,
     ),
     "in": Primitive(
         "in",
-        lambda x, v: joined([f"segcli_compare({x}, {p}) = 0" for p in v], "OR"),
+        lambda d, x, v: joined([f"{d.compare_custom(x, p)} = 0" for p in v], "OR"),
         lambda a, v: any(compare_custom(a, p) == 0 for p in v),
-        set_sql=lambda x, s: f"EXISTS (SELECT 1 FROM ({s}) WHERE segcli_compare({x}, value) = 0)",
+        set_template=lambda d, x, s: (
+            f"EXISTS (SELECT 1 FROM ({s}) WHERE {d.compare_custom(x, 'value')} = 0)"
+        ),
     ),
     "not_in": Primitive(
         "not_in",
-        lambda x, v: (
+        lambda d, x, v: (
             f"({x} IS NOT NULL AND NOT "
-            + joined([f"segcli_compare({x}, {p}) = 0" for p in v], "OR")
+            + joined([f"{d.compare_custom(x, p)} = 0" for p in v], "OR")
             + ")"
         ),
         lambda a, v: a is not None and not any(compare_custom(a, p) == 0 for p in v),
-        set_sql=lambda x, s: (
+        set_template=lambda d, x, s: (
             f"({x} IS NOT NULL AND NOT EXISTS "
-            f"(SELECT 1 FROM ({s}) WHERE segcli_compare({x}, value) = 0))"
+            f"(SELECT 1 FROM ({s}) WHERE {d.compare_custom(x, 'value')} = 0))"
         ),
     ),
     "between": Primitive(
         "between",
-        lambda x, v: f"(segcli_compare({x}, {v[0]}) >= 0 AND segcli_compare({x}, {v[1]}) <= 0)",
+        lambda d, x, v: f"({d.compare_custom(x, v[0])} >= 0 AND {d.compare_custom(x, v[1])} <= 0)",
         lambda a, v: (
             a is not None and compare_custom(a, v[0]) >= 0 and compare_custom(a, v[1]) <= 0
         ),

@@ -14,14 +14,15 @@ from segcli.rules import fields as F
 from segcli.rules.dates import DATE_SPELLINGS, parse_date, parse_duration
 from segcli.rules.hints import key_hint, operator_hint, reserved_after_colon
 from segcli.rules.loader import Mapping, Scalar, Sequence, YamlValue, load_yaml
-from segcli.rules.operators import DATE_SYNONYMS, OPERATORS, canonical
+from segcli.rules.operators import COUNT_OPERATORS, DATE_SYNONYMS, OPERATORS, canonical
 from segcli.rules.parameters import read_parameters
+from segcli.rules.predicates import BY_WORD, KEY_KINDS
 from segcli.rules.problems import Pos, Problem
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9-]*")
 SEGMENT_KEYS = ("name", "title", "description", "criteria", "parameters")
 GROUPS = ("all", "any", "not")
-PREDICATES = ("purchased", "reviewed", "abandoned_cart", "has_order", "in_segment")
+PREDICATES = tuple(BY_WORD)
 LIFECYCLE_STAGES = (
     "first-time-buyers",
     "active-repeat",
@@ -31,13 +32,9 @@ LIFECYCLE_STAGES = (
     "potential-customers",
     "unengaged",
 )
-_NUMBER_OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "between", "in", "not_in")
-_PREDICATE_KEYS = {
-    "purchased": ("product", "collection", "product_type", "vendor", "after", "before", "times"),
-    "reviewed": ("product", "rating", "after", "before"),
-    "abandoned_cart": ("after", "before"),
-    "has_order": ("status", "total", "after", "before"),
-}
+_NUMBER_OPS = COUNT_OPERATORS
+# The keys of each predicate that takes a mapping (in_segment takes a name).
+_PREDICATE_KEYS = {word: row.keys for word, row in BY_WORD.items() if row.keys}
 _TYPE_NAMES = {
     F.TEXT: "text",
     F.MONEY: "an amount of money",
@@ -374,30 +371,23 @@ class _Parser:
         return self._build_predicate(word, options, key.pos)
 
     def _build_predicate(self, word: str, options: dict[str, YamlValue], pos: Pos):
+        readers = {
+            "date": lambda name, node: self._date(word, name, node),
+            "names": lambda name, node: self._names(word, name, node),
+            "count": lambda name, node: self._counts(word, name, node, F.INTEGER),
+            "money": lambda name, node: self._counts(word, name, node, F.MONEY),
+        }
         parsed: dict[str, object] = {}
         ok = True
         for name, node in options.items():
-            if name in ("after", "before"):
-                result = self._date(word, name, node)
-            elif name in ("product", "collection", "product_type", "vendor", "status"):
-                result = self._names(word, name, node)
-            elif name in ("times", "rating"):
-                result = self._counts(word, name, node, F.INTEGER)
-            else:  # total
-                result = self._counts(word, name, node, F.MONEY)
+            result = readers[KEY_KINDS[name]](name, node)
             if result is None:
                 ok = False
             parsed[name] = result
         if not ok:
             return None
         window = ast.Window(parsed.pop("after", None), parsed.pop("before", None))
-        if word == "purchased":
-            return ast.Purchased(window=window, pos=pos, **parsed)
-        if word == "reviewed":
-            return ast.Reviewed(window=window, pos=pos, **parsed)
-        if word == "abandoned_cart":
-            return ast.AbandonedCart(window=window, pos=pos)
-        return ast.HasOrder(window=window, pos=pos, **parsed)
+        return BY_WORD[word].node(window=window, pos=pos, **parsed)
 
     def _date(self, word: str, name: str, node: YamlValue):
         value = (

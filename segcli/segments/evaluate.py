@@ -4,8 +4,6 @@ next command of the same date and data), then one query per segment."""
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,8 +13,9 @@ from typing import TYPE_CHECKING
 
 from segcli.errors import StoreError
 from segcli.rules import ast
-from segcli.rules.compile import Context, Params, as_of_params, compile_condition
+from segcli.rules.compile import Context, Params, as_of_params, compile_condition, compile_segment
 from segcli.rules.operators import compare_custom, fold
+from segcli.segments.kept import KeptSets, cannot_write
 
 if TYPE_CHECKING:
     from segcli.store.db import Store
@@ -121,28 +120,10 @@ def facts_key(store: Store, as_of: date) -> str:
 
 def _saved_facts(store: Store, key: str) -> tuple[int, int, int] | None:
     """The stored facts' repeat-time sums and number of people, when they are ``key``'s."""
-    stored = store.scalar(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
-        "AND name IN ('facts_cache', 'facts_cache_key')"
-    )
-    if stored != 2:
-        return None
     row = store.execute(
         "SELECT repeat_days, repeat_gaps, people FROM facts_cache_key WHERE key = ?", (key,)
     ).fetchone()
     return None if row is None else tuple(row)
-
-
-# Kept sets of people hold at most this many rows per person of the facts, about the
-# facts' own size (a row is some 12 bytes, a person's facts some 250): a store with
-# hundreds of segments does not grow without bound. Sets over it are computed each time.
-KEPT_ROWS_PER_PERSON = 20
-# ...but never less room than this (about 1 MB): a small store, or a date before most of
-# its people, keeps every set.
-KEPT_ROWS_AT_LEAST = 100_000
-
-# A named placeholder in compiled SQL.
-_PLACEHOLDER = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def _repeat_params(days: int, gaps: int) -> dict[str, int]:
@@ -187,10 +168,6 @@ class Evaluation:
         self.one_person = person is not None
         # The key of the stored facts this evaluation reads (None when it built its own).
         self.key: str | None = None
-        # Sets of people (compile's people_sets): by digest, the SQL that reads each; and
-        # those computed by this evaluation, by digest, for keep() to store.
-        self._sets: dict[str, str] = {}
-        self._fresh: dict[str, str] = {}
         register_functions(store)
         self.base_params: dict[str, object] = as_of_params(as_of)
         # A small page cache bounds memory (the sort of a million members' facts took
@@ -204,6 +181,17 @@ class Evaluation:
             self._whole_facts()
         else:
             self._one_person_facts(person)
+        self.kept = KeptSets(store, self.key, self.people)
+
+    def __enter__(self) -> Evaluation:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        """Done: the sets of people computed are kept (unless the work failed), and the
+        read of one state of the database ends."""
+        if kind is None:
+            self.keep()
+        self.store.end_reading()
 
     def _whole_facts(self) -> None:
         """Everyone's facts: the stored ones when they are of this as-of date and these
@@ -236,15 +224,15 @@ class Evaluation:
                 figures = self._build("main.facts_cache")
                 # Sets of people kept with the facts they were computed from go with them.
                 for table in ("facts_cache_key", "facts_sets", "facts_sets_key"):
-                    store.execute(f"DROP TABLE IF EXISTS main.{table}")
-                store.execute(
-                    "CREATE TABLE main.facts_cache_key (key TEXT NOT NULL, repeat_days "
-                    "INTEGER NOT NULL, repeat_gaps INTEGER NOT NULL, people INTEGER NOT NULL)"
-                )
+                    store.execute(f"DELETE FROM main.{table}")
                 store.execute(
                     "INSERT INTO main.facts_cache_key VALUES (?, ?, ?, ?)", (key, *figures)
                 )
-        except (StoreError, sqlite3.OperationalError):
+        except StoreError:
+            return False
+        except sqlite3.Error as error:
+            if not cannot_write(error):
+                raise
             return False
         return True
 
@@ -253,14 +241,28 @@ class Evaluation:
         sums and the number of people."""
         run = self.store.execute
         days, gaps = self._counted_orders()
-        run(f"DROP TABLE IF EXISTS {table}")
+        params = {**self.base_params, **_repeat_params(days, gaps)}
         # Rows go in by person key, so the rowid is the export order.
-        run(
-            f"CREATE TABLE {table} AS SELECT * FROM ({FACTS_SQL}) ORDER BY person_key",
-            {**self.base_params, **_repeat_params(days, gaps)},
-        )
-        schema, name = table.split(".")
-        run(f"CREATE UNIQUE INDEX {schema}.{name}_person ON {name}(person_id)")
+        facts = f"SELECT * FROM ({FACTS_SQL}) ORDER BY person_key"
+        if table == "main.facts_cache":
+            # The stored facts' table is the schema's (migration m009): emptied and
+            # refilled, its index built again after (as the schema defines it), which
+            # costs less than keeping it in order row by row.
+            indexes = run(
+                "SELECT name, sql FROM main.sqlite_master WHERE type = 'index' "
+                "AND tbl_name = 'facts_cache' AND sql IS NOT NULL"
+            ).fetchall()
+            run("DELETE FROM main.facts_cache")
+            for name, _ in indexes:
+                run(f'DROP INDEX main."{name}"')
+            run(f"INSERT INTO main.facts_cache {facts}", params)
+            for _, sql in indexes:
+                run(sql)
+        else:
+            run(f"DROP TABLE IF EXISTS {table}")
+            run(f"CREATE TABLE {table} AS {facts}", params)
+            schema, name = table.split(".")
+            run(f"CREATE UNIQUE INDEX {schema}.{name}_person ON {name}(person_id)")
         run("DROP TABLE temp.counted_orders")
         people = self.store.scalar(f"SELECT max(rowid) FROM {table}") or 0
         return days, gaps, people
@@ -311,104 +313,17 @@ class Evaluation:
         reviewed, ordered, left a cart) are computed once, or read as stored by an earlier
         command of the same facts; without, the SQL computes them itself, as ``segment
         sql`` shows it."""
-        people_sets = self._people_set if sets else None
-        context = Context(self.as_of, self.segments, Params(), people_sets=people_sets)
-        condition = compile_condition(segment.criteria, context)
-        return condition, {**self.base_params, **context.params.values}
-
-    def _people_set(self, sql: str, values: dict[str, object]) -> str:
-        """SQL reading the set of people ``sql`` selects: stored by an earlier command of
-        these facts, or computed now into a temporary table (once per evaluation)."""
-        known = {**self.base_params, **values}
-        # The same set is the same SQL with the same values, whatever its placeholders
-        # were called in the segment it came from: they are renamed :k1, :k2... in order.
-        renamed = {
-            name: f"k{n}" for n, name in enumerate(dict.fromkeys(_PLACEHOLDER.findall(sql)), 1)
-        }
-        if not renamed.keys() <= known.keys():
-            return sql  # a placeholder not of ours: left as it is
-        canonical = _PLACEHOLDER.sub(lambda m: f":{renamed[m.group(1)]}", sql)
-        params = {new: known[old] for old, new in renamed.items()}
-        values_text = [repr(value) for value in params.values()]
-        digest = hashlib.sha256(json.dumps([canonical, values_text]).encode()).hexdigest()
-        if digest in self._sets:
-            return self._sets[digest]
-        stored = self._stored_set(digest)
-        if stored is not None:
-            found = f"SELECT person_id FROM main.facts_sets WHERE set_id = {stored}"
-        else:
-            table = f"people_set_{len(self._fresh) + 1}"
-            run = self.store.execute
-            run(f"DROP TABLE IF EXISTS temp.{table}")
-            run(f"CREATE TEMP TABLE {table} (person_id INTEGER PRIMARY KEY)")
-            run(
-                f"INSERT OR IGNORE INTO temp.{table} "
-                f"SELECT person_id FROM ({canonical}) WHERE person_id IS NOT NULL",
-                params,
-            )
-            self._fresh[digest] = table
-            found = f"SELECT person_id FROM temp.{table}"
-        self._sets[digest] = found
-        return found
-
-    def _stored_set(self, digest: str) -> int | None:
-        if self.key is None:
-            return None
-        try:
-            row = self.store.execute(
-                "SELECT set_id FROM main.facts_sets_key WHERE digest = ? AND facts_key = ?",
-                (digest, self.key),
-            ).fetchone()
-        except sqlite3.OperationalError:  # none stored yet
-            return None
-        return None if row is None else int(row[0])
+        context = Context(self.as_of, self.segments, Params())
+        if not sets:
+            condition = compile_condition(segment.criteria, context)
+            return condition, {**self.base_params, **context.params.values}
+        compiled = compile_segment(segment.criteria, context)
+        return compiled.sql(self.kept.place), {**self.base_params, **compiled.params}
 
     def keep(self) -> None:
-        """Store the sets of people this evaluation computed with the stored facts, for
-        the next command of the same facts (a purchase from a broad collection costs a
-        pass over millions of line items, an order of some status one over the orders).
-        Skipped when the database cannot be written at once or the stored facts changed
-        meanwhile: the next command computes them.
-
-        Call it when done: it ends the evaluation's read of one state of the database."""
-        if not self._fresh or self.key is None:
-            return
-        store = self.store
-        store.end_reading()
-        try:
-            with store.not_waiting(), store.transaction():
-                if _saved_facts(store, self.key) is None:
-                    return
-                store.execute(
-                    "CREATE TABLE IF NOT EXISTS main.facts_sets_key (set_id INTEGER PRIMARY KEY,"
-                    " digest TEXT NOT NULL UNIQUE, facts_key TEXT NOT NULL)"
-                )
-                store.execute(
-                    "CREATE TABLE IF NOT EXISTS main.facts_sets (set_id INTEGER NOT NULL,"
-                    " person_id INTEGER NOT NULL, PRIMARY KEY (set_id, person_id)) WITHOUT ROWID"
-                )
-                room = max(KEPT_ROWS_PER_PERSON * self.people, KEPT_ROWS_AT_LEAST) - store.scalar(
-                    "SELECT count(*) FROM main.facts_sets"
-                )
-                for digest, table in self._fresh.items():
-                    if self._stored_set(digest) is not None:
-                        continue
-                    rows = store.scalar(f"SELECT count(*) FROM temp.{table}")
-                    if rows > room:
-                        continue
-                    room -= rows
-                    set_id = store.execute(
-                        "INSERT INTO main.facts_sets_key (digest, facts_key) VALUES (?, ?) "
-                        "RETURNING set_id",
-                        (digest, self.key),
-                    ).fetchone()[0]
-                    store.execute(
-                        f"INSERT INTO main.facts_sets SELECT ?, person_id FROM temp.{table}",
-                        (set_id,),
-                    )
-        except (StoreError, sqlite3.OperationalError):
-            pass
-        self._fresh.clear()
+        """Keep the sets of people computed, for the next command (``KeptSets.keep``).
+        It ends the evaluation's read of one state of the database."""
+        self.kept.keep()
 
     def figures(self, segment: ast.Segment) -> Figures:
         condition, params = self.compile(segment)

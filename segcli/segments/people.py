@@ -10,8 +10,9 @@ from segcli.errors import SegcliError
 from segcli.money import format_money, to_decimal
 from segcli.rules import ast
 from segcli.rules import fields as F
-from segcli.rules.compile import Context, Params, compile_matches
+from segcli.rules.compile import Context, Params
 from segcli.rules.explain import lines
+from segcli.rules.predicates import PREDICATES, compile_matches
 from segcli.segments.evaluate import Evaluation
 from segcli.store.db import Store
 
@@ -84,20 +85,14 @@ def explain(evaluation: Evaluation, segment: ast.Segment, person_id: int) -> lis
         passed = evaluation.is_member(node, person_id)
         if isinstance(node, ast.Compare):
             actual = show_field(facts, node.field)
-        elif isinstance(node, ast.Purchased | ast.Reviewed | ast.AbandonedCart | ast.HasOrder):
+        elif (row := PREDICATES.get(type(node))) is not None and row.where is not None:
             context = Context(evaluation.as_of, evaluation.segments, Params())
             sql = compile_matches(node, context)
             params = {**evaluation.base_params, **context.params.values, "person": person_id}
             count = evaluation.store.scalar(
                 f"SELECT {sql} FROM facts f WHERE f.person_id = :person", params
             )
-            noun = {
-                ast.Purchased: "matching order",
-                ast.Reviewed: "matching review",
-                ast.AbandonedCart: "matching cart",
-                ast.HasOrder: "matching order",
-            }[type(node)]
-            actual = f"{count} {noun}{'s' if count != 1 else ''}"
+            actual = f"{count} matching {row.record}{'s' if count != 1 else ''}"
         elif isinstance(node, ast.InSegment):
             actual = "member" if passed else "not a member"
         else:

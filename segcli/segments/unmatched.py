@@ -20,6 +20,7 @@ from segcli.rules import ast
 from segcli.rules import fields as F
 from segcli.rules.operators import fold
 from segcli.rules.parse import closest
+from segcli.rules.predicates import PREDICATES
 from segcli.rules.problems import Problem
 from segcli.rules.validate import walk
 from segcli.store.db import Store
@@ -61,7 +62,10 @@ _REVIEWED_PRODUCT = Lookup(
     "product, line item or review",
     (*_PRODUCT.sources, ("reviews", "product_id"), ("reviews", "sku")),
 )
+# By the kind of name a predicate gives (predicates.Predicate.names).
 _PREDICATE_LOOKUPS: dict[str, Lookup] = {
+    "product": _PRODUCT,
+    "reviewed_product": _REVIEWED_PRODUCT,
     "collection": Lookup(
         "collection",
         "line item or product",
@@ -181,14 +185,9 @@ def _names(node: ast.Condition) -> Iterator[tuple[Lookup, str]]:
             yield from ((_TAGS, str(v)) for v in values)
         elif field is not None and field.type == F.CUSTOM:
             yield _CUSTOM, node.field[len(F.CUSTOM_PREFIX) :].strip().lower()
-    elif isinstance(node, ast.Purchased):
-        yield from ((_PRODUCT, name) for name in node.product)
-        for key in ("collection", "product_type", "vendor"):
-            yield from ((_PREDICATE_LOOKUPS[key], name) for name in getattr(node, key))
-    elif isinstance(node, ast.Reviewed):
-        yield from ((_REVIEWED_PRODUCT, name) for name in node.product)
-    elif isinstance(node, ast.HasOrder):
-        yield from ((_PREDICATE_LOOKUPS["status"], name) for name in node.status)
+    elif (row := PREDICATES.get(type(node))) is not None:
+        for key, name in row.names(node):
+            yield _PREDICATE_LOOKUPS[key], name
 
 
 class _StoreValues:

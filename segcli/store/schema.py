@@ -303,3 +303,46 @@ def m008_import_log_details(db: Database) -> None:
         ALTER TABLE imports ADD COLUMN customer_column INTEGER;
         """
     )
+
+
+@migration
+def m009_facts_cache(db: Database) -> None:
+    """The tables that keep what evaluating computed, for the next command of the same
+    data and as-of date: everyone's facts (one row per person, in person-key order, as
+    segments/evaluate.py's FACTS_SQL gives them), what they were built from, and the sets
+    of people kept with them (segments/kept.py). Derived data: emptied whenever the facts
+    are built again. Until now evaluating created them; a database that has them gets
+    them anew."""
+    db.executescript(
+        """
+        DROP TABLE IF EXISTS facts_cache;
+        DROP TABLE IF EXISTS facts_cache_key;
+        DROP TABLE IF EXISTS facts_sets;
+        DROP TABLE IF EXISTS facts_sets_key;
+        -- The columns of FACTS_SQL, in its order, without declared types: values are
+        -- kept exactly as the query gives them.
+        CREATE TABLE facts_cache (
+            person_id, person_key, customer_id, email, email_domain, first_name, last_name,
+            created_at, accepts_marketing, country, region, city, tags, customer_group,
+            channel, custom, orders_count, total_spent, first_order_at, last_order_at,
+            days_since_last_order, has_cart, lifecycle
+        );
+        CREATE UNIQUE INDEX facts_cache_person ON facts_cache(person_id);
+        CREATE TABLE facts_cache_key (
+            key TEXT NOT NULL,
+            repeat_days INTEGER NOT NULL,
+            repeat_gaps INTEGER NOT NULL,
+            people INTEGER NOT NULL
+        );
+        CREATE TABLE facts_sets_key (
+            set_id INTEGER PRIMARY KEY,
+            digest TEXT NOT NULL UNIQUE,
+            facts_key TEXT NOT NULL
+        );
+        CREATE TABLE facts_sets (
+            set_id INTEGER NOT NULL,
+            person_id INTEGER NOT NULL,
+            PRIMARY KEY (set_id, person_id)
+        ) WITHOUT ROWID;
+        """
+    )
