@@ -12,6 +12,7 @@ from segcli.commands.segment import warn_unmatched
 from segcli.errors import SegcliError
 from segcli.money import to_decimal
 from segcli.output import iso_utc, money_for_people, new_table, show_table, write_json
+from segcli.rules import fields as F
 from segcli.rules.compile import AS_OF_END
 from segcli.segments.catalog import is_path, load_catalog, resolve
 from segcli.segments.evaluate import Evaluation
@@ -22,29 +23,6 @@ from segcli.segments.people import (
     find_person,
     recent_orders,
     show_field,
-)
-
-ATTRIBUTES = (
-    "customer_id",
-    "email",
-    "first_name",
-    "last_name",
-    "created_at",
-    "accepts_marketing",
-    "country",
-    "region",
-    "city",
-    "customer_group",
-    "channel",
-    "tags",
-)
-FIGURES = (
-    "orders_count",
-    "total_spent",
-    "first_order_at",
-    "last_order_at",
-    "days_since_last_order",
-    "lifecycle",
 )
 
 
@@ -89,7 +67,8 @@ def show_command(app, key, as_of, explain_segment, output_format):
         data = {
             "person_key": facts["person_key"],
             "as_of": as_of.isoformat(),
-            **{name: value_of(facts, name) for name in (*ATTRIBUTES, *FIGURES)},
+            # The fields exports write, as they write them; then what only this gives.
+            **{name: value_of(facts, name) for name in F.SHOWN if name in F.EXPORT_FIELDS},
             "average_order_value": average_order_value(facts),
             "custom": custom,
             "recent_orders": [
@@ -111,10 +90,10 @@ def show_command(app, key, as_of, explain_segment, output_format):
 
     table = new_table("", "", title=f"{key} as of {as_of.isoformat()}")
     table.show_header = False
-    for name in (*ATTRIBUTES, *FIGURES[:2], "average_order_value", *FIGURES[2:]):
+    for name in F.SHOWN:
         table.add_row(name, Text(_shown(facts, name)))
     for name, value in custom.items():
-        table.add_row(f"custom.{name}", Text(str(value)))
+        table.add_row(f"{F.CUSTOM_PREFIX}{name}", Text(str(value)))
     table.add_row("segments", Text(", ".join(memberships)))
     tables = [table]
     if orders:

@@ -25,6 +25,7 @@ from segcli.output import (
     write_json,
     write_records,
 )
+from segcli.rules import fields as F
 from segcli.segments import export as exporter
 from segcli.segments.catalog import (
     Catalog,
@@ -433,32 +434,15 @@ def _count_today(app, catalog, segment) -> None:
     )
 
 
-_SORTABLE = (
-    "total_spent",
-    "orders_count",
-    "last_order_at",
-    "first_order_at",
-    "created_at",
-    "customer_id",
-    "email",
-    "last_name",
-    "first_name",
-    "days_since_last_order",
-)
-
-
 def _order_by(sort: str) -> str:
-    descending = sort.startswith("-")
     name = sort.lstrip("-")
-    if name not in _SORTABLE:
+    if name not in F.SORTABLE:
         raise click.BadParameter(
-            f"{name!r} is not sortable; use one of {', '.join(_SORTABLE)} "
+            f"{name!r} is not sortable; use one of {', '.join(F.SORTABLE)} "
             "(prefix - for descending)",
             param_hint="--sort",
         )
-    # The column name comes from the fixed list above, never from the user's text.
-    direction = "DESC" if descending else "ASC"
-    return f"f.{name} IS NULL, f.{name} {direction}, f.person_key"
+    return F.sort_sql(name, descending=sort.startswith("-"))
 
 
 @segment_group.command("show")
@@ -488,7 +472,7 @@ def show_command(app, segment, as_of, limit, sort, output_format, criteria):
     more = f"first {limit:,} of {figures.members:,}; --limit N for more"
     if output_format != "table":
         # For scripts, the fields and values segment export writes by default.
-        fields = list(exporter.DEFAULT_FIELDS)
+        fields = list(F.DEFAULT_EXPORT_FIELDS)
         exporter.write_members(members, fields, output_format, sys.stdout, raw=False)
         sys.stdout.flush()
         evaluation.keep()
@@ -537,7 +521,7 @@ def show_command(app, segment, as_of, limit, sort, output_format, criteria):
 )
 @click.option(
     "--fields",
-    default=",".join(exporter.DEFAULT_FIELDS),
+    default=",".join(F.DEFAULT_EXPORT_FIELDS),
     show_default=True,
     help="Comma-separated fields to write (also custom.NAME).",
 )

@@ -12,6 +12,7 @@ from decimal import Decimal
 from segcli.rules import ast
 from segcli.rules import fields as F
 from segcli.rules.dates import DATE_SPELLINGS, parse_date, parse_duration
+from segcli.rules.fields import LIFECYCLE_STAGES
 from segcli.rules.hints import key_hint, operator_hint, reserved_after_colon
 from segcli.rules.loader import Mapping, Scalar, Sequence, YamlValue, load_yaml
 from segcli.rules.operators import DATE_SYNONYMS, OPERATORS, canonical
@@ -22,15 +23,6 @@ NAME_PATTERN = re.compile(r"[a-z][a-z0-9-]*")
 SEGMENT_KEYS = ("name", "title", "description", "criteria", "parameters")
 GROUPS = ("all", "any", "not")
 PREDICATES = ("purchased", "reviewed", "abandoned_cart", "has_order", "in_segment")
-LIFECYCLE_STAGES = (
-    "first-time-buyers",
-    "active-repeat",
-    "at-risk-repeat",
-    "inactive-repeat",
-    "prospects",
-    "potential-customers",
-    "unengaged",
-)
 _NUMBER_OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "between", "in", "not_in")
 _PREDICATE_KEYS = {
     "purchased": ("product", "collection", "product_type", "vendor", "after", "before", "times"),
@@ -426,7 +418,7 @@ class _Parser:
         return tuple(names)
 
     def _counts(self, word: str, name: str, node: YamlValue, kind: str):
-        field = F.Field(f"{word}.{name}", kind, "", "")
+        field = F.Field(f"{word}.{name}", kind, "")
         if not isinstance(node, Mapping):
             value = self._scalar(field, "eq", node)
             return None if value is None else (ast.Count("eq", value),)

@@ -13,6 +13,7 @@ from segcli.rules import fields as F
 from segcli.rules.compile import Context, Params, compile_matches
 from segcli.rules.explain import lines
 from segcli.segments.evaluate import Evaluation
+from segcli.segments.export import custom_fields
 from segcli.store.db import Store
 
 RECENT_ORDERS = 10
@@ -53,10 +54,10 @@ def show_field(facts: dict, name: str) -> str:
         average = average_order_value(facts)
         return "(not set)" if average is None else str(average)
     if field is not None and field.type == F.CUSTOM:
-        value = json.loads(facts["custom"] or "{}").get(F.custom_path(name)[3:-1])
+        value = custom_fields(facts).get(F.custom_name(name))
         return "(not set)" if value is None else value
     value = facts.get(name)
-    if name == "tags":
+    if field is not None and field.type == F.TAGS:
         tags = json.loads(value or "[]")
         return ", ".join(tags) if tags else "(none)"
     if value is None:
