@@ -11,7 +11,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from segcli.commands.options import as_of_option, criteria_option, format_option
+from segcli.commands.options import as_of_option, criteria_option, format_option, today
 from segcli.errors import SegcliError
 from segcli.money import to_decimal
 from segcli.output import (
@@ -28,24 +28,16 @@ from segcli.output import (
 from segcli.rules import fields as F
 from segcli.segments import export as exporter
 from segcli.segments.catalog import (
+    LISTING_FIELDS,
     Catalog,
-    every_problem,
-    is_path,
-    load_catalog,
-    quick_filter,
-    resolve,
+    choose,
+    listing,
+    open_catalog,
+    validate_files,
 )
 
 if TYPE_CHECKING:
     from segcli.segments.evaluate import Evaluation
-
-
-def _catalog(app, arguments=()) -> Catalog:
-    extra = [Path(a) for a in arguments if is_path(a)]
-    for path in extra:
-        if not path.is_file():
-            raise SegcliError(f"no segment file {path}")
-    return load_catalog(app.segments_dir, extra)
 
 
 def _chosen(app, arguments, criteria):
@@ -54,34 +46,19 @@ def _chosen(app, arguments, criteria):
     Every problem of every segment file read shows in one run: in the error when the
     command cannot go on, else as warnings about the files it does not use.
     """
-    catalog = _catalog(app, arguments)
-    if criteria is not None:
-        if arguments:
-            raise click.UsageError("give segment names or --criteria, not both")
-        chosen = [quick_filter(catalog, criteria)]
-    elif arguments:
-        chosen = resolve(catalog, list(arguments))
-    else:
-        everything = [*catalog.names(), *[n for n in sorted(catalog.files) if n in catalog.broken]]
-        duplicates = [
-            p for p in catalog.problems if p.key == "name" and p.path not in catalog.files.values()
-        ]
-        if duplicates:
-            raise every_problem(catalog, duplicates)
-        chosen = resolve(catalog, list(dict.fromkeys(everything)))
+    catalog = open_catalog(app.segments_dir, arguments)
+    if criteria is not None and arguments:
+        raise click.UsageError("give segment names or --criteria, not both")
+    chosen = choose(catalog, list(arguments), criteria)
     if catalog.problems:
-        files = len({problem.path for problem in catalog.problems})
         warn(
-            f"{_counted(len(catalog.problems), 'problem')} in {_counted(files, 'segment file')} "
+            f"{counted(len(catalog.problems), 'problem')} in "
+            f"{counted(catalog.files_with_problems(), 'segment file')} "
             "that this command does not use:"
         )
         for problem in catalog.problems:
             say(str(problem))
     return catalog, chosen
-
-
-def _counted(count: int, noun: str) -> str:
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def _evaluation(app, catalog: Catalog, as_of, chosen=()) -> Evaluation:
@@ -124,40 +101,14 @@ def segment_group():
     """List, check, count, show and export customer segments."""
 
 
-LIST_FIELDS = ("segment", "title", "description", "source", "problems")
-
-
 @segment_group.command("list")
 @format_option(*ANSWER_FORMATS)
 @click.pass_obj
 def list_command(app, output_format):
     """List every segment: the built-ins and each YAML file in the segments directory."""
-    catalog = _catalog(app)
-    rows = [
-        {
-            "segment": s.name,
-            "title": s.title,
-            "description": s.description,
-            "source": s.source,
-            "problems": s.name in catalog.broken,
-        }
-        for s in catalog.segments.values()
-    ]
-    listed = {row["source"] for row in rows}
-    for source in catalog.sources:
-        if source not in listed:
-            name = next((n for n, f in catalog.files.items() if f == source), Path(source).stem)
-            rows.append(
-                {
-                    "segment": name,
-                    "title": "",
-                    "description": "",
-                    "source": source,
-                    "problems": True,
-                }
-            )
+    rows = listing(open_catalog(app.segments_dir))
     if output_format != "table":
-        write_records(LIST_FIELDS, rows, output_format)
+        write_records(LISTING_FIELDS, rows, output_format)
         return
     table = new_table("segment", "title", "description", "source")
     for row in rows:
@@ -180,27 +131,21 @@ def list_command(app, output_format):
 @click.pass_obj
 def validate_command(app, files):
     """Check segment FILES (default: all in the segments directory); exit 1 on any problem."""
-    for path in files:
-        if not path.is_file():
-            raise SegcliError(f"no segment file {path}")
-    catalog = load_catalog(app.segments_dir, list(files))
-    wanted = {path.resolve() for path in files} or {Path(s).resolve() for s in catalog.sources}
-    problems = [p for p in catalog.problems if Path(p.path).resolve() in wanted]
-    for problem in problems:
+    validation = validate_files(app.segments_dir, list(files))
+    for problem in validation.problems:
         say(str(problem))
     if app.db_path.exists():
         # With a database, names no row has are warned about (they never fail the check).
-        checked = [s for name, s in catalog.usable().items() if Path(s.source).resolve() in wanted]
         with app.open_store(create=False) as store:
-            warn_unmatched(store, checked, catalog.segments)
-    if problems:
-        files_with_problems = len({Path(p.path).resolve() for p in problems})
+            warn_unmatched(store, validation.usable(), validation.catalog.segments)
+    if validation.problems:
+        files = counted(len(validation.files), "file")
         say(
-            f"{counted(len(problems), 'problem')} in {files_with_problems:,} of "
-            f"{counted(len(wanted), 'file')}"
+            f"{counted(len(validation.problems), 'problem')} in "
+            f"{validation.files_with_problems():,} of {files}"
         )
         click.get_current_context().exit(1)
-    say(f"{counted(len(wanted), 'segment file')} checked: no problems")
+    say(f"{counted(len(validation.files), 'segment file')} checked: no problems")
 
 
 CALCULATION_FIELDS = ("segment", "title", "count", "share", "total_spent", "as_of")
@@ -222,6 +167,8 @@ CALCULATION_FIELDS = ("segment", "title", "count", "share", "total_spent", "as_o
 @click.pass_obj
 def calculate_command(app, segments, as_of, output_format, criteria, save_as, title, force):
     """Count the members of SEGMENTS (default: all) as of a date."""
+    from segcli.segments.authoring import quick_filter_to_save, write_segment
+
     if (save_as is not None or title is not None or force) and criteria is None:
         raise click.UsageError("--save, --title and --force go with --criteria")
     if title is not None and save_as is None:
@@ -229,12 +176,22 @@ def calculate_command(app, segments, as_of, output_format, criteria, save_as, ti
     catalog, chosen = _chosen(app, segments, criteria)
     # Checked before anything is counted (a name that cannot be saved is said at once),
     # written once the counts are done.
-    save = None
+    saved = None
     if save_as is not None:
-        save = _quick_filter_saver(app, catalog, save_as, title, criteria, force=force)
+        saved = quick_filter_to_save(
+            app.segments_dir,
+            catalog,
+            save_as,
+            title,
+            criteria,
+            today=today().isoformat(),
+            force=force,
+        )
     calculated = _calculated(app, catalog, chosen, as_of)
-    if save is not None:
-        save()
+    if saved is not None:
+        path, text = saved
+        write_segment(path, text)
+        say(f"saved the quick filter as {path}")
     if output_format == "table":
         show_table(calculation_table(calculated, as_of))
     else:
@@ -296,28 +253,6 @@ def calculation_table(calculated, as_of) -> Table:
         f"A = {_days(evaluation.repeat_time)} days"
     )
     return table
-
-
-def _quick_filter_saver(app, catalog, name, title, criteria, *, force):
-    """Check that the quick filter can be saved as ``name``; the returned call saves it."""
-    from segcli.commands.options import today
-    from segcli.segments.authoring import (
-        checked_name,
-        quick_filter_file,
-        validated,
-        write_segment,
-    )
-
-    path = app.segments_dir / f"{name}.yaml"
-    checked_name(name, catalog, path, force=force)
-    text = quick_filter_file(name, title, criteria, today().isoformat())
-    validated(text, path, catalog)
-
-    def save() -> None:
-        write_segment(path, text)
-        say(f"saved the quick filter as {path}")
-
-    return save
 
 
 @segment_group.command("templates")
@@ -399,7 +334,7 @@ def new_command(app, name, template_name, settings, title, force):
 
     if settings and template_name is None:
         raise click.UsageError("--set goes with --template")
-    catalog = _catalog(app)
+    catalog = open_catalog(app.segments_dir)
     path = app.segments_dir / f"{name}.yaml"
     checked_name(name, catalog, path, force=force)
     if template_name is None:
