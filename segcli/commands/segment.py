@@ -22,8 +22,7 @@ from segcli.output import (
     say,
     show_table,
     warn,
-    write_json,
-    write_records,
+    write_answer,
 )
 from segcli.rules import fields as F
 from segcli.segments import export as exporter
@@ -107,9 +106,6 @@ def segment_group():
 def list_command(app, output_format):
     """List every segment: the built-ins and each YAML file in the segments directory."""
     rows = listing(open_catalog(app.segments_dir))
-    if output_format != "table":
-        write_records(LISTING_FIELDS, rows, output_format)
-        return
     table = new_table("segment", "title", "description", "source")
     for row in rows:
         description = "has problems" if row["problems"] else ""
@@ -119,11 +115,12 @@ def list_command(app, output_format):
             Text(description or row["description"], style="red" if row["problems"] else ""),
             Text(row["source"]),
         )
-    show_table(table)
     broken = sum(1 for row in rows if row["problems"])
-    if broken:
-        verb = "has" if broken == 1 else "have"
-        say(f"{counted(broken, 'segment file')} {verb} problems: run segcli segment validate")
+    verb = "has" if broken == 1 else "have"
+    note = f"{counted(broken, 'segment file')} {verb} problems: run segcli segment validate"
+    write_answer(
+        output_format, table, fields=LISTING_FIELDS, records=rows, note=note if broken else None
+    )
 
 
 @segment_group.command("validate")
@@ -192,10 +189,12 @@ def calculate_command(app, segments, as_of, output_format, criteria, save_as, ti
         path, text = saved
         write_segment(path, text)
         say(f"saved the quick filter as {path}")
-    if output_format == "table":
-        show_table(calculation_table(calculated, as_of))
-    else:
-        write_records(CALCULATION_FIELDS, calculation_records(calculated, as_of), output_format)
+    write_answer(
+        output_format,
+        calculation_table(calculated, as_of),
+        fields=CALCULATION_FIELDS,
+        records=calculation_records(calculated, as_of),
+    )
 
 
 def _calculated(app, catalog, chosen, as_of) -> tuple[Evaluation, list]:
@@ -262,27 +261,6 @@ def templates_command(output_format):
     from segcli.segments.templates import load_templates
 
     templates = load_templates()
-    if output_format == "json":
-        write_json(
-            [
-                {
-                    "template": t.name,
-                    "title": t.title,
-                    "description": t.description,
-                    "parameters": [
-                        {
-                            "name": p.name,
-                            "kind": p.kind,
-                            "default": p.default,
-                            "description": p.description,
-                        }
-                        for p in t.parameters
-                    ],
-                }
-                for t in templates.values()
-            ]
-        )
-        return
     table = new_table("template", "title", "description", "parameters (default)")
     # Never cut: the name is what --template takes, the defaults what --set changes.
     table.columns[0].no_wrap = True
@@ -291,8 +269,25 @@ def templates_command(output_format):
         parameters = "\n".join(f"{p.name}={p.default} ({p.description})" for p in t.parameters)
         cells = (t.name, t.title, t.description, parameters or "-")
         table.add_row(*(Text(cell, overflow="fold") for cell in cells))
-    show_table(table)
-    say("make one: segcli segment new NAME --template TEMPLATE --set PARAMETER=VALUE")
+    document = [
+        {
+            "template": t.name,
+            "title": t.title,
+            "description": t.description,
+            "parameters": [
+                {
+                    "name": p.name,
+                    "kind": p.kind,
+                    "default": p.default,
+                    "description": p.description,
+                }
+                for p in t.parameters
+            ],
+        }
+        for t in templates.values()
+    ]
+    note = "make one: segcli segment new NAME --template TEMPLATE --set PARAMETER=VALUE"
+    write_answer(output_format, table, document=document, note=note)
 
 
 def _assignment(ctx, param, values) -> dict[str, str]:
@@ -446,11 +441,9 @@ def show_command(app, segment, as_of, limit, sort, output_format, criteria):
 @click.argument("segment", required=False)
 @as_of_option
 @click.option("-o", "--output", "output", default="-", help="File to write, or - for stdout.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(exporter.FORMATS),
-    show_default="csv, or what the -o file's extension says",
+@format_option(
+    *exporter.FORMATS,
+    unset_means="csv, or what the -o file's extension says",
     help="Output format; with -o FILE the file's extension (.csv, .tsv, .json, .jsonl, "
     ".ndjson) chooses it.",
 )

@@ -1,9 +1,11 @@
-"""One person: finding them by customer id or email, and explaining a segment for them."""
+"""One person: finding them by customer id or email, what they are as of a date, and
+explaining a segment for them."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from segcli.errors import SegcliError
@@ -11,9 +13,10 @@ from segcli.money import format_money, to_decimal
 from segcli.rules import ast
 from segcli.rules import fields as F
 from segcli.rules.compile import Context, Params, compile_matches
+from segcli.rules.dates import next_day_start
 from segcli.rules.explain import lines
 from segcli.segments.evaluate import Evaluation
-from segcli.segments.export import custom_fields
+from segcli.segments.export import custom_fields, value_of
 from segcli.store.db import Store
 
 RECENT_ORDERS = 10
@@ -107,11 +110,12 @@ def explain(evaluation: Evaluation, segment: ast.Segment, person_id: int) -> lis
     return explained
 
 
-def recent_orders(store: Store, person_id: int, as_of_end: str) -> list[dict]:
+def recent_orders(store: Store, person_id: int, as_of: date) -> list[dict]:
+    """The person's newest orders up to the end of the as-of day, counted or not."""
     cursor = store.execute(
         """SELECT order_id, created_at, status, total, counted FROM orders
         WHERE person_id = ? AND created_at < ? ORDER BY created_at DESC, order_id LIMIT ?""",
-        (person_id, as_of_end, RECENT_ORDERS),
+        (person_id, next_day_start(as_of), RECENT_ORDERS),
     )
     return [
         {
@@ -123,3 +127,39 @@ def recent_orders(store: Store, person_id: int, as_of_end: str) -> list[dict]:
         }
         for order_id, created_at, status, total, counted in cursor
     ]
+
+
+@dataclass(frozen=True)
+class Person:
+    """One person as of a date, as ``customer show`` gives them."""
+
+    facts: dict
+    # Custom fields by their stored name.
+    custom: dict[str, object]
+    recent_orders: list[dict]
+    # The names of the segments the person is a member of.
+    segments: list[str]
+
+    def values(self) -> dict[str, object]:
+        """The fields customer show shows that exports write, with the values they write."""
+        return {
+            name: value_of(self.facts, name)
+            for name in F.SHOWN
+            if F.PERSON_FIELDS[name].export is not None
+        }
+
+
+def person_as_of(
+    evaluation: Evaluation, person_id: int, segments: dict[str, ast.Segment]
+) -> Person | None:
+    """The person as of the evaluation's date, with those of ``segments`` they are in;
+    None when the store did not know them yet."""
+    facts = evaluation.person(person_id)
+    if facts is None:
+        return None
+    return Person(
+        facts,
+        custom_fields(facts),
+        recent_orders(evaluation.store, person_id, evaluation.as_of),
+        [name for name, s in segments.items() if evaluation.is_member(s.criteria, person_id)],
+    )
