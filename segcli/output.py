@@ -155,6 +155,28 @@ def write_records(
     _answer(text, out)
 
 
+def write_answer(
+    output_format: str,
+    tables: Table | Sequence[Table],
+    *,
+    fields: Sequence[str] = (),
+    records: Iterable[dict] = (),
+    document: object = None,
+    note: str | None = None,
+) -> None:
+    """A command's answer on stdout: ``tables`` for people, with ``note`` under them on
+    stderr; for scripts, with exact values, the ``records`` (csv, tsv, json, jsonl), or
+    the one ``document`` where there is one (json indented, jsonl on one line)."""
+    if output_format == "table":
+        show_table(*([tables] if isinstance(tables, Table) else tables))
+        if note:
+            say(note)
+    elif document is not None and output_format in ("json", "jsonl"):
+        write_json(document, indent=2 if output_format == "json" else None)
+    else:
+        write_records(fields, records, output_format)
+
+
 def _answer(text: str, out: IO[str] | None = None) -> None:
     out = out or sys.stdout
     out.write(text)

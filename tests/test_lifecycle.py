@@ -14,16 +14,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from segcli.rules.fields import LIFECYCLE_STAGES as STAGES
+
 AS_OF = date(2024, 6, 30)
-STAGES = (
-    "first-time-buyers",
-    "active-repeat",
-    "at-risk-repeat",
-    "inactive-repeat",
-    "prospects",
-    "potential-customers",
-    "unengaged",
-)
 
 
 def ago(days: int, time: str = "") -> str:

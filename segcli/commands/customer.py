@@ -2,50 +2,43 @@
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
 
 import click
+from rich.table import Table
 from rich.text import Text
 
 from segcli.commands.options import as_of_option, format_option
 from segcli.commands.segment import warn_unmatched
 from segcli.errors import SegcliError
 from segcli.money import to_decimal
-from segcli.output import iso_utc, money_for_people, new_table, show_table, write_json
-from segcli.rules.compile import AS_OF_END
+from segcli.output import iso_utc, money_for_people, new_table, write_answer
+from segcli.rules import fields as F
 from segcli.segments.catalog import is_path, load_catalog, resolve
 from segcli.segments.evaluate import Evaluation
-from segcli.segments.export import value_of
 from segcli.segments.people import (
+    ExplainedNode,
+    Person,
     average_order_value,
     explain,
     find_person,
-    recent_orders,
+    person_as_of,
     show_field,
 )
 
-ATTRIBUTES = (
-    "customer_id",
-    "email",
-    "first_name",
-    "last_name",
-    "created_at",
-    "accepts_marketing",
-    "country",
-    "region",
-    "city",
-    "customer_group",
-    "channel",
-    "tags",
-)
-FIGURES = (
-    "orders_count",
-    "total_spent",
-    "first_order_at",
-    "last_order_at",
-    "days_since_last_order",
-    "lifecycle",
-)
+
+@dataclass(frozen=True)
+class Explained:
+    """A segment explained for the person: each criterion, and the verdict."""
+
+    segment: str
+    nodes: list[ExplainedNode]
+
+    @property
+    def member(self) -> bool:
+        return self.nodes[0].passed
 
 
 @click.group("customer")
@@ -63,8 +56,6 @@ def customer_group():
 @click.pass_obj
 def show_command(app, key, as_of, explain_segment, output_format):
     """Show one person by customer id or email: figures, orders and segments."""
-    from pathlib import Path
-
     extra = [Path(explain_segment)] if explain_segment and is_path(explain_segment) else []
     catalog = load_catalog(app.segments_dir, extra)
     explained_segment = resolve(catalog, [explain_segment])[0] if explain_segment else None
@@ -73,50 +64,57 @@ def show_command(app, key, as_of, explain_segment, output_format):
         warn_unmatched(store, [explained_segment], catalog.segments)
     person_id = find_person(store, key)
     evaluation = Evaluation(store, as_of, catalog.segments, person=person_id)
-    facts = evaluation.person(person_id)
-    if facts is None:
+    person = person_as_of(evaluation, person_id, catalog.usable())
+    if person is None:
         raise SegcliError(f"{key} was not yet known on {as_of.isoformat()} (see --as-of)")
-    custom = json.loads(facts["custom"] or "{}")
-    memberships = [
-        name
-        for name, segment in catalog.usable().items()
-        if evaluation.is_member(segment.criteria, person_id)
-    ]
-    orders = recent_orders(store, person_id, evaluation.base_params[AS_OF_END])
-    explained = explain(evaluation, explained_segment, person_id) if explained_segment else None
+    explained = None
+    if explained_segment is not None:
+        explained = Explained(
+            explained_segment.name, explain(evaluation, explained_segment, person_id)
+        )
+    write_answer(
+        output_format,
+        _tables(key, as_of, person, explained),
+        document=_document(as_of, person, explained),
+    )
 
-    if output_format == "json":
-        data = {
-            "person_key": facts["person_key"],
-            "as_of": as_of.isoformat(),
-            **{name: value_of(facts, name) for name in (*ATTRIBUTES, *FIGURES)},
-            "average_order_value": average_order_value(facts),
-            "custom": custom,
-            "recent_orders": [
-                {**order, "created_at": iso_utc(order["created_at"])} for order in orders
+
+def _document(as_of: date, person: Person, explained: Explained | None) -> dict:
+    """The person for scripts: values as exports write them, dates in ISO-8601 UTC."""
+    data = {
+        "person_key": person.facts["person_key"],
+        "as_of": as_of.isoformat(),
+        **person.values(),
+        "average_order_value": average_order_value(person.facts),
+        "custom": person.custom,
+        "recent_orders": [
+            {**order, "created_at": iso_utc(order["created_at"])} for order in person.recent_orders
+        ],
+        "segments": person.segments,
+    }
+    if explained is not None:
+        data["explain"] = {
+            "segment": explained.segment,
+            "member": explained.member,
+            "criteria": [
+                {"depth": n.depth, "criterion": n.text, "actual": n.actual, "passed": n.passed}
+                for n in explained.nodes
             ],
-            "segments": memberships,
         }
-        if explained is not None:
-            data["explain"] = {
-                "segment": explained_segment.name,
-                "member": explained[0].passed,
-                "criteria": [
-                    {"depth": n.depth, "criterion": n.text, "actual": n.actual, "passed": n.passed}
-                    for n in explained
-                ],
-            }
-        write_json(data)
-        return
+    return data
 
+
+def _tables(key: str, as_of: date, person: Person, explained: Explained | None) -> list[Table]:
+    """The person for people: fields and segments, recent orders, the explained segment."""
     table = new_table("", "", title=f"{key} as of {as_of.isoformat()}")
     table.show_header = False
-    for name in (*ATTRIBUTES, *FIGURES[:2], "average_order_value", *FIGURES[2:]):
-        table.add_row(name, Text(_shown(facts, name)))
-    for name, value in custom.items():
-        table.add_row(f"custom.{name}", Text(str(value)))
-    table.add_row("segments", Text(", ".join(memberships)))
+    for name in F.SHOWN:
+        table.add_row(name, Text(_shown(person.facts, name)))
+    for name, value in person.custom.items():
+        table.add_row(f"{F.CUSTOM_PREFIX}{name}", Text(str(value)))
+    table.add_row("segments", Text(", ".join(person.segments)))
     tables = [table]
+    orders = person.recent_orders
     if orders:
         order_table = new_table(
             "order",
@@ -137,21 +135,18 @@ def show_command(app, key, as_of, explain_segment, output_format):
             )
         tables.append(order_table)
     if explained is not None:
-        verdict = "is a member" if explained[0].passed else "is not a member"
+        verdict = "is a member" if explained.member else "is not a member"
         explain_table = new_table(
-            "criterion",
-            "actual",
-            "result",
-            title=f"{explained_segment.name}: {key} {verdict}",
+            "criterion", "actual", "result", title=f"{explained.segment}: {key} {verdict}"
         )
-        for node in explained:
+        for node in explained.nodes:
             explain_table.add_row(
                 Text("  " * node.depth + node.text),
                 Text(node.actual),
                 Text("pass" if node.passed else "fail", style="green" if node.passed else "red"),
             )
         tables.append(explain_table)
-    show_table(*tables)
+    return tables
 
 
 def _shown(facts: dict, name: str) -> str:

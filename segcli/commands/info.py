@@ -6,15 +6,7 @@ import click
 from rich.table import Table
 
 from segcli.commands.options import format_option
-from segcli.output import (
-    ANSWER_FORMATS,
-    counted,
-    iso_utc,
-    new_table,
-    show_table,
-    write_json,
-    write_records,
-)
+from segcli.output import ANSWER_FORMATS, counted, iso_utc, new_table, write_answer
 from segcli.store.info import store_info
 
 # csv and tsv hold one row per figure: its name (as in the JSON, `rows.orders` for a
@@ -101,10 +93,11 @@ def info_command(app, output_format):
     """Show the database's path, schema version, row counts, people and last imports."""
     with app.open_store(create=False) as store:
         info = store_info(store)
-    if output_format == "table":
-        show_table(*info_tables(info))
-    elif output_format in ("json", "jsonl"):
-        # One object: json indents it, jsonl writes it on one line.
-        write_json(info_for_scripts(info), indent=2 if output_format == "json" else None)
-    else:
-        write_records(INFO_FIELDS, _flat(info_for_scripts(info)), output_format)
+    for_scripts = info_for_scripts(info)
+    write_answer(
+        output_format,
+        info_tables(info),
+        fields=INFO_FIELDS,
+        records=_flat(for_scripts),
+        document=for_scripts,
+    )

@@ -64,14 +64,18 @@ def criteria_option(function):
     )(function)
 
 
-def format_option(*formats: str, help: str | None = None):
-    """``--format``: how the command's answer is written, all of it on stdout."""
+def format_option(*formats: str, help: str | None = None, unset_means: str | None = None):
+    """``--format``: how the command's answer is written, all of it on stdout.
+
+    The first of ``formats`` is the default; with ``unset_means``, the option is None
+    when not given, and ``--help`` says what the command then does.
+    """
     return click.option(
         "--format",
         "output_format",
         type=click.Choice(formats),
-        default=formats[0],
-        show_default=True,
+        default=formats[0] if unset_means is None else None,
+        show_default=unset_means or True,
         help=help
         or "table for people; csv, tsv, json or jsonl for scripts (exact values). On stdout.",
     )

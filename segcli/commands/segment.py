@@ -11,7 +11,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from segcli.commands.options import as_of_option, criteria_option, format_option
+from segcli.commands.options import as_of_option, criteria_option, format_option, today
 from segcli.errors import SegcliError
 from segcli.money import to_decimal
 from segcli.output import (
@@ -22,29 +22,21 @@ from segcli.output import (
     say,
     show_table,
     warn,
-    write_json,
-    write_records,
+    write_answer,
 )
+from segcli.rules import fields as F
 from segcli.segments import export as exporter
 from segcli.segments.catalog import (
+    LISTING_FIELDS,
     Catalog,
-    every_problem,
-    is_path,
-    load_catalog,
-    quick_filter,
-    resolve,
+    choose,
+    listing,
+    open_catalog,
+    validate_files,
 )
 
 if TYPE_CHECKING:
     from segcli.segments.evaluate import Evaluation
-
-
-def _catalog(app, arguments=()) -> Catalog:
-    extra = [Path(a) for a in arguments if is_path(a)]
-    for path in extra:
-        if not path.is_file():
-            raise SegcliError(f"no segment file {path}")
-    return load_catalog(app.segments_dir, extra)
 
 
 def _chosen(app, arguments, criteria):
@@ -53,34 +45,19 @@ def _chosen(app, arguments, criteria):
     Every problem of every segment file read shows in one run: in the error when the
     command cannot go on, else as warnings about the files it does not use.
     """
-    catalog = _catalog(app, arguments)
-    if criteria is not None:
-        if arguments:
-            raise click.UsageError("give segment names or --criteria, not both")
-        chosen = [quick_filter(catalog, criteria)]
-    elif arguments:
-        chosen = resolve(catalog, list(arguments))
-    else:
-        everything = [*catalog.names(), *[n for n in sorted(catalog.files) if n in catalog.broken]]
-        duplicates = [
-            p for p in catalog.problems if p.key == "name" and p.path not in catalog.files.values()
-        ]
-        if duplicates:
-            raise every_problem(catalog, duplicates)
-        chosen = resolve(catalog, list(dict.fromkeys(everything)))
+    catalog = open_catalog(app.segments_dir, arguments)
+    if criteria is not None and arguments:
+        raise click.UsageError("give segment names or --criteria, not both")
+    chosen = choose(catalog, list(arguments), criteria)
     if catalog.problems:
-        files = len({problem.path for problem in catalog.problems})
         warn(
-            f"{_counted(len(catalog.problems), 'problem')} in {_counted(files, 'segment file')} "
+            f"{counted(len(catalog.problems), 'problem')} in "
+            f"{counted(catalog.files_with_problems(), 'segment file')} "
             "that this command does not use:"
         )
         for problem in catalog.problems:
             say(str(problem))
     return catalog, chosen
-
-
-def _counted(count: int, noun: str) -> str:
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def _evaluation(app, catalog: Catalog, as_of, chosen=()) -> Evaluation:
@@ -123,41 +100,12 @@ def segment_group():
     """List, check, count, show and export customer segments."""
 
 
-LIST_FIELDS = ("segment", "title", "description", "source", "problems")
-
-
 @segment_group.command("list")
 @format_option(*ANSWER_FORMATS)
 @click.pass_obj
 def list_command(app, output_format):
     """List every segment: the built-ins and each YAML file in the segments directory."""
-    catalog = _catalog(app)
-    rows = [
-        {
-            "segment": s.name,
-            "title": s.title,
-            "description": s.description,
-            "source": s.source,
-            "problems": s.name in catalog.broken,
-        }
-        for s in catalog.segments.values()
-    ]
-    listed = {row["source"] for row in rows}
-    for source in catalog.sources:
-        if source not in listed:
-            name = next((n for n, f in catalog.files.items() if f == source), Path(source).stem)
-            rows.append(
-                {
-                    "segment": name,
-                    "title": "",
-                    "description": "",
-                    "source": source,
-                    "problems": True,
-                }
-            )
-    if output_format != "table":
-        write_records(LIST_FIELDS, rows, output_format)
-        return
+    rows = listing(open_catalog(app.segments_dir))
     table = new_table("segment", "title", "description", "source")
     for row in rows:
         description = "has problems" if row["problems"] else ""
@@ -167,11 +115,12 @@ def list_command(app, output_format):
             Text(description or row["description"], style="red" if row["problems"] else ""),
             Text(row["source"]),
         )
-    show_table(table)
     broken = sum(1 for row in rows if row["problems"])
-    if broken:
-        verb = "has" if broken == 1 else "have"
-        say(f"{counted(broken, 'segment file')} {verb} problems: run segcli segment validate")
+    verb = "has" if broken == 1 else "have"
+    note = f"{counted(broken, 'segment file')} {verb} problems: run segcli segment validate"
+    write_answer(
+        output_format, table, fields=LISTING_FIELDS, records=rows, note=note if broken else None
+    )
 
 
 @segment_group.command("validate")
@@ -179,27 +128,21 @@ def list_command(app, output_format):
 @click.pass_obj
 def validate_command(app, files):
     """Check segment FILES (default: all in the segments directory); exit 1 on any problem."""
-    for path in files:
-        if not path.is_file():
-            raise SegcliError(f"no segment file {path}")
-    catalog = load_catalog(app.segments_dir, list(files))
-    wanted = {path.resolve() for path in files} or {Path(s).resolve() for s in catalog.sources}
-    problems = [p for p in catalog.problems if Path(p.path).resolve() in wanted]
-    for problem in problems:
+    validation = validate_files(app.segments_dir, list(files))
+    for problem in validation.problems:
         say(str(problem))
     if app.db_path.exists():
         # With a database, names no row has are warned about (they never fail the check).
-        checked = [s for name, s in catalog.usable().items() if Path(s.source).resolve() in wanted]
         with app.open_store(create=False) as store:
-            warn_unmatched(store, checked, catalog.segments)
-    if problems:
-        files_with_problems = len({Path(p.path).resolve() for p in problems})
+            warn_unmatched(store, validation.usable(), validation.catalog.segments)
+    if validation.problems:
+        files = counted(len(validation.files), "file")
         say(
-            f"{counted(len(problems), 'problem')} in {files_with_problems:,} of "
-            f"{counted(len(wanted), 'file')}"
+            f"{counted(len(validation.problems), 'problem')} in "
+            f"{validation.files_with_problems():,} of {files}"
         )
         click.get_current_context().exit(1)
-    say(f"{counted(len(wanted), 'segment file')} checked: no problems")
+    say(f"{counted(len(validation.files), 'segment file')} checked: no problems")
 
 
 CALCULATION_FIELDS = ("segment", "title", "count", "share", "total_spent", "as_of")
@@ -221,6 +164,8 @@ CALCULATION_FIELDS = ("segment", "title", "count", "share", "total_spent", "as_o
 @click.pass_obj
 def calculate_command(app, segments, as_of, output_format, criteria, save_as, title, force):
     """Count the members of SEGMENTS (default: all) as of a date."""
+    from segcli.segments.authoring import quick_filter_to_save, write_segment
+
     if (save_as is not None or title is not None or force) and criteria is None:
         raise click.UsageError("--save, --title and --force go with --criteria")
     if title is not None and save_as is None:
@@ -228,16 +173,28 @@ def calculate_command(app, segments, as_of, output_format, criteria, save_as, ti
     catalog, chosen = _chosen(app, segments, criteria)
     # Checked before anything is counted (a name that cannot be saved is said at once),
     # written once the counts are done.
-    save = None
+    saved = None
     if save_as is not None:
-        save = _quick_filter_saver(app, catalog, save_as, title, criteria, force=force)
+        saved = quick_filter_to_save(
+            app.segments_dir,
+            catalog,
+            save_as,
+            title,
+            criteria,
+            today=today().isoformat(),
+            force=force,
+        )
     calculated = _calculated(app, catalog, chosen, as_of)
-    if save is not None:
-        save()
-    if output_format == "table":
-        show_table(calculation_table(calculated, as_of))
-    else:
-        write_records(CALCULATION_FIELDS, calculation_records(calculated, as_of), output_format)
+    if saved is not None:
+        path, text = saved
+        write_segment(path, text)
+        say(f"saved the quick filter as {path}")
+    write_answer(
+        output_format,
+        calculation_table(calculated, as_of),
+        fields=CALCULATION_FIELDS,
+        records=calculation_records(calculated, as_of),
+    )
 
 
 def _calculated(app, catalog, chosen, as_of) -> tuple[Evaluation, list]:
@@ -297,28 +254,6 @@ def calculation_table(calculated, as_of) -> Table:
     return table
 
 
-def _quick_filter_saver(app, catalog, name, title, criteria, *, force):
-    """Check that the quick filter can be saved as ``name``; the returned call saves it."""
-    from segcli.commands.options import today
-    from segcli.segments.authoring import (
-        checked_name,
-        quick_filter_file,
-        validated,
-        write_segment,
-    )
-
-    path = app.segments_dir / f"{name}.yaml"
-    checked_name(name, catalog, path, force=force)
-    text = quick_filter_file(name, title, criteria, today().isoformat())
-    validated(text, path, catalog)
-
-    def save() -> None:
-        write_segment(path, text)
-        say(f"saved the quick filter as {path}")
-
-    return save
-
-
 @segment_group.command("templates")
 @format_option("table", "json", help="table for people, json for scripts. On stdout.")
 def templates_command(output_format):
@@ -326,27 +261,6 @@ def templates_command(output_format):
     from segcli.segments.templates import load_templates
 
     templates = load_templates()
-    if output_format == "json":
-        write_json(
-            [
-                {
-                    "template": t.name,
-                    "title": t.title,
-                    "description": t.description,
-                    "parameters": [
-                        {
-                            "name": p.name,
-                            "kind": p.kind,
-                            "default": p.default,
-                            "description": p.description,
-                        }
-                        for p in t.parameters
-                    ],
-                }
-                for t in templates.values()
-            ]
-        )
-        return
     table = new_table("template", "title", "description", "parameters (default)")
     # Never cut: the name is what --template takes, the defaults what --set changes.
     table.columns[0].no_wrap = True
@@ -355,8 +269,25 @@ def templates_command(output_format):
         parameters = "\n".join(f"{p.name}={p.default} ({p.description})" for p in t.parameters)
         cells = (t.name, t.title, t.description, parameters or "-")
         table.add_row(*(Text(cell, overflow="fold") for cell in cells))
-    show_table(table)
-    say("make one: segcli segment new NAME --template TEMPLATE --set PARAMETER=VALUE")
+    document = [
+        {
+            "template": t.name,
+            "title": t.title,
+            "description": t.description,
+            "parameters": [
+                {
+                    "name": p.name,
+                    "kind": p.kind,
+                    "default": p.default,
+                    "description": p.description,
+                }
+                for p in t.parameters
+            ],
+        }
+        for t in templates.values()
+    ]
+    note = "make one: segcli segment new NAME --template TEMPLATE --set PARAMETER=VALUE"
+    write_answer(output_format, table, document=document, note=note)
 
 
 def _assignment(ctx, param, values) -> dict[str, str]:
@@ -398,7 +329,7 @@ def new_command(app, name, template_name, settings, title, force):
 
     if settings and template_name is None:
         raise click.UsageError("--set goes with --template")
-    catalog = _catalog(app)
+    catalog = open_catalog(app.segments_dir)
     path = app.segments_dir / f"{name}.yaml"
     checked_name(name, catalog, path, force=force)
     if template_name is None:
@@ -433,32 +364,15 @@ def _count_today(app, catalog, segment) -> None:
     )
 
 
-_SORTABLE = (
-    "total_spent",
-    "orders_count",
-    "last_order_at",
-    "first_order_at",
-    "created_at",
-    "customer_id",
-    "email",
-    "last_name",
-    "first_name",
-    "days_since_last_order",
-)
-
-
 def _order_by(sort: str) -> str:
-    descending = sort.startswith("-")
     name = sort.lstrip("-")
-    if name not in _SORTABLE:
+    if name not in F.SORTABLE:
         raise click.BadParameter(
-            f"{name!r} is not sortable; use one of {', '.join(_SORTABLE)} "
+            f"{name!r} is not sortable; use one of {', '.join(F.SORTABLE)} "
             "(prefix - for descending)",
             param_hint="--sort",
         )
-    # The column name comes from the fixed list above, never from the user's text.
-    direction = "DESC" if descending else "ASC"
-    return f"f.{name} IS NULL, f.{name} {direction}, f.person_key"
+    return F.sort_sql(name, descending=sort.startswith("-"))
 
 
 @segment_group.command("show")
@@ -488,7 +402,7 @@ def show_command(app, segment, as_of, limit, sort, output_format, criteria):
     more = f"first {limit:,} of {figures.members:,}; --limit N for more"
     if output_format != "table":
         # For scripts, the fields and values segment export writes by default.
-        fields = list(exporter.DEFAULT_FIELDS)
+        fields = list(F.DEFAULT_EXPORT_FIELDS)
         exporter.write_members(members, fields, output_format, sys.stdout, raw=False)
         sys.stdout.flush()
         evaluation.keep()
@@ -527,17 +441,15 @@ def show_command(app, segment, as_of, limit, sort, output_format, criteria):
 @click.argument("segment", required=False)
 @as_of_option
 @click.option("-o", "--output", "output", default="-", help="File to write, or - for stdout.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(exporter.FORMATS),
-    show_default="csv, or what the -o file's extension says",
+@format_option(
+    *exporter.FORMATS,
+    unset_means="csv, or what the -o file's extension says",
     help="Output format; with -o FILE the file's extension (.csv, .tsv, .json, .jsonl, "
     ".ndjson) chooses it.",
 )
 @click.option(
     "--fields",
-    default=",".join(exporter.DEFAULT_FIELDS),
+    default=",".join(F.DEFAULT_EXPORT_FIELDS),
     show_default=True,
     help="Comma-separated fields to write (also custom.NAME).",
 )

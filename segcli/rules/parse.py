@@ -12,6 +12,7 @@ from decimal import Decimal
 from segcli.rules import ast
 from segcli.rules import fields as F
 from segcli.rules.dates import DATE_SPELLINGS, parse_date, parse_duration
+from segcli.rules.fields import LIFECYCLE_STAGES
 from segcli.rules.hints import key_hint, operator_hint, reserved_after_colon
 from segcli.rules.loader import Mapping, Scalar, Sequence, YamlValue, load_yaml
 from segcli.rules.operators import COUNT_OPERATORS, DATE_SYNONYMS, OPERATORS, canonical
@@ -23,15 +24,6 @@ NAME_PATTERN = re.compile(r"[a-z][a-z0-9-]*")
 SEGMENT_KEYS = ("name", "title", "description", "criteria", "parameters")
 GROUPS = ("all", "any", "not")
 PREDICATES = tuple(BY_WORD)
-LIFECYCLE_STAGES = (
-    "first-time-buyers",
-    "active-repeat",
-    "at-risk-repeat",
-    "inactive-repeat",
-    "prospects",
-    "potential-customers",
-    "unengaged",
-)
 _NUMBER_OPS = COUNT_OPERATORS
 # The keys of each predicate that takes a mapping (in_segment takes a name).
 _PREDICATE_KEYS = {word: row.keys for word, row in BY_WORD.items() if row.keys}
@@ -416,7 +408,7 @@ class _Parser:
         return tuple(names)
 
     def _counts(self, word: str, name: str, node: YamlValue, kind: str):
-        field = F.Field(f"{word}.{name}", kind, "", "")
+        field = F.Field(f"{word}.{name}", kind, "")
         if not isinstance(node, Mapping):
             value = self._scalar(field, "eq", node)
             return None if value is None else (ast.Count("eq", value),)

@@ -82,3 +82,22 @@ def quick_filter_file(name: str, title: str | None, criteria: str, today: str) -
         'description: ""\n'
         f"{body}"
     )
+
+
+def quick_filter_to_save(
+    directory: Path,
+    catalog: Catalog,
+    name: str,
+    title: str | None,
+    criteria: str,
+    *,
+    today: str,
+    force: bool,
+) -> tuple[Path, str]:
+    """Where a quick filter is saved as ``name`` and the file's text, both checked as
+    ``segment new`` checks them; nothing is written yet."""
+    path = directory / f"{name}.yaml"
+    checked_name(name, catalog, path, force=force)
+    text = quick_filter_file(name, title, criteria, today)
+    validated(text, path, catalog)
+    return path, text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from segcli.rules import ast
+from segcli.rules.fields import STAGES
 from segcli.rules.problems import Pos
 
 _HERE = Pos(0, 0)
@@ -11,10 +12,6 @@ BUILTIN_SOURCE = "built-in"
 
 def _segment(name: str, title: str, description: str, criteria: ast.Condition) -> ast.Segment:
     return ast.Segment(name, title, description, criteria, BUILTIN_SOURCE, builtin=True)
-
-
-def _stage(name: str, title: str, description: str) -> ast.Segment:
-    return _segment(name, title, description, ast.Compare("lifecycle", "eq", name, _HERE))
 
 
 def _orders_at_least(count: int):
@@ -37,29 +34,15 @@ BUILTINS: dict[str, ast.Segment] = {
             "People with 2 or more counted orders.",
             _orders_at_least(2),
         ),
-        _stage("first-time-buyers", "First-time buyers", "Exactly 1 counted order."),
-        _stage(
-            "active-repeat",
-            "Active repeat customers",
-            "2+ counted orders, the last one less than A days ago "
-            "(A: the store's average repeat-purchase time).",
+        # Each lifecycle stage is a segment of its name.
+        *(
+            _segment(
+                stage.name,
+                stage.title,
+                stage.description,
+                ast.Compare("lifecycle", "eq", stage.name, _HERE),
+            )
+            for stage in STAGES
         ),
-        _stage(
-            "at-risk-repeat",
-            "At-risk repeat customers",
-            "2+ counted orders, the last one between A and 3A days ago.",
-        ),
-        _stage(
-            "inactive-repeat",
-            "Inactive repeat customers",
-            "2+ counted orders, the last one 3A or more days ago.",
-        ),
-        _stage("prospects", "Prospects", "No counted order, and accepts marketing."),
-        _stage(
-            "potential-customers",
-            "Potential customers",
-            "No counted order, does not accept marketing, and has an abandoned cart.",
-        ),
-        _stage("unengaged", "Unengaged", "Everyone in no other lifecycle stage."),
     )
 }

@@ -1,8 +1,10 @@
-"""Finding segments: built-ins, the YAML files of the segments directory, and file paths."""
+"""Finding segments: built-ins, the YAML files of the segments directory, and file paths;
+choosing those a command is about, listing and validating them."""
 
 from __future__ import annotations
 
 import codecs
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +51,9 @@ class Catalog:
 
     def problems_in(self, source: str) -> list[Problem]:
         return [problem for problem in self.problems if problem.path == source]
+
+    def files_with_problems(self) -> int:
+        return len({problem.path for problem in self.problems})
 
 
 def segment_text(path: Path) -> str:
@@ -123,6 +128,100 @@ def load_catalog(directory: Path, extra_files: list[Path] = ()) -> Catalog:
 
 def is_path(argument: str) -> bool:
     return argument.endswith(SEGMENT_SUFFIXES) or "/" in argument
+
+
+def _existing(paths: list[Path]) -> list[Path]:
+    for path in paths:
+        if not path.is_file():
+            raise SegcliError(f"no segment file {path}")
+    return paths
+
+
+def open_catalog(directory: Path, arguments: Iterable[str] = ()) -> Catalog:
+    """The catalog of ``directory``, with the segment files among a command's arguments."""
+    return load_catalog(directory, _existing([Path(a) for a in arguments if is_path(a)]))
+
+
+def choose(catalog: Catalog, arguments: list[str], criteria: str | None) -> list[ast.Segment]:
+    """The segments a command is about: the quick filter ``criteria``, else the segments
+    ``arguments`` name, else all of them.
+
+    All of them includes the files with problems, so that the error then lists every
+    problem of every file; a file whose name another has already taken is left out of
+    the listing, and its problem is the error.
+    """
+    if criteria is not None:
+        return [quick_filter(catalog, criteria)]
+    if arguments:
+        return resolve(catalog, arguments)
+    everything = [*catalog.names(), *[n for n in sorted(catalog.files) if n in catalog.broken]]
+    duplicates = [
+        p for p in catalog.problems if p.key == "name" and p.path not in catalog.files.values()
+    ]
+    if duplicates:
+        raise every_problem(catalog, duplicates)
+    return resolve(catalog, list(dict.fromkeys(everything)))
+
+
+# The columns of segment list for scripts.
+LISTING_FIELDS = ("segment", "title", "description", "source", "problems")
+
+
+def listing(catalog: Catalog) -> list[dict]:
+    """A row per segment, and per segment file that gave none, saying whether it has problems."""
+    rows = [
+        {
+            "segment": s.name,
+            "title": s.title,
+            "description": s.description,
+            "source": s.source,
+            "problems": s.name in catalog.broken,
+        }
+        for s in catalog.segments.values()
+    ]
+    listed = {row["source"] for row in rows}
+    for source in catalog.sources:
+        if source not in listed:
+            name = next((n for n, f in catalog.files.items() if f == source), Path(source).stem)
+            rows.append(
+                {
+                    "segment": name,
+                    "title": "",
+                    "description": "",
+                    "source": source,
+                    "problems": True,
+                }
+            )
+    return rows
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The segment files ``segment validate`` checked, and their problems."""
+
+    catalog: Catalog
+    # Resolved paths of the files checked.
+    files: set[Path]
+    problems: list[Problem]
+
+    def files_with_problems(self) -> int:
+        return len({Path(problem.path).resolve() for problem in self.problems})
+
+    def usable(self) -> list[ast.Segment]:
+        """The segments of the files checked that can be evaluated."""
+        return [
+            segment
+            for segment in self.catalog.usable().values()
+            if Path(segment.source).resolve() in self.files
+        ]
+
+
+def validate_files(directory: Path, files: list[Path]) -> Validation:
+    """Check ``files``, or every file of ``directory`` when none is given."""
+    catalog = load_catalog(directory, _existing(files))
+    checked = {path.resolve() for path in files} or {Path(s).resolve() for s in catalog.sources}
+    problems = [p for p in catalog.problems if Path(p.path).resolve() in checked]
+    return Validation(catalog, checked, problems)
 
 
 def resolve(catalog: Catalog, arguments: list[str]) -> list[ast.Segment]:

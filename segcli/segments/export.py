@@ -19,45 +19,14 @@ from typing import IO, TYPE_CHECKING
 from segcli.errors import SegcliError
 from segcli.money import format_money, to_decimal
 from segcli.output import cell_text, delimited_line, iso_utc, json_text
+from segcli.rules import fields as F
+from segcli.rules.fields import EXPORT_FIELDS
 from segcli.rules.parse import did_you_mean
 
 if TYPE_CHECKING:
     from segcli.rules import ast
     from segcli.segments.evaluate import Evaluation
 
-DEFAULT_FIELDS = (
-    "customer_id",
-    "email",
-    "first_name",
-    "last_name",
-    "orders_count",
-    "total_spent",
-    "last_order_at",
-    "lifecycle",
-    "accepts_marketing",
-)
-EXPORT_FIELDS = (
-    "person_key",
-    "customer_id",
-    "email",
-    "email_domain",
-    "first_name",
-    "last_name",
-    "created_at",
-    "accepts_marketing",
-    "country",
-    "region",
-    "city",
-    "tags",
-    "customer_group",
-    "channel",
-    "orders_count",
-    "total_spent",
-    "first_order_at",
-    "last_order_at",
-    "days_since_last_order",
-    "lifecycle",
-)
 FORMATS = ("csv", "tsv", "json", "jsonl")
 # The format a file name asks for, by its extension (any case).
 EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -72,20 +41,17 @@ UNWRITABLE = {
     **dict.fromkeys((".xml", ".html", ".htm", ".pdf"), "documents"),
     **dict.fromkeys((".db", ".sqlite", ".sqlite3"), "databases"),
 }
-_MONEY = {"total_spent"}
-_DATES = {"created_at", "first_order_at", "last_order_at"}
-_BOOLEANS = {"accepts_marketing"}
 # Cells starting with these are run as formulas by spreadsheets (CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def check_fields(text: str) -> list[str]:
-    """The --fields list, each a known field or custom.NAME."""
+    """The --fields list, each an exported field of the registry or custom.NAME."""
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
         raise SegcliError("--fields needs at least one field name")
     for name in names:
-        if name not in EXPORT_FIELDS and not (name.startswith("custom.") and len(name) > 7):
+        if name not in EXPORT_FIELDS and not _is_custom(name):
             raise SegcliError(
                 f"--fields: unknown field {name!r}",
                 hint=did_you_mean(name, EXPORT_FIELDS)
@@ -127,23 +93,40 @@ def check_output_path(path: Path) -> None:
         raise SegcliError(f"-o {path}: directory {directory} does not exist")
 
 
+def _is_custom(name: str) -> bool:
+    return name.startswith(F.CUSTOM_PREFIX) and len(name) > len(F.CUSTOM_PREFIX)
+
+
+def _type(name: str) -> str | None:
+    """The registry's type of a field, which says how its value is written."""
+    field = F.PERSON_FIELDS.get(name)
+    return None if field is None else field.type
+
+
+# A value of these types for scripts; a value of any other type is written as stored.
+_PLAIN_VALUES: dict[str, Callable] = {
+    F.MONEY: to_decimal,
+    F.DATE: iso_utc,
+    F.BOOLEAN: bool,
+    F.TAGS: json.loads,
+}
+
+
 def value_of(member: dict, name: str):
     """A member's field as a plain value: Decimal for money, ISO text for dates, bool, list."""
-    if name.startswith("custom."):
-        custom = json.loads(member.get("custom") or "{}")
-        return custom.get(name[len("custom.") :].lower())
+    if name.startswith(F.CUSTOM_PREFIX):
+        # Not trimmed as a condition's custom.NAME is: --fields names the column as given.
+        return custom_fields(member).get(name[len(F.CUSTOM_PREFIX) :].lower())
     value = member.get(name)
     if value is None:
         return None
-    if name in _MONEY:
-        return to_decimal(value)
-    if name in _DATES:
-        return iso_utc(value)
-    if name in _BOOLEANS:
-        return bool(value)
-    if name == "tags":
-        return json.loads(value)
-    return value
+    plain = _PLAIN_VALUES.get(_type(name))
+    return value if plain is None else plain(value)
+
+
+def custom_fields(facts: dict) -> dict[str, object]:
+    """A person's custom fields by their stored name (lower-cased and trimmed)."""
+    return json.loads(facts.get("custom") or "{}")
 
 
 def _cell(value, raw: bool) -> str:
@@ -160,15 +143,16 @@ def _cell_writer(name: str, raw: bool) -> Callable[[dict], str]:
     The same text as ``_cell(value_of(member, name), raw)``, which the tests check.
     """
     escape = (lambda text: text) if raw else _escape_formula
-    if name.startswith("custom."):
+    kind = _type(name)
+    if name.startswith(F.CUSTOM_PREFIX):
         return lambda member: _cell(value_of(member, name), raw)
-    if name in _MONEY:
+    if kind == F.MONEY:
         return lambda member: format_money(member.get(name))
-    if name in _DATES:
+    if kind == F.DATE:
         return lambda member: iso_utc(member.get(name)) or ""
-    if name in _BOOLEANS:
+    if kind == F.BOOLEAN:
         return lambda member: "" if (v := member.get(name)) is None else "true" if v else "false"
-    if name == "tags":
+    if kind == F.TAGS:
         return lambda member: (
             "" if (v := member.get(name)) is None else escape(", ".join(json.loads(v)))
         )
@@ -214,6 +198,8 @@ _ESCAPED_SQL = (
     + ", ".join(str(ord(start)) for start in _FORMULA_STARTS)
     + ") AND typeof({x}) = 'text' THEN char(39) || {x} ELSE ifnull({x} || '', '') END"
 )
+# The cell of a value of these types; a value of any other type is text.
+_CELL_SQL = {F.MONEY: _MONEY_SQL, F.BOOLEAN: _BOOLEAN_SQL, F.DATE: _DATE_SQL}
 
 
 def cells_sql(fields: list[str], raw: bool) -> list[str] | None:
@@ -221,18 +207,12 @@ def cells_sql(fields: list[str], raw: bool) -> list[str] | None:
     written by Python only (tags, custom.NAME)."""
     cells = []
     for name in fields:
-        if name not in EXPORT_FIELDS or name == "tags":
+        if name not in EXPORT_FIELDS or _type(name) == F.TAGS:
             return None
-        # The column's name comes from EXPORT_FIELDS, never from the user's text.
-        column = f"f.{name}"
-        if name in _MONEY:
-            cells.append(_MONEY_SQL.format(x=column))
-        elif name in _BOOLEANS:
-            cells.append(_BOOLEAN_SQL.format(x=column))
-        elif name in _DATES:
-            cells.append(_DATE_SQL.format(x=column))
-        else:
-            cells.append((_TEXT_SQL if raw else _ESCAPED_SQL).format(x=column))
+        # The column's SQL comes from the registry, never from the user's text.
+        field = F.PERSON_FIELDS[name]
+        text = _TEXT_SQL if raw else _ESCAPED_SQL
+        cells.append(_CELL_SQL.get(field.type, text).format(x=field.sql))
     return cells
 
 

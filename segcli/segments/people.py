@@ -1,9 +1,11 @@
-"""One person: finding them by customer id or email, and explaining a segment for them."""
+"""One person: finding them by customer id or email, what they are as of a date, and
+explaining a segment for them."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from segcli.errors import SegcliError
@@ -11,9 +13,11 @@ from segcli.money import format_money, to_decimal
 from segcli.rules import ast
 from segcli.rules import fields as F
 from segcli.rules.compile import Context, Params
+from segcli.rules.dates import next_day_start
 from segcli.rules.explain import lines
 from segcli.rules.predicates import PREDICATES, compile_matches
 from segcli.segments.evaluate import Evaluation
+from segcli.segments.export import custom_fields, value_of
 from segcli.store.db import Store
 
 RECENT_ORDERS = 10
@@ -54,10 +58,10 @@ def show_field(facts: dict, name: str) -> str:
         average = average_order_value(facts)
         return "(not set)" if average is None else str(average)
     if field is not None and field.type == F.CUSTOM:
-        value = json.loads(facts["custom"] or "{}").get(F.custom_path(name)[3:-1])
+        value = custom_fields(facts).get(F.custom_name(name))
         return "(not set)" if value is None else value
     value = facts.get(name)
-    if name == "tags":
+    if field is not None and field.type == F.TAGS:
         tags = json.loads(value or "[]")
         return ", ".join(tags) if tags else "(none)"
     if value is None:
@@ -101,11 +105,12 @@ def explain(evaluation: Evaluation, segment: ast.Segment, person_id: int) -> lis
     return explained
 
 
-def recent_orders(store: Store, person_id: int, as_of_end: str) -> list[dict]:
+def recent_orders(store: Store, person_id: int, as_of: date) -> list[dict]:
+    """The person's newest orders up to the end of the as-of day, counted or not."""
     cursor = store.execute(
         """SELECT order_id, created_at, status, total, counted FROM orders
         WHERE person_id = ? AND created_at < ? ORDER BY created_at DESC, order_id LIMIT ?""",
-        (person_id, as_of_end, RECENT_ORDERS),
+        (person_id, next_day_start(as_of), RECENT_ORDERS),
     )
     return [
         {
@@ -117,3 +122,39 @@ def recent_orders(store: Store, person_id: int, as_of_end: str) -> list[dict]:
         }
         for order_id, created_at, status, total, counted in cursor
     ]
+
+
+@dataclass(frozen=True)
+class Person:
+    """One person as of a date, as ``customer show`` gives them."""
+
+    facts: dict
+    # Custom fields by their stored name.
+    custom: dict[str, object]
+    recent_orders: list[dict]
+    # The names of the segments the person is a member of.
+    segments: list[str]
+
+    def values(self) -> dict[str, object]:
+        """The fields customer show shows that exports write, with the values they write."""
+        return {
+            name: value_of(self.facts, name)
+            for name in F.SHOWN
+            if F.PERSON_FIELDS[name].export is not None
+        }
+
+
+def person_as_of(
+    evaluation: Evaluation, person_id: int, segments: dict[str, ast.Segment]
+) -> Person | None:
+    """The person as of the evaluation's date, with those of ``segments`` they are in;
+    None when the store did not know them yet."""
+    facts = evaluation.person(person_id)
+    if facts is None:
+        return None
+    return Person(
+        facts,
+        custom_fields(facts),
+        recent_orders(evaluation.store, person_id, evaluation.as_of),
+        [name for name, s in segments.items() if evaluation.is_member(s.criteria, person_id)],
+    )
