@@ -22,7 +22,7 @@ from pathlib import Path
 from segcli.errors import BadValue, ImportRefused
 from segcli.importer import dialects, headers, kinds, values
 from segcli.importer.batches import BATCH_ROWS, Parsed, parse_batch, record_chunks
-from segcli.importer.currencies import Conversion, Rates, keep_currency, stored_currency
+from segcli.importer.currencies import Conversion, Rates
 from segcli.importer.dates import (
     DAY_FIRST,
     DateReader,
@@ -36,6 +36,7 @@ from segcli.importer.reader import CsvFile
 from segcli.importer.rejects import Reject, RejectLog, RejectsFile
 from segcli.importer.sinks import Sink, StageSink
 from segcli.store.db import Store
+from segcli.store.settings import keep_store_currency, store_currency
 
 SHOWN_REJECTS = 20
 
@@ -446,7 +447,7 @@ def _note_currency(store: Store, conversion: Conversion, result: ImportResult) -
     if conversion.adopted is None:
         return
     result.new_currency = True
-    keep_currency(store, conversion.adopted)
+    keep_store_currency(store, conversion.adopted)
     unconverted = store.scalar(
         """SELECT count(*) FROM orders WHERE currency IS NOT NULL AND currency != ?
         AND original_total IS NULL""",
@@ -609,7 +610,7 @@ def _conversion(store: Store, kind: Kind, path: Path, options: ImportOptions) ->
     """
     if kind is not kinds.ORDERS:
         return Conversion(None)
-    stored = stored_currency(store)
+    stored = store_currency(store)
     given = options.currency
     if stored is not None and given is not None and given != stored:
         raise ImportRefused(
