@@ -116,7 +116,7 @@ def benchmark(people: int, work: Path, seed: int) -> list[Phase]:
         [
             sys.executable,
             "-m",
-            "segcli.generator",
+            "segcli.examples.generator",
             str(data),
             "--people",
             str(people),

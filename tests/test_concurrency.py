@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from segcli.generator import generate_store
+from segcli.examples.generator import generate_store
 from segcli.segments.evaluate import Evaluation
 from segcli.store import db as store_db
 from tests.conftest import Segcli, checked

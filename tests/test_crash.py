@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from segcli.generator import generate_store
+from segcli.examples.generator import generate_store
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="needs SIGKILL")
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from segcli.cli import cli
-from segcli.demo import EXAMPLE_FILES, example_data_dir, example_segments_dir
+from segcli.examples.demo import EXAMPLE_FILES, example_data_dir, example_segments_dir
 from tests.conftest import table_rows
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")

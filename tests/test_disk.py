@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from segcli.generator import generate_store
+from segcli.examples.generator import generate_store
 from tests.conftest import Segcli, checked
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="needs Linux rlimits and uids")

@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from segcli.demo import EXAMPLE_FILES, EXAMPLE_STORE_TODAY, example_data_dir, example_segments_dir
+from segcli.examples.demo import (
+    EXAMPLE_FILES,
+    EXAMPLE_STORE_TODAY,
+    example_data_dir,
+    example_segments_dir,
+)
 from segcli.importer.load import ImportOptions, import_file
 from segcli.rules import ast
 from segcli.rules.parse import parse_criteria_text

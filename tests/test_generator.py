@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segcli.generator import catalogue_size, generate_store
+from segcli.examples.generator import catalogue_size, generate_store
 
 REPO = Path(__file__).resolve().parents[1]
 END = datetime.date(2026, 10, 31)
@@ -481,7 +481,7 @@ def test_command_line_writes_the_files(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "segcli.generator",
+            "segcli.examples.generator",
             str(tmp_path / "out"),
             "--people",
             "50",
@@ -507,7 +507,7 @@ def test_command_line_writes_the_files(tmp_path: Path) -> None:
 
 def test_command_line_refuses_negative_people(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "segcli.generator", str(tmp_path), "--people", "-5"],
+        [sys.executable, "-m", "segcli.examples.generator", str(tmp_path), "--people", "-5"],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         capture_output=True,

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from segcli.demo import EXAMPLE_FILES, example_data_dir
+from segcli.examples.demo import EXAMPLE_FILES, example_data_dir
 from segcli.importer.headers import LOOK_ALIKES, likely_column, misspelt_columns, normalised
 from segcli.importer.kinds import KINDS, known_columns
 from tests.conftest import REAL_DATA, checked

@@ -8,7 +8,8 @@ import gzip
 
 import pytest
 
-from segcli.importer.load import ImportOptions, file_delimiter, header_of
+from segcli.importer.decisions import file_delimiter, header_of
+from segcli.importer.load import ImportOptions
 from tests.conftest import checked
 from tests.import_checks import lines, refused
 

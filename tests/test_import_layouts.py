@@ -278,7 +278,7 @@ def test_a_file_that_fits_its_kind_is_not_taken_for_another(header, kind):
 
 
 def test_the_example_store_files_are_each_their_own_kind():
-    from segcli.demo import EXAMPLE_FILES, example_data_dir
+    from segcli.examples.demo import EXAMPLE_FILES, example_data_dir
 
     for kind, name in EXAMPLE_FILES:
         header = (example_data_dir() / name).read_text(encoding="utf-8").splitlines()[0]

@@ -24,11 +24,12 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from segcli.errors import BadValue
-from segcli.importer import kinds, load, values
+from segcli.importer import first_file, items, kinds, load, values
 from segcli.importer.batches import BATCH_ROWS, Bad, parse_batch, parse_column
 from segcli.importer.currencies import Rates
 from segcli.importer.dates import DAY_FIRST, MONTH_FIRST, DateReader, format_timestamp
-from segcli.importer.load import ImportOptions, import_file, plan_columns
+from segcli.importer.load import ImportOptions, import_file
+from segcli.importer.plan import plan_columns
 from segcli.store.db import open_store
 from tests.conftest import checked
 
@@ -554,8 +555,8 @@ def empty_store_file(tmp_path_factory) -> Path:
 
 @contextmanager
 def watching_direct_path() -> Iterator[list]:
-    """Record each call of load._load_into_empty: None, or the exception it raised."""
-    original = load._load_into_empty
+    """Record each call of first_file.load_into_empty: None, or the exception it raised."""
+    original = first_file.load_into_empty
     calls: list = []
 
     def watched(*args, **kwargs):
@@ -568,7 +569,7 @@ def watching_direct_path() -> Iterator[list]:
         return loaded
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(load, "_load_into_empty", watched)
+        patch.setattr(first_file, "load_into_empty", watched)
         yield calls
 
 
@@ -576,11 +577,11 @@ def watching_direct_path() -> Iterator[list]:
 def staging_only() -> Iterator[None]:
     """Every table looks stored-into, so that even an empty one is loaded through staging;
     staged line items are numbered by SQL (row_number), not as they stream."""
-    stage_items = load._stage_items_file
+    stage_items = items._stage_items_file
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(load, "_is_empty", lambda store, table: False)
         patch.setattr(
-            load,
+            items,
             "_stage_items_file",
             lambda store, feed, **_: stage_items(store, feed, numbered=False),
         )
@@ -790,7 +791,7 @@ def test_an_order_whose_lines_come_back_too_late_is_numbered_through_staging(
     """Between A's lines, more orders than the numbering remembers: the file is staged."""
     # The numbering keeps the newest _REMEMBERED orders once it holds twice that many,
     # checked after each batch: this many orders in between always forget A.
-    between = 2 * load._LineNumbers._REMEMBERED + BATCH_ROWS + 1
+    between = 2 * items._LineNumbers._REMEMBERED + BATCH_ROWS + 1
     others = [(f"o{n}", f"s{n}") for n in range(between)]
     path = items_file(tmp_path / "items.csv", [("A", "first"), *others, ("A", "second")])
     # A bad row too: the retry must reject it once, not twice.
@@ -799,7 +800,7 @@ def test_an_order_whose_lines_come_back_too_late_is_numbered_through_staging(
     with watching_direct_path() as direct:
         result = import_file(store, "items", path, ImportOptions())
 
-    assert direct == [load._Scattered]
+    assert direct == [items.Scattered]
     assert lines_of(store, "A") == [(1, "first"), (2, "second")]
     assert lines_of(store, "o0") == [(1, "s0")]
     assert (result.rows_read, result.inserted, result.updated, result.rejected) == (

@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from segcli.demo import EXAMPLE_FILES, EXAMPLE_STORE_TODAY, example_data_dir
+from segcli.examples.demo import EXAMPLE_FILES, EXAMPLE_STORE_TODAY, example_data_dir
 from segcli.rules.operators import fold
 from tests.conftest import REAL_DATA, needs_real_data
 

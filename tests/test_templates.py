@@ -24,7 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from segcli.cli import cli
-from segcli.demo import example_segments_dir
+from segcli.examples.demo import example_segments_dir
 from segcli.rules.loader import Mapping, Scalar, Sequence, load_yaml
 from segcli.rules.parse import LIFECYCLE_STAGES
 from segcli.segments import templates as templates_module

@@ -9,7 +9,12 @@ import click
 from segcli.commands.import_cmd import report
 from segcli.commands.info import info_tables
 from segcli.commands.segment import calculate_all
-from segcli.demo import EXAMPLE_FILES, EXAMPLE_STORE_TODAY, add_example_segments, example_data_dir
+from segcli.examples.demo import (
+    EXAMPLE_FILES,
+    EXAMPLE_STORE_TODAY,
+    add_example_segments,
+    example_data_dir,
+)
 from segcli.importer.load import ImportOptions, import_file
 from segcli.output import counted, file_progress, say, show_table
 from segcli.store.info import store_info

@@ -16,10 +16,11 @@ from segcli.importer.currencies import (
     read_rates_file,
 )
 from segcli.importer.dates import DAY_FIRST, MONTH_FIRST
+from segcli.importer.decisions import header_of
 from segcli.importer.dialects import DIALECTS, NATIVE
 from segcli.importer.headers import likely_column
 from segcli.importer.kinds import KINDS, known_columns
-from segcli.importer.load import ImportOptions, ImportResult, header_of, import_file
+from segcli.importer.load import ImportOptions, ImportResult, import_file
 from segcli.importer.rejects import RejectsFile
 from segcli.output import file_progress, say, warn
 

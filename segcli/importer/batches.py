@@ -82,7 +82,7 @@ class Parsed:
 
 
 def parse_batch(plan, chunk: Chunk) -> Parsed:
-    """Parse a batch of records by the plan (a load.ColumnPlan); see the module's docstring."""
+    """Parse a batch of records by the plan (a plan.ColumnPlan); see the module's docstring."""
     lines, rows, problems = chunk
     width = plan.width
     rejects: list[tuple[int, str]] = []

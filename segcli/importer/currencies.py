@@ -20,7 +20,6 @@ from pathlib import Path
 
 from segcli.errors import BadValue, ImportRefused
 from segcli.money import SCALE, to_decimal
-from segcli.store.db import Store
 
 # ISO 4217 currencies whose smallest unit is not the hundredth (all others: 2 decimals).
 _DECIMALS = {
@@ -171,19 +170,6 @@ def _day(text: str) -> str | None:
         return date.fromisoformat(text).isoformat()
     except ValueError:
         raise BadValue(f"date: {text!r} is not a date (YYYY-MM-DD)") from None
-
-
-def stored_currency(store: Store) -> str | None:
-    """The store's currency, once it has one."""
-    return store.scalar("SELECT value FROM settings WHERE name = 'currency'")
-
-
-def keep_currency(store: Store, currency: str) -> None:
-    store.execute(
-        "INSERT INTO settings (name, value) VALUES ('currency', ?) "
-        "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        (currency,),
-    )
 
 
 @dataclass

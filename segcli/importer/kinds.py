@@ -1,32 +1,84 @@
-"""The seven kinds of native CSV file: their columns, parsers, keys and stored rows (SPEC 2.1)."""
+"""The seven kinds of native CSV file: their columns, parsers, keys and stored rows, and
+how their files are loaded (SPEC 2.1)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from segcli.errors import BadValue
 from segcli.importer import values
+from segcli.importer.first_file import fill_by_key
+from segcli.importer.items import fill_items, merge_items_file
+from segcli.importer.staging import merge_by_key, merge_products
+from segcli.store.schema import RECORD_TABLES
 
 Parser = Callable[[str], object]
 Row = dict[str, object]
+# A batch's values by native column.
+Columns = dict[str, list]
+
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    from segcli.importer.feed import Feed
+    from segcli.importer.staging import Counts
+    from segcli.store.db import Store
+
+    # How a kind's first file goes straight into its empty table; returns the rows written.
+    Fill = Callable[[Store, Feed], int]
+
+    class Merge(Protocol):
+        """How a file is staged and merged with what is stored; returns the rows per
+        verdict. ``phase`` is told when merging starts; ``numbered``: line items may be
+        numbered as they stream (not once they came back scattered)."""
+
+        def __call__(
+            self, store: Store, feed: Feed, phase: Callable[[str], None], *, numbered: bool
+        ) -> Counts: ...
 
 
 @dataclass(frozen=True)
 class Kind:
-    """One kind of file: what it may hold and how a parsed row becomes a stored row."""
+    """One kind of file: what it may hold, how a parsed row becomes a stored row, and how
+    its files are loaded. Adding a kind of file is adding one of these (and its table)."""
 
     name: str
+    # One of the store's record tables (segcli.store.schema.RECORD_TABLES).
     table: str
     columns: dict[str, Parser]
     # Each group needs at least one of its columns in the header.
     required: tuple[tuple[str, ...], ...]
     # The stored columns after the key, in table order.
     stored: tuple[str, ...]
+    # A parsed row's stored columns, key first (BadValue names what is wrong with it); and
+    # a batch's, column by column, or None when some row fails a check (the batch is then
+    # built row by row, which names each row's problem).
+    row: Callable[[Row], tuple]
+    batch_rows: Callable[[Columns, int], list[list] | None]
     key_column: str = "record_key"
     # Unknown columns become custom fields (customers) instead of being ignored.
     keeps_unknown_columns: bool = False
+    # Its rows name people (customer_id, email): importing it derives people again.
+    names_people: bool = True
+    # Rows that name no one are kept, belonging to no one and in no segment (orders from a
+    # till); a file without a customer column is said to be so.
+    keeps_anonymous_rows: bool = False
+    # Its rows have amounts in a currency: those in another than the store's are converted.
+    converts_currency: bool = False
+    # Columns of line items that a file of this kind may carry, one line item per row
+    # (orders in the line-item form: line_item_form.py).
+    line_item_columns: dict[str, Parser] = field(default_factory=dict)
+    # How its first file goes straight into its empty table (None: every file is staged),
+    # and how any later file is staged and merged with what is stored.
+    fill_empty: Fill | None = fill_by_key
+    merge: Merge = merge_by_key
+
+    def __post_init__(self) -> None:
+        if self.table not in RECORD_TABLES:
+            raise ValueError(f"{self.name}: the store has no table {self.table!r}")
 
     def expected_columns(self) -> str:
         """The columns a file of this kind needs and may have, for messages."""
@@ -192,202 +244,9 @@ def cart_row(row: Row) -> tuple:
     )
 
 
-_PERSON = {"customer_id": values.identifier, "email": values.email}
-_PRODUCT = {"product_id": values.text, "sku": values.text}
-
-CUSTOMERS = Kind(
-    name="customers",
-    table="customers",
-    columns={
-        **_PERSON,
-        "first_name": values.text,
-        "last_name": values.text,
-        "created_at": values.timestamp,
-        "accepts_marketing": values.boolean,
-        "country": values.text,
-        "region": values.text,
-        "city": values.text,
-        "tags": values.tags,
-        "customer_group": values.text,
-        "channel": values.text,
-    },
-    required=(("customer_id", "email"),),
-    stored=(
-        "customer_id",
-        "email",
-        "first_name",
-        "last_name",
-        "created_at",
-        "accepts_marketing",
-        "country",
-        "region",
-        "city",
-        "tags",
-        "customer_group",
-        "channel",
-        "custom",
-    ),
-    keeps_unknown_columns=True,
-)
-
-ORDERS = Kind(
-    name="orders",
-    table="orders",
-    columns={
-        "order_id": values.text,
-        **_PERSON,
-        "created_at": values.timestamp,
-        "total": values.money,
-        "status": values.status,
-        "currency": values.currency,
-        "accepts_marketing": values.boolean,
-        "country": values.text,
-        "region": values.text,
-        "city": values.text,
-    },
-    required=(("order_id",), ("created_at",), ("total",), ("customer_id", "email")),
-    stored=(
-        "customer_id",
-        "email",
-        "created_at",
-        "total",
-        "status",
-        "currency",
-        "accepts_marketing",
-        "country",
-        "region",
-        "city",
-        "counted",
-        # An order in another currency than the store's: its total as given (in
-        # ``currency``) and the rate that converted it into ``total``.
-        "original_total",
-        "rate",
-    ),
-    key_column="order_id",
-)
-
-# The order-level columns a file gives (the others are derived: counted, and the
-# original total and rate of a converted order).
-ORDER_HEAD_COLUMNS = ORDERS.stored[: ORDERS.stored.index("counted")]
-
-ITEMS = Kind(
-    name="items",
-    table="items",
-    columns={
-        "order_id": values.text,
-        **_PRODUCT,
-        "title": values.text,
-        "collection": values.text,
-        "quantity": values.integer,
-        "price": values.money,
-        "vendor": values.text,
-    },
-    required=(("order_id",), ("product_id", "sku", "title")),
-    stored=("product_id", "sku", "title", "collection", "quantity", "price", "vendor"),
-    key_column="order_id",
-)
-
-
-PRODUCTS = Kind(
-    name="products",
-    table="products",
-    columns={
-        **_PRODUCT,
-        "title": values.text,
-        "collections": values.collections,
-        "product_type": values.text,
-        "vendor": values.text,
-        "tags": values.tags,
-    },
-    required=(("product_id", "sku"),),
-    stored=("product_id", "sku", "title", "collections", "product_type", "vendor", "tags"),
-)
-
-REVIEWS = Kind(
-    name="reviews",
-    table="reviews",
-    columns={
-        "review_id": values.text,
-        **_PERSON,
-        **_PRODUCT,
-        "rating": values.rating,
-        "created_at": values.timestamp,
-        "title": values.text,
-        "body": values.text,
-    },
-    required=(("customer_id", "email"), ("product_id", "sku"), ("rating",)),
-    stored=(
-        "review_id",
-        "customer_id",
-        "email",
-        "product_id",
-        "sku",
-        "rating",
-        "created_at",
-        "title",
-        "body",
-    ),
-)
-
-SUBSCRIBERS = Kind(
-    name="subscribers",
-    table="subscribers",
-    columns={
-        "email": values.email,
-        "subscribed_at": values.timestamp,
-        "status": values.subscription_status,
-        "source": values.text,
-    },
-    required=(("email",),),
-    stored=("email", "subscribed_at", "status", "source"),
-)
-
-CARTS = Kind(
-    name="carts",
-    table="carts",
-    columns={
-        "cart_id": values.text,
-        **_PERSON,
-        "created_at": values.timestamp,
-        "total": values.money,
-    },
-    required=(("customer_id", "email"), ("created_at",)),
-    stored=("cart_id", "customer_id", "email", "created_at", "total"),
-)
-
-KINDS: dict[str, Kind] = {
-    kind.name: kind for kind in (CUSTOMERS, ORDERS, ITEMS, PRODUCTS, REVIEWS, SUBSCRIBERS, CARTS)
-}
-
-# The line-item form of an orders file: order columns plus item columns.
-LINE_ITEM_COLUMNS = {name: parse for name, parse in ITEMS.columns.items() if name != "order_id"}
-
-
-def known_columns(kind: Kind) -> dict[str, Parser]:
-    """Every column a file of this kind may have (an orders file may carry line items)."""
-    if kind is ORDERS:
-        return {**kind.columns, **LINE_ITEM_COLUMNS}
-    return dict(kind.columns)
-
-
-def has_line_items(kind: Kind, names: set[str] | dict[str, int]) -> bool:
-    """Whether a header of this kind is an orders file in the line-item form."""
-    return kind is ORDERS and ("product_id" in names or "sku" in names)
-
-
-def missing_columns(kind: Kind, names: set[str] | dict[str, int]) -> list[str]:
-    """The required column groups a header lacks, as "a or b"."""
-    required = kind.required
-    if has_line_items(kind, names):
-        # In the line-item form an order's total may be left out: it is summed from its lines.
-        required = tuple(group for group in required if group != ("total",))
-    return [" or ".join(group) for group in required if not any(c in names for c in group)]
-
-
 # Building a batch's rows column by column. Each returns the stored columns (key first) of
 # the same rows as its kind's row builder above, or None when some row of the batch fails a
 # check: the batch is then built row by row, which names each row's problem.
-Columns = dict[str, list]
 
 
 def _column(columns: Columns, name: str, n: int) -> list:
@@ -499,25 +358,216 @@ def _product_rows(columns: Columns, n: int) -> list[list] | None:
     return _zipped(defaults | columns, n, keys, PRODUCTS.stored)
 
 
-BATCH_BUILDERS: dict[str, Callable[[Columns, int], list[list] | None]] = {
-    "customers": _customer_rows,
-    "orders": _order_rows,
-    "items": _item_rows,
-    "products": _product_rows,
-    "reviews": _review_rows,
-    "subscribers": _subscriber_rows,
-    "carts": _cart_rows,
+_PERSON = {"customer_id": values.identifier, "email": values.email}
+_PRODUCT = {"product_id": values.text, "sku": values.text}
+_LINE_ITEM = {
+    **_PRODUCT,
+    "title": values.text,
+    "collection": values.text,
+    "quantity": values.integer,
+    "price": values.money,
+    "vendor": values.text,
 }
 
-ROW_BUILDERS: dict[str, Callable[[Row], tuple]] = {
-    "customers": customer_row,
-    "orders": order_row,
-    "items": item_row,
-    "products": product_row,
-    "reviews": review_row,
-    "subscribers": subscriber_row,
-    "carts": cart_row,
+CUSTOMERS = Kind(
+    name="customers",
+    table="customers",
+    columns={
+        **_PERSON,
+        "first_name": values.text,
+        "last_name": values.text,
+        "created_at": values.timestamp,
+        "accepts_marketing": values.boolean,
+        "country": values.text,
+        "region": values.text,
+        "city": values.text,
+        "tags": values.tags,
+        "customer_group": values.text,
+        "channel": values.text,
+    },
+    required=(("customer_id", "email"),),
+    stored=(
+        "customer_id",
+        "email",
+        "first_name",
+        "last_name",
+        "created_at",
+        "accepts_marketing",
+        "country",
+        "region",
+        "city",
+        "tags",
+        "customer_group",
+        "channel",
+        "custom",
+    ),
+    row=customer_row,
+    batch_rows=_customer_rows,
+    keeps_unknown_columns=True,
+)
+
+ORDERS = Kind(
+    name="orders",
+    table="orders",
+    columns={
+        "order_id": values.text,
+        **_PERSON,
+        "created_at": values.timestamp,
+        "total": values.money,
+        "status": values.status,
+        "currency": values.currency,
+        "accepts_marketing": values.boolean,
+        "country": values.text,
+        "region": values.text,
+        "city": values.text,
+    },
+    required=(("order_id",), ("created_at",), ("total",), ("customer_id", "email")),
+    stored=(
+        "customer_id",
+        "email",
+        "created_at",
+        "total",
+        "status",
+        "currency",
+        "accepts_marketing",
+        "country",
+        "region",
+        "city",
+        "counted",
+        # An order in another currency than the store's: its total as given (in
+        # ``currency``) and the rate that converted it into ``total``.
+        "original_total",
+        "rate",
+    ),
+    row=order_row,
+    batch_rows=_order_rows,
+    key_column="order_id",
+    keeps_anonymous_rows=True,
+    converts_currency=True,
+    line_item_columns=_LINE_ITEM,
+)
+
+# The order-level columns a file gives (the others are derived: counted, and the
+# original total and rate of a converted order).
+ORDER_HEAD_COLUMNS = ORDERS.stored[: ORDERS.stored.index("counted")]
+
+ITEMS = Kind(
+    name="items",
+    table="items",
+    columns={"order_id": values.text, **_LINE_ITEM},
+    required=(("order_id",), ("product_id", "sku", "title")),
+    stored=("product_id", "sku", "title", "collection", "quantity", "price", "vendor"),
+    row=item_row,
+    batch_rows=_item_rows,
+    key_column="order_id",
+    names_people=False,
+    # An order's lines are numbered as they come, and replaced order by order.
+    fill_empty=fill_items,
+    merge=merge_items_file,
+)
+
+PRODUCTS = Kind(
+    name="products",
+    table="products",
+    columns={
+        **_PRODUCT,
+        "title": values.text,
+        "collections": values.collections,
+        "product_type": values.text,
+        "vendor": values.text,
+        "tags": values.tags,
+    },
+    required=(("product_id", "sku"),),
+    stored=("product_id", "sku", "title", "collections", "product_type", "vendor", "tags"),
+    row=product_row,
+    batch_rows=_product_rows,
+    names_people=False,
+    # Always staged: the merge also fills product_collections, which the direct path does not.
+    fill_empty=None,
+    merge=merge_products,
+)
+
+REVIEWS = Kind(
+    name="reviews",
+    table="reviews",
+    columns={
+        "review_id": values.text,
+        **_PERSON,
+        **_PRODUCT,
+        "rating": values.rating,
+        "created_at": values.timestamp,
+        "title": values.text,
+        "body": values.text,
+    },
+    required=(("customer_id", "email"), ("product_id", "sku"), ("rating",)),
+    stored=(
+        "review_id",
+        "customer_id",
+        "email",
+        "product_id",
+        "sku",
+        "rating",
+        "created_at",
+        "title",
+        "body",
+    ),
+    row=review_row,
+    batch_rows=_review_rows,
+)
+
+SUBSCRIBERS = Kind(
+    name="subscribers",
+    table="subscribers",
+    columns={
+        "email": values.email,
+        "subscribed_at": values.timestamp,
+        "status": values.subscription_status,
+        "source": values.text,
+    },
+    required=(("email",),),
+    stored=("email", "subscribed_at", "status", "source"),
+    row=subscriber_row,
+    batch_rows=_subscriber_rows,
+)
+
+CARTS = Kind(
+    name="carts",
+    table="carts",
+    columns={
+        "cart_id": values.text,
+        **_PERSON,
+        "created_at": values.timestamp,
+        "total": values.money,
+    },
+    required=(("customer_id", "email"), ("created_at",)),
+    stored=("cart_id", "customer_id", "email", "created_at", "total"),
+    row=cart_row,
+    batch_rows=_cart_rows,
+)
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind for kind in (CUSTOMERS, ORDERS, ITEMS, PRODUCTS, REVIEWS, SUBSCRIBERS, CARTS)
 }
 
-# Kinds whose records belong to people: importing them re-resolves identities.
-PERSON_KINDS = frozenset({"customers", "orders", "reviews", "subscribers", "carts"})
+# Each kind's builders by its name, for the tests that check the two agree.
+BATCH_BUILDERS = {name: kind.batch_rows for name, kind in KINDS.items()}
+ROW_BUILDERS = {name: kind.row for name, kind in KINDS.items()}
+
+
+def known_columns(kind: Kind) -> dict[str, Parser]:
+    """Every column a file of this kind may have (an orders file may carry line items)."""
+    return {**kind.columns, **kind.line_item_columns}
+
+
+def has_line_items(kind: Kind, names: set[str] | dict[str, int]) -> bool:
+    """Whether a header of this kind is in the line-item form (an orders file with items)."""
+    return bool(kind.line_item_columns) and ("product_id" in names or "sku" in names)
+
+
+def missing_columns(kind: Kind, names: set[str] | dict[str, int]) -> list[str]:
+    """The required column groups a header lacks, as "a or b"."""
+    required = kind.required
+    if has_line_items(kind, names):
+        # In the line-item form an order's total may be left out: it is summed from its lines.
+        required = tuple(group for group in required if group != ("total",))
+    return [" or ".join(group) for group in required if not any(c in names for c in group)]

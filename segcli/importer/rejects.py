@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from segcli.errors import SegcliError
+from segcli.files import PendingFile
 
 
 @dataclass(frozen=True)
@@ -79,12 +80,8 @@ class RejectsFile:
         own = ["line", "reason", *(["file"] if with_file_column else [])]
         self.own = {name: _free_name(name, self.columns) for name in own}
         fieldnames = [*self.columns, *self.own.values()]
-        handle, self._temp = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-        )
-        os.fchmod(handle, 0o600)
-        self._file = open(handle, "w", newline="", encoding="utf-8")  # noqa: SIM115
-        self._writer = csv.DictWriter(self._file, fieldnames=fieldnames, restval="")
+        self._pending = PendingFile(path)
+        self._writer = csv.DictWriter(self._pending.file, fieldnames=fieldnames, restval="")
         self._writer.writeheader()
         self.rows = 0
 
@@ -100,13 +97,10 @@ class RejectsFile:
         self.rows += 1
 
     def commit(self) -> None:
-        self._file.close()
-        os.replace(self._temp, self.path)
+        self._pending.commit()
 
     def discard(self) -> None:
-        self._file.close()
-        if os.path.exists(self._temp):
-            os.unlink(self._temp)
+        self._pending.discard()
 
 
 def _free_name(name: str, taken: list[str]) -> str:

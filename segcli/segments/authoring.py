@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from segcli.errors import SegcliError
+from segcli.files import atomic_write
 from segcli.rules import ast
 from segcli.rules.parse import NAME_PATTERN, parse_segment_text
 from segcli.rules.validate import check_references
@@ -50,16 +50,9 @@ def validated(text: str, path: Path, catalog: Catalog) -> ast.Segment:
 def write_segment(path: Path, text: str) -> None:
     """Write the file whole or not at all: a temporary name, renamed when complete."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-        os.chmod(temporary, 0o644 & ~_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    # A segment file is the merchant's to share and edit: made as their editor would make it.
+    with atomic_write(path, mode=0o644 & ~_umask(), newline="\n") as out:
+        out.write(text)
 
 
 def _umask() -> int:

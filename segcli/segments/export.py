@@ -8,15 +8,14 @@ name and renamed only when complete.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from segcli.errors import SegcliError
+from segcli.files import atomic_write
 from segcli.money import format_money, to_decimal
 from segcli.output import cell_text, delimited_line, iso_utc, json_text
 from segcli.rules import fields as F
@@ -300,17 +299,9 @@ def write_segment(
 def private_output(path: Path) -> Iterator[IO[str]]:
     """A file created readable by its owner only, renamed into place only when complete."""
     check_output_path(path)
-    directory = path.parent
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as error:
-        raise SegcliError(f"cannot write {path}: {error.strerror}") from error
-    os.fchmod(handle, 0o600)
-    try:
-        with open(handle, "w", encoding="utf-8", newline="") as out:
-            yield out
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    with ExitStack() as stack:
+        try:
+            out = stack.enter_context(atomic_write(path))
+        except OSError as error:
+            raise SegcliError(f"cannot write {path}: {error.strerror}") from error
+        yield out

@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from segcli.demo import example_segments_dir
 from segcli.errors import SegcliError
+from segcli.examples.demo import example_segments_dir
 from segcli.rules.loader import Mapping, Scalar, YamlValue, load_yaml
 from segcli.rules.parameters import BadValue, Parameter, read_parameters, value_yaml
 from segcli.rules.parse import did_you_mean, parse_segment_text

@@ -269,15 +269,25 @@ def _nothing_stored(lookup: Lookup) -> str:
 def _row(store: Store, sql: str, params: tuple) -> bool:
     try:
         return store.execute(sql, params).fetchone() is not None
-    except sqlite3.OperationalError:  # a JSON column another tool wrote badly
+    except sqlite3.OperationalError as error:
+        if not _malformed_json(error):
+            raise
         return False
 
 
 def _rows(store: Store, sql: str) -> list[tuple]:
     try:
         return store.execute(sql).fetchall()
-    except sqlite3.OperationalError:
+    except sqlite3.OperationalError as error:
+        if not _malformed_json(error):
+            raise
         return []
+
+
+def _malformed_json(error: sqlite3.OperationalError) -> bool:
+    """Whether a query failed on a tags or custom column another tool wrote badly: a hint
+    is then left out, not the command."""
+    return "malformed JSON" in str(error)
 
 
 def _is_code(text: str) -> bool:

@@ -69,6 +69,8 @@ class Store:
     def transaction(self) -> Iterator[Store]:
         """One write transaction: committed whole or not at all (also on kill -9)."""
         self.end_reading()
+        # BEGIN IMMEDIATE and COMMIT fail only when the file cannot be written (another
+        # writer, a read-only file or directory, a full or failing disk): said as such.
         try:
             self._begin_writing()
         except sqlite3.OperationalError as error:

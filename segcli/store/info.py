@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from segcli.importer.currencies import stored_currency
-from segcli.importer.kinds import KINDS
 from segcli.store.db import Store
+from segcli.store.schema import RECORD_TABLES
+from segcli.store.settings import store_currency
 
 # Per kind of record, the kinds of file that bring it: line items also come with an
 # orders file in the line-item form (logged with its number of line items).
@@ -17,9 +17,7 @@ _BROUGHT_BY = """
 
 def store_info(store: Store) -> dict:
     """A summary of the database, as plain data."""
-    counts = {
-        name: store.scalar(f"SELECT count(*) FROM {kind.table}") for name, kind in KINDS.items()
-    }
+    counts = {kind: store.scalar(f"SELECT count(*) FROM {kind}") for kind in RECORD_TABLES}
     # The latest import of each kind of record, and the kind of file it came in.
     last_imports = {
         record_kind: (finished_at, file_kind)
@@ -34,7 +32,7 @@ def store_info(store: Store) -> dict:
             """
         )
     }
-    currency = stored_currency(store)
+    currency = store_currency(store)
     first_order, last_order = store.execute(
         "SELECT min(created_at), max(created_at) FROM orders"
     ).fetchone()
@@ -62,10 +60,14 @@ def store_info(store: Store) -> dict:
         "rows": counts,
         "first_order_at": first_order,
         "last_order_at": last_order,
-        "last_imported_at": {kind: last_imports.get(kind, (None, None))[0] for kind in KINDS},
+        "last_imported_at": {
+            kind: last_imports.get(kind, (None, None))[0] for kind in RECORD_TABLES
+        },
         # The kind of file each kind's rows last came in: "orders" for line items that
         # came with an orders file in the line-item form; None when never imported.
-        "last_imported_with": {kind: last_imports.get(kind, (None, None))[1] for kind in KINDS},
+        "last_imported_with": {
+            kind: last_imports.get(kind, (None, None))[1] for kind in RECORD_TABLES
+        },
         "files_without_customer_column": _files_without_customer_column(store),
     }
 

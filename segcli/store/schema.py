@@ -15,6 +15,10 @@ migrations = Migrations("segcli")
 # written by a newer segcli.
 MIGRATION_NAMES: list[str] = []
 
+# The tables of imported records, one per kind of file (named after it), in the order
+# segcli lists them. A kind of file the importer reads loads one of these.
+RECORD_TABLES = ("customers", "orders", "items", "products", "reviews", "subscribers", "carts")
+
 
 def migration(function):
     """Register ``function`` as the next migration."""

@@ -24,12 +24,12 @@ EXAMPLE_FILES = (
 
 def example_data_dir() -> Path:
     """The directory of the example store's CSV files, shipped inside the package."""
-    return Path(__file__).parent / "examples" / "data"
+    return Path(__file__).parent / "data"
 
 
 def example_segments_dir() -> Path:
     """The example segment files, shipped inside the package."""
-    return Path(__file__).parent / "examples" / "segments"
+    return Path(__file__).parent / "segments"
 
 
 @dataclass

@@ -5,7 +5,7 @@ to the seven files, so memory stays flat however many people are asked for: only
 product catalogue (at most a couple of thousand products) is held. Every random choice
 comes from one ``random.Random(seed)``, so the same arguments give byte-identical files.
 
-    python -m segcli.generator OUT_DIR --people 100000 [--seed 7] [--end 2026-10-31]
+    python -m segcli.examples.generator OUT_DIR --people 100000 [--seed 7] [--end 2026-10-31]
 """
 
 from __future__ import annotations
@@ -813,7 +813,7 @@ def _people_count(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry: generate a store and summarise the files on stderr."""
     parser = argparse.ArgumentParser(
-        prog="python -m segcli.generator",
+        prog="python -m segcli.examples.generator",
         description="Write a realistic, deterministic store as native segcli CSV files.",
     )
     parser.add_argument("out_dir", type=Path, help="directory to write the CSV files into")

@@ -1,0 +1,81 @@
+"""A kind's first file: straight into its empty table, its indexes built once afterwards.
+
+With nothing stored every row is inserted: there is nothing to compare against, so no
+staging table. Sorting once to build an index costs far less than keeping it in order row
+by row.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from segcli.importer.feed import Feed
+from segcli.importer.identity import touch
+from segcli.importer.sinks import Sink
+from segcli.importer.staging import Counts
+from segcli.store.db import Store
+
+
+def load_into_empty(
+    store: Store, feed: Feed, phase: Callable[[str], None]
+) -> tuple[Counts, list[str]]:
+    """Load the file into its kind's empty table; returns the rows per verdict and the
+    indexes still to build (those on person_id, built once people are linked)."""
+    kind = feed.kind
+    # The kind of file has a direct path: load only takes it for such a kind.
+    assert kind.fill_empty is not None
+    indexes = _set_indexes_aside(store, kind.table)
+    rows = kind.fill_empty(store, feed)
+    deferred = [sql for sql in indexes if "person_id" in sql]
+    phase("building indexes")
+    create_indexes(store, [sql for sql in indexes if sql not in deferred])
+    if kind.names_people:
+        touch(store, kind.table)
+    return (rows, 0, 0), deferred
+
+
+def fill_by_key(store: Store, feed: Feed) -> int:
+    """Insert a file of rows with one key each; within the file the last row of a key wins
+    (ON CONFLICT). Returns the rows written."""
+    kind = feed.kind
+    key = kind.key_column
+    names = ", ".join(kind.stored)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in kind.stored)
+    sink = Sink(
+        store.conn,
+        f"INSERT INTO main.{kind.table} ({key}, {names})",
+        1 + len(kind.stored),
+        f"ON CONFLICT ({key}) DO UPDATE SET {updates}",
+    )
+    feed.run(feed.stored_rows(), [lambda _, c: sink.add(list(zip(*c, strict=True)))])
+    sink.flush()
+    feed.result.replaced = sink.rows - store.scalar(f"SELECT count(*) FROM main.{kind.table}")
+    return sink.rows
+
+
+def _set_indexes_aside(store: Store, table: str) -> list[str]:
+    """Drop a table's own indexes (not its key's); returns the SQL that creates them again."""
+    found = store.execute(
+        "SELECT name, sql FROM main.sqlite_master WHERE type = 'index' AND tbl_name = ? "
+        "AND sql IS NOT NULL ORDER BY name",
+        (table,),
+    ).fetchall()
+    for name, _ in found:
+        store.execute(f'DROP INDEX main."{name}"')
+    return [sql for _, sql in found]
+
+
+def create_indexes(store: Store, statements: list[str]) -> None:
+    """Build indexes with a small page cache and a second sorting thread: SQLite's sorter
+    sorts in runs the size of the cache, and small runs merged by two threads were about
+    twice as fast as one large run (items_product_id at 630,000 lines: 1.0 s to 0.45 s)."""
+    cache = store.scalar("PRAGMA cache_size")
+    store.execute("PRAGMA cache_size = -2000")
+    store.execute(f"PRAGMA threads = {min(os.cpu_count() or 1, 4)}")
+    try:
+        for sql in statements:
+            store.execute(sql)
+    finally:
+        store.execute("PRAGMA threads = 0")
+        store.execute(f"PRAGMA cache_size = {int(cache)}")
