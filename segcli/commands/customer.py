@@ -63,15 +63,15 @@ def show_command(app, key, as_of, explain_segment, output_format):
     if explained_segment is not None:
         warn_unmatched(store, [explained_segment], catalog.segments)
     person_id = find_person(store, key)
-    evaluation = Evaluation(store, as_of, catalog.segments, person=person_id)
-    person = person_as_of(evaluation, person_id, catalog.usable())
-    if person is None:
-        raise SegcliError(f"{key} was not yet known on {as_of.isoformat()} (see --as-of)")
-    explained = None
-    if explained_segment is not None:
-        explained = Explained(
-            explained_segment.name, explain(evaluation, explained_segment, person_id)
-        )
+    with Evaluation(store, as_of, catalog.segments, person=person_id) as evaluation:
+        person = person_as_of(evaluation, person_id, catalog.usable())
+        if person is None:
+            raise SegcliError(f"{key} was not yet known on {as_of.isoformat()} (see --as-of)")
+        explained = None
+        if explained_segment is not None:
+            explained = Explained(
+                explained_segment.name, explain(evaluation, explained_segment, person_id)
+            )
     write_answer(
         output_format,
         _tables(key, as_of, person, explained),

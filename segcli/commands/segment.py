@@ -199,9 +199,8 @@ def calculate_command(app, segments, as_of, output_format, criteria, save_as, ti
 
 def _calculated(app, catalog, chosen, as_of) -> tuple[Evaluation, list]:
     """The evaluation, and each chosen segment with its figures."""
-    evaluation = _evaluation(app, catalog, as_of, chosen)
-    rows = [(segment, evaluation.figures(segment)) for segment in chosen]
-    evaluation.keep()
+    with _evaluation(app, catalog, as_of, chosen) as evaluation:
+        rows = [(segment, evaluation.figures(segment)) for segment in chosen]
     return evaluation, rows
 
 
@@ -354,9 +353,8 @@ def _count_today(app, catalog, segment) -> None:
         return
     day = today()
     catalog.segments[segment.name] = segment
-    evaluation = _evaluation(app, catalog, day, [segment])
-    figures = evaluation.figures(segment)
-    evaluation.keep()
+    with _evaluation(app, catalog, day, [segment]) as evaluation:
+        figures = evaluation.figures(segment)
     say(
         f"{segment.name}: {counted(figures.members, 'member')} as of {day.isoformat()} "
         f"({_share(figures.members, evaluation.people)} of "
@@ -396,19 +394,26 @@ def show_command(app, segment, as_of, limit, sort, output_format, criteria):
         raise click.UsageError("give a SEGMENT or --criteria")
     order_by = _order_by(sort)
     catalog, [chosen] = _chosen(app, (segment,) if segment else (), criteria)
-    evaluation = _evaluation(app, catalog, as_of, [chosen])
-    figures = evaluation.figures(chosen)
-    members = evaluation.members(chosen, order_by=order_by, limit=limit)
-    more = f"first {limit:,} of {figures.members:,}; --limit N for more"
-    if output_format != "table":
-        # For scripts, the fields and values segment export writes by default.
-        fields = list(F.DEFAULT_EXPORT_FIELDS)
-        exporter.write_members(members, fields, output_format, sys.stdout, raw=False)
-        sys.stdout.flush()
-        evaluation.keep()
-        if figures.members > limit:
-            say(f"{chosen.name}: {more}")
-        return
+    with _evaluation(app, catalog, as_of, [chosen]) as evaluation:
+        figures = evaluation.figures(chosen)
+        members = evaluation.members(chosen, order_by=order_by, limit=limit)
+        more = f"first {limit:,} of {figures.members:,}; --limit N for more"
+        if output_format != "table":
+            # For scripts, the fields and values segment export writes by default.
+            fields = list(F.DEFAULT_EXPORT_FIELDS)
+            exporter.write_members(members, fields, output_format, sys.stdout, raw=False)
+            sys.stdout.flush()
+            if figures.members > limit:
+                say(f"{chosen.name}: {more}")
+            return
+        table = _members_table(chosen, figures, as_of, members)
+    if figures.members > limit:
+        table.caption = more
+    show_table(table)
+
+
+def _members_table(segment, figures, as_of, members) -> Table:
+    """The members shown for people, with their key figures."""
     table = new_table(
         "customer",
         "email",
@@ -418,7 +423,7 @@ def show_command(app, segment, as_of, limit, sort, output_format, criteria):
         "last order",
         "lifecycle",
         numeric=("orders", "total spent"),
-        title=f"{chosen.name}: {counted(figures.members, 'member')} as of {as_of.isoformat()}",
+        title=f"{segment.name}: {counted(figures.members, 'member')} as of {as_of.isoformat()}",
     )
     for member in members:
         name = " ".join(part for part in (member["first_name"], member["last_name"]) if part)
@@ -431,10 +436,7 @@ def show_command(app, segment, as_of, limit, sort, output_format, criteria):
             (member["last_order_at"] or "")[:10],
             member["lifecycle"],
         )
-    if figures.members > limit:
-        table.caption = more
-    evaluation.keep()
-    show_table(table)
+    return table
 
 
 @segment_group.command("export")
@@ -471,25 +473,29 @@ def export_command(
     if output != "-":
         exporter.check_output_path(Path(output))
     catalog, [chosen] = _chosen(app, (segment,) if segment else (), criteria)
-    evaluation = _evaluation(app, catalog, as_of, [chosen])
+    with _evaluation(app, catalog, as_of, [chosen]) as evaluation:
 
-    def write(out) -> int:
-        return exporter.write_segment(
-            evaluation, chosen, names, output_format, out, raw=raw, subscribed_only=subscribed_only
-        )
+        def write(out) -> int:
+            return exporter.write_segment(
+                evaluation,
+                chosen,
+                names,
+                output_format,
+                out,
+                raw=raw,
+                subscribed_only=subscribed_only,
+            )
 
-    if output == "-":
-        write(sys.stdout)
-        sys.stdout.flush()
-        evaluation.keep()
-        return
-    path = Path(output)
-    try:
-        with exporter.private_output(path) as out:
-            count = write(out)
-    except OSError as error:
-        raise SegcliError(f"cannot write {path}: {error.strerror}") from error
-    evaluation.keep()
+        if output == "-":
+            write(sys.stdout)
+            sys.stdout.flush()
+            return
+        path = Path(output)
+        try:
+            with exporter.private_output(path) as out:
+                count = write(out)
+        except OSError as error:
+            raise SegcliError(f"cannot write {path}: {error.strerror}") from error
     say(
         f"{counted(count, 'member')} of {chosen.name} written to {path} "
         f"as {exporter.FORMAT_NAMES[output_format]}"
@@ -511,19 +517,20 @@ def sql_command(app, segment, as_of, criteria, plan):
     if segment is None and criteria is None:
         raise click.UsageError("give a SEGMENT or --criteria")
     catalog, [chosen] = _chosen(app, (segment,) if segment else (), criteria)
-    evaluation = _evaluation(app, catalog, as_of)
+    with _evaluation(app, catalog, as_of) as evaluation:
+        lines = evaluation.plan(chosen) if plan else None
+        sql, params = evaluation.standalone_sql(chosen)
     out = sys.stdout
-    if plan:
+    if lines is not None:
         out.write(f"-- query plan of segment {chosen.name}, as of {as_of.isoformat()}\n")
         out.write("-- over facts f: one row per person, stored per as-of date until an import\n")
         out.write(
             "-- the people each purchased, reviewed, has_order or abandoned_cart condition"
             " matches are computed here; commands keep them with the facts\n"
         )
-        out.write("".join(f"{line}\n" for line in evaluation.plan(chosen)))
+        out.write("".join(f"{line}\n" for line in lines))
         out.flush()
         return
-    sql, params = evaluation.standalone_sql(chosen)
     out.write(f"-- segment {chosen.name}, as of {as_of.isoformat()}\n")
     out.write("-- segcli_fold(x) folds case; segcli_compare(a, b) compares custom fields\n")
     out.write(sql + ";\n")

@@ -23,7 +23,6 @@ from segcli.importer.currencies import Conversion
 from segcli.importer.dates import format_timestamp
 from segcli.importer.decisions import file_delimiter
 from segcli.importer.feed import Feed
-from segcli.importer.first_file import create_indexes
 from segcli.importer.identity import resolve_touched, start_touching
 from segcli.importer.items import Scattered
 from segcli.importer.kinds import KINDS, Kind
@@ -33,7 +32,7 @@ from segcli.importer.plan import plan_file
 from segcli.importer.reader import CsvFile
 from segcli.importer.rejects import RejectLog, RejectsFile
 from segcli.importer.staging import Counts, drop_temp_tables, loaded_rows
-from segcli.store.db import Store
+from segcli.store.db import Store, create_indexes
 from segcli.store.settings import keep_store_currency
 
 SHOWN_REJECTS = 20

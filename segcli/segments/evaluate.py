@@ -9,16 +9,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
-from typing import TYPE_CHECKING
 
 from segcli.errors import StoreError
 from segcli.rules import ast
 from segcli.rules.compile import Context, Params, as_of_params, compile_condition, compile_segment
 from segcli.rules.operators import compare_custom, fold
 from segcli.segments.kept import KeptSets, cannot_write
-
-if TYPE_CHECKING:
-    from segcli.store.db import Store
+from segcli.store.db import Store, set_indexes_aside
 
 # The page cache while evaluating, in KiB (negative: SQLite's unit for KiB).
 EVALUATION_CACHE_KIB = -16_000
@@ -248,15 +245,10 @@ class Evaluation:
             # The stored facts' table is the schema's (migration m009): emptied and
             # refilled, its index built again after (as the schema defines it), which
             # costs less than keeping it in order row by row.
-            indexes = run(
-                "SELECT name, sql FROM main.sqlite_master WHERE type = 'index' "
-                "AND tbl_name = 'facts_cache' AND sql IS NOT NULL"
-            ).fetchall()
             run("DELETE FROM main.facts_cache")
-            for name, _ in indexes:
-                run(f'DROP INDEX main."{name}"')
+            indexes = set_indexes_aside(self.store, "facts_cache")
             run(f"INSERT INTO main.facts_cache {facts}", params)
-            for _, sql in indexes:
+            for sql in indexes:
                 run(sql)
         else:
             run(f"DROP TABLE IF EXISTS {table}")

@@ -208,3 +208,31 @@ def _create_private_file(path: Path) -> None:
     except OSError as error:
         raise StoreError(f"cannot create database {path}: {error.strerror}") from error
     os.close(fd)
+
+
+def set_indexes_aside(store: Store, table: str) -> list[str]:
+    """Drop a table's own indexes (not its key's) before a bulk load; returns the SQL that
+    creates them again, as the schema defines them."""
+    found = store.execute(
+        "SELECT name, sql FROM main.sqlite_master WHERE type = 'index' AND tbl_name = ? "
+        "AND sql IS NOT NULL ORDER BY name",
+        (table,),
+    ).fetchall()
+    for name, _ in found:
+        store.execute(f'DROP INDEX main."{name}"')
+    return [sql for _, sql in found]
+
+
+def create_indexes(store: Store, statements: list[str]) -> None:
+    """Build indexes with a small page cache and a second sorting thread: SQLite's sorter
+    sorts in runs the size of the cache, and small runs merged by two threads were about
+    twice as fast as one large run (items_product_id at 630,000 lines: 1.0 s to 0.45 s)."""
+    cache = store.scalar("PRAGMA cache_size")
+    store.execute("PRAGMA cache_size = -2000")
+    store.execute(f"PRAGMA threads = {min(os.cpu_count() or 1, 4)}")
+    try:
+        for sql in statements:
+            store.execute(sql)
+    finally:
+        store.execute("PRAGMA threads = 0")
+        store.execute(f"PRAGMA cache_size = {int(cache)}")
