@@ -33,8 +33,7 @@ from segcli.rules.parse import LIFECYCLE_STAGES
 from segcli.rules.validate import MAX_NESTING
 from segcli.segments.builtins import BUILTINS
 from tests.conftest import Segcli, SegmentStore, fuzz_examples
-from tests.test_rules_property import DATE_FIELDS, TEXT_FIELDS
-from tests.test_segment_cli import split_sql
+from tests.helpers import DATE_FIELDS, TEXT_FIELDS, split_sql
 
 AS_OF = "2024-06-30"
 MEMORY_LIMIT = 1024**3  # bytes of address space for a segcli subprocess

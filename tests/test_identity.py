@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from segcli.importer.load import ImportOptions, import_file
 from segcli.store.db import open_store
+from tests.helpers import people_of
 
 CUSTOMER_IDS = ["C1", "C2", "C10", "C3"]
 EMAILS = ["ann@example.com", "bob@example.com", "cy@example.com", "di@example.com"]
@@ -86,29 +87,6 @@ def _write(directory: Path, number: int, header: list[str], rows: list[list[str]
     path = directory / f"file{number}.csv"
     path.write_text(buffer.getvalue(), encoding="utf-8")
     return path
-
-
-def people_of(conn: sqlite3.Connection, *, with_ids: bool = False) -> list:
-    """Every person with their attributes and their records' keys, by person_key."""
-    person_id = "p.person_id, " if with_ids else ""
-    return conn.execute(
-        f"""
-        SELECT {person_id}p.person_key, p.email, p.first_name, p.created_at, p.first_seen_at,
-            p.customer_accepts_marketing, p.tags,
-            (SELECT group_concat(order_id) FROM
-                (SELECT order_id FROM orders WHERE person_id = p.person_id ORDER BY 1)),
-            (SELECT group_concat(record_key) FROM
-                (SELECT record_key FROM subscribers WHERE person_id = p.person_id ORDER BY 1)),
-            (SELECT group_concat(record_key) FROM
-                (SELECT record_key FROM carts WHERE person_id = p.person_id ORDER BY 1)),
-            (SELECT group_concat(record_key) FROM
-                (SELECT record_key FROM reviews WHERE person_id = p.person_id ORDER BY 1)),
-            (SELECT group_concat(record_key) FROM
-                (SELECT record_key FROM customers WHERE person_id = p.person_id ORDER BY 1)),
-            p.country
-        FROM people p ORDER BY person_key
-        """
-    ).fetchall()
 
 
 def _import_all(db: Path, files: list[tuple[str, Path]]) -> tuple[list, list]:

@@ -31,6 +31,7 @@ from segcli.rules.validate import walk
 from segcli.segments.builtins import BUILTINS
 from segcli.segments.evaluate import Evaluation
 from segcli.store.db import open_store
+from tests.helpers import DATE_FIELDS, TEXT_FIELDS
 
 # Days around the turns of a year and of months, a leap day among them, so that `1 month
 # ago` from 2024-03-31 (2024-02-29) and day boundaries meet stored dates.
@@ -229,21 +230,6 @@ def q(text: str) -> str:
 
 def money_text(units: int | Fraction) -> str:
     return format(Decimal(int(units)) / 10_000, "f")
-
-
-TEXT_FIELDS = [
-    "customer_id",
-    "email",
-    "first_name",
-    "last_name",
-    "email_domain",
-    "country",
-    "region",
-    "city",
-    "customer_group",
-    "channel",
-]
-DATE_FIELDS = ["created_at", "first_order_at", "last_order_at"]
 
 
 class Conditions:
