@@ -8,6 +8,7 @@ import itertools
 import sqlite3
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -104,6 +105,7 @@ def _import_all(db: Path, files: list[tuple[str, Path]]) -> tuple[list, list]:
     return people, unlinked
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

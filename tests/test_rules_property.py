@@ -18,6 +18,7 @@ from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from reference import Reference, months_back, read_records
@@ -612,6 +613,7 @@ def store_settings(examples: int):
 CONDITIONS_PER_STORE = 40
 
 
+@pytest.mark.slow
 @store_settings(120)
 @given(files=stores(), as_of=as_of_dates, seed=seeds)
 def test_sql_members_equal_the_reference_evaluator(files, as_of, seed):
@@ -655,6 +657,7 @@ def test_sql_members_equal_the_reference_evaluator(files, as_of, seed):
         assert one_by_one == got, text
 
 
+@pytest.mark.slow
 @store_settings(60)
 @given(files=stores(), as_of=as_of_dates, seed=seeds)
 def test_purchased_without_products_equals_the_reference(files, as_of, seed):
@@ -725,6 +728,7 @@ NOBODY_YET = {
 }
 
 
+@pytest.mark.slow
 @store_settings(50)
 @given(files=stores(), as_of=as_of_dates, seed=seeds)
 @example(files=NOBODY_YET, as_of=date(2023, 12, 31), seed=0)
@@ -751,6 +755,7 @@ def test_sets_kept_for_the_next_command_equal_the_reference(files, as_of, seed):
     assert second._fresh == {}
 
 
+@pytest.mark.slow
 @store_settings(40)
 @given(files=stores(), as_of=as_of_dates)
 def test_lifecycle_stages_partition_everyone(files, as_of):
