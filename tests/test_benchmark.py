@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_benchmark_runs_every_phase_and_writes_its_figures(tmp_path):
     figures = tmp_path / "figures.json"
     done = subprocess.run(
@@ -42,3 +45,16 @@ def test_benchmark_runs_every_phase_and_writes_its_figures(tmp_path):
     generated = next(p for p in phases if p["name"].startswith("generate"))["rows"]
     assert imported["import: all kinds"] == generated
     assert sum(v for k, v in imported.items() if k != "import: all kinds") == generated
+
+
+def test_benchmark_script_starts_and_names_its_options():
+    """The quick check: the script and what it imports load, and its options are there."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    for option in ("--people", "--seed", "--dir", "--json"):
+        assert option in done.stdout

@@ -191,6 +191,7 @@ def _start_writing(db: Path, *args: str) -> subprocess.Popen:
 HELD = 1.5
 
 
+@pytest.mark.slow
 def test_two_imports_at_once_end_as_if_run_one_after_the_other(store_files, databases, tmp_path):
     """The import that comes second waits for the first (or reports a busy database and
     writes nothing); the database ends as the same imports run one by one leave it.
@@ -265,6 +266,7 @@ def waited_import(store_files, databases, tmp_path_factory):
     }
 
 
+@pytest.mark.slow
 def test_an_import_waits_for_a_lock_released_within_the_busy_timeout(waited_import, databases):
     assert waited_import["still waiting"], "the import did not wait for the lock"
     assert waited_import["exit code"] == 0, waited_import["stderr"]
@@ -274,6 +276,7 @@ def test_an_import_waits_for_a_lock_released_within_the_busy_timeout(waited_impo
     assert _stored(waited_import["segcli"]) == _stored(_at(databases["first orders"]))
 
 
+@pytest.mark.slow
 def test_an_import_that_waits_for_the_lock_says_so(waited_import):
     assert waited_import["exit code"] == 0, waited_import["stderr"]
     assert re.search(r"\bwait", waited_import["stderr"], re.IGNORECASE), waited_import["stderr"]
@@ -325,6 +328,7 @@ def exports(store_files, databases, tmp_path_factory) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_an_export_during_an_import_sees_the_database_as_it_was(
     store_files, databases, exports, tmp_path, monkeypatch
 ):

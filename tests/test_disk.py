@@ -432,6 +432,7 @@ def _no_records(db: Path) -> bool:
         )
 
 
+@pytest.mark.slow
 def test_an_import_that_fills_the_disk_changes_nothing(full_disk_import):
     """Whatever stage the import reached, the database is as it was and opens; the one
     that went furthest takes the same import again once there is room."""
@@ -449,6 +450,7 @@ def test_an_import_that_fills_the_disk_changes_nothing(full_disk_import):
     assert _stored(failed[-1].db) == full_disk_import["after"]
 
 
+@pytest.mark.slow
 def test_an_import_that_fills_the_disk_says_so(full_disk_import):
     unclear = [
         (attempt.limit, attempt.result.stderr)

@@ -368,6 +368,7 @@ def test_calculate_counts_every_segment(counts):
     assert counts["everyone"] == 300
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ALL_NAMES)
 def test_every_command_gives_the_same_members(store, counts, everyone, name):
     members = _exported(store, name)

@@ -8,6 +8,7 @@ import io
 import json
 import sqlite3
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -44,6 +45,7 @@ members = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(deadline=None, max_examples=300)
 @given(member=members, raw=st.booleans())
 def test_cell_writers_match_the_plain_cells(member, raw):
@@ -77,6 +79,7 @@ def _sql_cells(member: dict, raw: bool) -> list[str]:
     return list(row)
 
 
+@pytest.mark.slow
 @settings(deadline=None, max_examples=300)
 @given(member=stored_members, raw=st.booleans())
 def test_sql_cells_match_the_cell_writers(member, raw):
@@ -84,6 +87,7 @@ def test_sql_cells_match_the_cell_writers(member, raw):
     assert _sql_cells(member, raw) == expected
 
 
+@pytest.mark.slow
 @settings(deadline=None, max_examples=150)
 @given(
     chosen=st.lists(stored_members, max_size=4),

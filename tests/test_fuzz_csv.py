@@ -385,6 +385,7 @@ def case(base, tmp_path_factory) -> Case:
     return Case(base, tmp_path_factory.mktemp("case"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", RECORD_TABLES)
 @settings(
     max_examples=fuzz_examples(500),
@@ -429,6 +430,7 @@ def test_a_field_over_the_limit_is_a_clear_refusal(segcli):
     assert not segcli.db.exists() or segcli.value("SELECT count(*) FROM customers") == 0
 
 
+@pytest.mark.slow
 def test_a_hundred_thousand_columns_become_custom_fields(segcli):
     names = [f"extra_{n}" for n in range(99_999)]
     text = (
@@ -484,6 +486,7 @@ def test_closed_quotes_and_a_missing_last_newline_import_every_row(segcli, text)
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=fuzz_examples(100))
 @given(name=st.text(min_size=1, max_size=30).filter(lambda text: text.strip() == text))
 def test_any_text_is_stored_and_exported_exactly(tmp_path_factory, name):
@@ -509,6 +512,7 @@ SPOILED_ENDS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("into", ["a store with rows", "an empty store"])
 @pytest.mark.parametrize("kind", ["customers", "orders", "reviews", "subscribers"])
 @pytest.mark.parametrize("spoiled", SPOILED_ENDS)

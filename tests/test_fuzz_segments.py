@@ -33,8 +33,7 @@ from segcli.rules.parse import LIFECYCLE_STAGES
 from segcli.rules.validate import MAX_NESTING
 from segcli.segments.builtins import BUILTINS
 from tests.conftest import Segcli, SegmentStore, fuzz_examples
-from tests.test_rules_property import DATE_FIELDS, TEXT_FIELDS
-from tests.test_segment_cli import split_sql
+from tests.helpers import DATE_FIELDS, TEXT_FIELDS, split_sql
 
 AS_OF = "2024-06-30"
 MEMORY_LIMIT = 1024**3  # bytes of address space for a segcli subprocess
@@ -303,6 +302,7 @@ def assert_validated(result, path: Path, text: str) -> None:
     assert re.search(r"\n[1-9][\d,]* problems? in 1 of 1 file\n\Z", result.stderr), result.stderr
 
 
+@pytest.mark.slow
 @fuzz_settings(150)
 @given(text=st.text(max_size=300))
 def test_random_text_is_validated_or_reported_with_file_and_line(store, text):
@@ -314,6 +314,7 @@ def test_random_text_is_validated_or_reported_with_file_and_line(store, text):
 PARTIAL_BOMS = (b"\xef", b"\xef\xbb")
 
 
+@pytest.mark.slow
 @fuzz_settings(50)
 @given(data=st.binary(max_size=200))
 def test_random_bytes_are_validated_or_reported_with_the_file(store, data):
@@ -372,6 +373,7 @@ segment_documents = documents | st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @fuzz_settings(150)
 @given(
     document=segment_documents,
@@ -822,6 +824,7 @@ def replace_leaf(node, index: int, bad: Leaf):
     return walk(node)
 
 
+@pytest.mark.slow
 @fuzz_settings(80)
 @given(tree=trees(valid_leaves), title=st.none() | texts)
 def test_random_valid_trees_validate_and_calculate(store, everyone, tree, title):
@@ -839,6 +842,7 @@ def test_random_valid_trees_validate_and_calculate(store, everyone, tree, title)
     assert members + others == everyone, text
 
 
+@pytest.mark.slow
 @fuzz_settings(100)
 @given(tree=trees(valid_leaves), bad=invalid_leaves, data=st.data())
 def test_random_invalid_trees_name_file_line_and_mistake(store, tree, bad, data):
@@ -985,6 +989,7 @@ def assert_refused(result: subprocess.CompletedProcess) -> None:
     assert result.stdout == ""
 
 
+@pytest.mark.slow
 @posix_only
 def test_billion_laughs_files_are_refused_quickly_within_a_memory_limit(store):
     paths = [write_case(store, f"laughs-{shape}.yaml", make()) for shape, make in LAUGHS.items()]
@@ -1004,6 +1009,7 @@ def test_billion_laughs_files_are_refused_quickly_within_a_memory_limit(store):
     assert result.stderr.endswith("\n3 problems in 3 of 3 files\n")
 
 
+@pytest.mark.slow
 @posix_only
 @pytest.mark.parametrize("command", ["calculate", "criteria"])
 def test_billion_laughs_to_evaluate_is_refused_within_a_memory_limit(store, command):
@@ -1078,6 +1084,7 @@ DEEP_ENOUGH = {
 }
 
 
+@pytest.mark.slow
 @posix_only
 def test_deep_nesting_in_a_real_process_is_a_clear_message(store):
     """Every shape at thousands of levels, in one child process: a C stack overflowed by
@@ -1098,6 +1105,7 @@ def test_deep_nesting_in_a_real_process_is_a_clear_message(store):
         ), (shape, message)
 
 
+@pytest.mark.slow
 @posix_only
 @pytest.mark.parametrize("shape", ["compact sequences", "compact keys"])
 def test_compact_nesting_in_a_real_process_is_a_clear_message(store, shape):
@@ -1165,6 +1173,7 @@ def test_a_chain_of_in_segment_up_to_the_limit_is_evaluated(store, tmp_path):
     assert json.loads(result.stdout)[0]["count"] == count_of(store, criteria="country: NO")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("files", [MAX_NESTING + 2, 500, 2_000])
 def test_a_longer_chain_of_in_segment_is_refused_clearly(store, tmp_path, files):
     linked = _chain(store, tmp_path, files)
@@ -1193,6 +1202,7 @@ def cities(store) -> dict[str, str]:
 MANY = 40_000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("op", ["in", "not_in"])
 def test_in_with_thousands_of_values_is_exact(store, op):
     stored = cities(store)
@@ -1216,6 +1226,7 @@ def test_tags_and_products_with_thousands_of_values(store):
     assert members_of(store, criteria=products) == {"C1"}
 
 
+@pytest.mark.slow
 def test_in_with_100_000_values_is_refused_clearly(store):
     text = "criteria:\n  city: {in: [" + ", ".join(f"c{n}" for n in range(100_000)) + "]}\n"
     path = write_case(store, "huge.yaml", text)
@@ -1224,6 +1235,7 @@ def test_in_with_100_000_values_is_refused_clearly(store):
     assert message.startswith("the document expands to more than 50,000 values")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("shape", "size"),
     [
@@ -1419,6 +1431,7 @@ def text_conditions(draw):
 @given(condition=text_conditions())
 # LIKE would take `_` and `%` as wildcards (a_b vs axb, 50% vs 500), and SQLite's lower()
 # folds only ASCII (Straße vs STRASSE, the long s, the Kelvin sign).
+@pytest.mark.slow
 @example(condition=("first_name", "starts_with", ["A_"]))
 @example(condition=("first_name", "contains", ["%"]))
 @example(condition=("custom.note", "contains", ["0%"]))

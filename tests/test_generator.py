@@ -201,6 +201,7 @@ def test_negative_people_is_refused(tmp_path: Path) -> None:
         generate_store(tmp_path, -1)
 
 
+@pytest.mark.slow
 def test_memory_does_not_grow_with_people(tmp_path: Path) -> None:
     # The peak is the files' write buffers plus the catalogue; holding even one small
     # string per order of 3000 people (some 9000 orders) would add over 400 kB.

@@ -8,11 +8,13 @@ import itertools
 import sqlite3
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from segcli.importer.load import ImportOptions, import_file
 from segcli.store.db import open_store
+from tests.helpers import people_of
 
 CUSTOMER_IDS = ["C1", "C2", "C10", "C3"]
 EMAILS = ["ann@example.com", "bob@example.com", "cy@example.com", "di@example.com"]
@@ -88,29 +90,6 @@ def _write(directory: Path, number: int, header: list[str], rows: list[list[str]
     return path
 
 
-def people_of(conn: sqlite3.Connection, *, with_ids: bool = False) -> list:
-    """Every person with their attributes and their records' keys, by person_key."""
-    person_id = "p.person_id, " if with_ids else ""
-    return conn.execute(
-        f"""
-        SELECT {person_id}p.person_key, p.email, p.first_name, p.created_at, p.first_seen_at,
-            p.customer_accepts_marketing, p.tags,
-            (SELECT group_concat(order_id) FROM
-                (SELECT order_id FROM orders WHERE person_id = p.person_id ORDER BY 1)),
-            (SELECT group_concat(record_key) FROM
-                (SELECT record_key FROM subscribers WHERE person_id = p.person_id ORDER BY 1)),
-            (SELECT group_concat(record_key) FROM
-                (SELECT record_key FROM carts WHERE person_id = p.person_id ORDER BY 1)),
-            (SELECT group_concat(record_key) FROM
-                (SELECT record_key FROM reviews WHERE person_id = p.person_id ORDER BY 1)),
-            (SELECT group_concat(record_key) FROM
-                (SELECT record_key FROM customers WHERE person_id = p.person_id ORDER BY 1)),
-            p.country
-        FROM people p ORDER BY person_key
-        """
-    ).fetchall()
-
-
 def _import_all(db: Path, files: list[tuple[str, Path]]) -> tuple[list, list]:
     with open_store(db) as store:
         for kind, path in files:
@@ -126,6 +105,7 @@ def _import_all(db: Path, files: list[tuple[str, Path]]) -> tuple[list, list]:
     return people, unlinked
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from segcli.importer import identity
 from segcli.importer.load import ImportOptions, import_file
 from segcli.store.db import open_store
-from tests.test_identity import people_of
+from tests.helpers import people_of
 
 IDS = ["C1", "C2", "C3"]
 EMAILS = ["ann@example.com", "bob@example.com", "cy@example.com"]
@@ -84,6 +84,7 @@ def _write(path: Path, header: list[str], rows: list[list[str]]) -> Path:
     return path
 
 
+@pytest.mark.slow
 @settings(
     max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -17,7 +17,7 @@ from segcli.store.db import open_store
 from segcli.store.schema import MIGRATION_NAMES
 from tests.conftest import REAL_DATA, checked
 from tests.import_checks import lines
-from tests.test_upgrades import old_database
+from tests.old_databases import old_database
 
 PIE_SHOP = REAL_DATA / "shopify" / "cs201-pie-shop" / "orders_export_1.csv"
 NO_CUSTOMER_COLUMN = (

@@ -15,7 +15,7 @@ from segcli.importer.headers import better_kind
 from segcli.importer.kinds import KINDS
 from tests.conftest import REAL_DATA, checked
 from tests.import_checks import lines, refused
-from tests.test_dialect_layouts import (
+from tests.platform_files import (
     SHOPIFY_CUSTOMERS_CURRENT,
     SHOPIFY_ORDERS_TRIMMED,
     WEBTOFFEE_HEADER,

@@ -111,6 +111,7 @@ numbers_in_any_form = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300)
 @given(st.from_regex(r"[0-9]{1,12}(\.[0-9]{0,4})?", fullmatch=True))
 def test_plain_money_is_read_as_decimal_reads_it(raw):
@@ -122,12 +123,14 @@ def test_plain_money_is_read_as_decimal_reads_it(raw):
     assert amount == values.money(f" {raw} ")
 
 
+@pytest.mark.slow
 @settings(max_examples=300)
 @given(numbers_in_any_form)
 def test_money_in_any_form_is_read_as_decimal_reads_it(raw):
     assert outcome(values.money, raw) == money_by_decimal(raw)
 
 
+@pytest.mark.slow
 @settings(max_examples=300)
 @given(st.from_regex(r"[0-9]{1,9}", fullmatch=True))
 def test_plain_integer_is_read_as_decimal_reads_it(raw):
@@ -136,6 +139,7 @@ def test_plain_integer_is_read_as_decimal_reads_it(raw):
     assert quantity == int(Decimal(raw)) == values.integer(f" {raw} ")
 
 
+@pytest.mark.slow
 @settings(max_examples=300)
 @given(numbers_in_any_form)
 def test_integer_in_any_form_is_read_as_decimal_reads_it(raw):
@@ -249,6 +253,7 @@ READERS = (
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=500, deadline=None)
 @given(iso_texts(), st.sampled_from(["", " "]))
 def test_iso_dates_are_stored_as_the_general_conversion_stores_them(text, pad):
@@ -296,6 +301,7 @@ CELLS = ["1", "2.5", " 3 ", "", "1e2", "abc", "1,5", "12.34567", "ten"]
 NUMBER_PARSERS = [values.money, values.integer]
 
 
+@pytest.mark.slow
 @settings(max_examples=300)
 @given(st.lists(st.sampled_from(CELLS), max_size=30), st.sampled_from(NUMBER_PARSERS))
 def test_parse_column_parses_as_one_cell_at_a_time(cells, parse):
@@ -450,6 +456,7 @@ def parsed_one_row_at_a_time(plan, lines, rows):
     return kept, columns, rejects
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(FILE_CELLS))
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
@@ -708,6 +715,7 @@ def indexes_of(db: Path) -> list[tuple]:
         return indexes(store)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", DIRECT_KINDS)
 @settings(max_examples=30, deadline=None)
 @given(data=st.data())
@@ -731,6 +739,7 @@ def spread(column: str, cell: str, number: int) -> str:
     return cell
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", DIRECT_KINDS)
 def test_a_large_first_file_stores_what_staging_would_store(kind, empty_store_file, tmp_path):
     """Several batches and multi-row statements, with keys repeating across both."""

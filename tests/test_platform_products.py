@@ -18,15 +18,8 @@ from hypothesis import strategies as st
 from segcli.importer import dialects
 from segcli.importer.reader import Record
 from tests.conftest import REAL_DATA, checked
-from tests.test_dialect_layouts import (
-    SHOPIFY_ORDERS_HEADER,
-    WEBTOFFEE_HEADER,
-    assert_line,
-    assert_summary,
-    csv_text,
-    records,
-    webtoffee,
-)
+from tests.helpers import assert_line, assert_summary, records
+from tests.platform_files import SHOPIFY_ORDERS_HEADER, WEBTOFFEE_HEADER, csv_text, webtoffee
 
 
 def sample(header_line: str, *rows: dict[str, str]) -> str:

@@ -517,6 +517,7 @@ def _cell(value, escaped: bool) -> str:
     return "'" + text if escaped and text.startswith(FORMULA_STARTS) else text
 
 
+@pytest.mark.slow
 @settings(max_examples=fuzz_examples(40), deadline=None)
 @given(
     drawn=stores,

@@ -146,6 +146,7 @@ def test_woocommerce_customers_download_with_bom_and_blank_rows(segcli):
 RETAIL_FULL = REAL_DATA / "online-retail" / "online-retail-dataset.csv.gz"
 
 
+@pytest.mark.slow
 def test_the_whole_online_retail_data_set_imports_from_its_gzip_file(segcli):
     """541,909 invoice lines, read compressed: every invoice's total and customer."""
     expected: dict[str, Decimal] = defaultdict(Decimal)

@@ -18,6 +18,7 @@ from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from reference import Reference, months_back, read_records
@@ -31,6 +32,7 @@ from segcli.rules.validate import walk
 from segcli.segments.builtins import BUILTINS
 from segcli.segments.evaluate import Evaluation
 from segcli.store.db import open_store
+from tests.helpers import DATE_FIELDS, TEXT_FIELDS
 
 # Days around the turns of a year and of months, a leap day among them, so that `1 month
 # ago` from 2024-03-31 (2024-02-29) and day boundaries meet stored dates.
@@ -229,21 +231,6 @@ def q(text: str) -> str:
 
 def money_text(units: int | Fraction) -> str:
     return format(Decimal(int(units)) / 10_000, "f")
-
-
-TEXT_FIELDS = [
-    "customer_id",
-    "email",
-    "first_name",
-    "last_name",
-    "email_domain",
-    "country",
-    "region",
-    "city",
-    "customer_group",
-    "channel",
-]
-DATE_FIELDS = ["created_at", "first_order_at", "last_order_at"]
 
 
 class Conditions:
@@ -626,6 +613,7 @@ def store_settings(examples: int):
 CONDITIONS_PER_STORE = 40
 
 
+@pytest.mark.slow
 @store_settings(120)
 @given(files=stores(), as_of=as_of_dates, seed=seeds)
 def test_sql_members_equal_the_reference_evaluator(files, as_of, seed):
@@ -669,6 +657,7 @@ def test_sql_members_equal_the_reference_evaluator(files, as_of, seed):
         assert one_by_one == got, text
 
 
+@pytest.mark.slow
 @store_settings(60)
 @given(files=stores(), as_of=as_of_dates, seed=seeds)
 def test_purchased_without_products_equals_the_reference(files, as_of, seed):
@@ -739,6 +728,7 @@ NOBODY_YET = {
 }
 
 
+@pytest.mark.slow
 @store_settings(50)
 @given(files=stores(), as_of=as_of_dates, seed=seeds)
 @example(files=NOBODY_YET, as_of=date(2023, 12, 31), seed=0)
@@ -765,6 +755,7 @@ def test_sets_kept_for_the_next_command_equal_the_reference(files, as_of, seed):
     assert second.kept._fresh == {}
 
 
+@pytest.mark.slow
 @store_settings(40)
 @given(files=stores(), as_of=as_of_dates)
 def test_lifecycle_stages_partition_everyone(files, as_of):

@@ -8,7 +8,6 @@ tests; its expected figures were worked out by hand (below).
 
 from __future__ import annotations
 
-import ast
 import csv
 import errno
 import io
@@ -27,6 +26,7 @@ import pytest
 from segcli.rules.operators import compare_custom, fold
 from segcli.segments import export as exporter
 from tests.conftest import SegmentStore, segment_store, table_rows
+from tests.helpers import split_sql
 
 AS_OF = "2024-06-30"
 
@@ -999,17 +999,6 @@ criteria:
     - custom.tier: Gold
     - last_name: {starts_with: STO}
 """
-
-
-def split_sql(stdout: str) -> tuple[str, dict]:
-    """The printed SQL and its parameters (parsed back from their Python literals)."""
-    sql, _, listed = stdout.partition("-- parameters:\n")
-    params = {}
-    for line in listed.splitlines():
-        match = re.fullmatch(r"--   :(\w+) = (.*)", line)
-        assert match, line
-        params[match[1]] = ast.literal_eval(match[2])
-    return sql, params
 
 
 def test_sql_prints_query_and_parameters(store):

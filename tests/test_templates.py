@@ -629,6 +629,7 @@ def made_from_defaults(tmp_path_factory, store_db):
     return shop, examples, made, validate, counts
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("template", TEMPLATE_NAMES)
 def test_a_template_made_with_its_defaults_has_the_templates_members(made_from_defaults, template):
     shop, examples, made, validate, counts = made_from_defaults
@@ -646,6 +647,7 @@ def test_a_template_made_with_its_defaults_has_the_templates_members(made_from_d
     assert counts[f"made-{template}"] == counts[template]
 
 
+@pytest.mark.slow
 def test_segment_validate_accepts_every_template_made_with_its_defaults(made_from_defaults):
     shop, examples, made, validate, counts = made_from_defaults
     assert validate.exit_code == 0, validate.stderr
@@ -676,6 +678,7 @@ def each_parameter_set(tmp_path_factory, store_db):
     return shop, cases, made, counts
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("parameter", PARAMETERS, ids=lambda p: p.id)
 def test_each_parameter_of_each_template_can_be_set(each_parameter_set, parameter):
     shop, cases, made, counts = each_parameter_set
@@ -701,6 +704,7 @@ def all_parameters_set(tmp_path_factory, store_db):
     return shop, cases, made, counts
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("template", WITH_PARAMETERS)
 def test_every_parameter_of_a_template_can_be_set_at_once(all_parameters_set, template):
     shop, cases, made, counts = all_parameters_set
@@ -787,6 +791,7 @@ def _value(kind: str):
     return st.one_of(st.integers(0, 3_000), st.integers(0, 10**9)).map(str)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not NUMERIC, reason="no example template has a numeric parameter")
 @settings(max_examples=fuzz_examples(8), deadline=None)
 @given(data=st.data())

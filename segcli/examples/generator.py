@@ -43,17 +43,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 COLUMNS["customers"] = (*COLUMNS["customers"], "loyalty_tier", "birthday_month")
 
-ORDER_STATUSES = (
-    "paid",
-    "pending",
-    "refunded",
-    "cancelled",
-    "voided",
-    "failed",
-    "partially_refunded",
-    "",
-)
-
 # Orders are spread over this many days before (and including) the end date.
 HISTORY_DAYS = 3 * 365
 _DAY = 86_400
