@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from segcli.cli import cli
@@ -799,6 +799,8 @@ def test_any_number_set_gives_the_members_of_the_same_criteria(shared_example, d
     parameter = data.draw(st.sampled_from(NUMERIC), label="parameter")
     value = data.draw(_value(parameter.kind), label="value")
     template = _examples()[parameter.template]
+    # The template's own value leaves its line as it is, which _made_with counts as changed.
+    assume(not all(_holds(parameter.kind, _at(template.root, at), value) for at in parameter.paths))
     text = _made_with(shared_example, template, {parameter.name: value}, force=True)
     _same_members_as_its_criteria(shared_example, "tuned", text)
 
