@@ -12,7 +12,7 @@ SCALE = 10_000
 _SCALE_DECIMAL = Decimal(SCALE)
 
 
-def units(amount: Decimal) -> int:
+def units(amount: Decimal | int) -> int:
     """An exact amount (at most four decimals) as stored: in ten-thousandths."""
     return int(amount * SCALE)
 

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import ROUND_HALF_UP, Decimal
-from typing import IO
+from typing import IO, cast
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -279,7 +279,8 @@ def file_progress(label: str) -> Iterator[tuple]:
             step = task.fields.get("step")
             if step:
                 return Text(f"{step}…")
-            return Text(" ").join(part(task) for part in self.parts)
+            # Each of these columns renders Text (through its cache, hence the call).
+            return Text(" ").join(cast(Text, part(task)) for part in self.parts)
 
     console = stderr_console()
     progress = Progress(

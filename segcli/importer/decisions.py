@@ -71,6 +71,7 @@ def file_delimiter(
     choices = [*fitting, *(d for d in splits if d not in fitting)]
     hint = "give the separator with " + " or ".join(_delimiter_option(d) for d in choices)
     if fitting:
+        assert kind is not None  # delimiters fit the columns of a kind only
         hint = f"{_delimiter_option(fitting[0])} gives it the columns of {kind.name}; {hint}"
     raise ImportRefused(
         path,
@@ -167,6 +168,7 @@ def date_reader(
         )
         return DateReader(evidence.decided)
     if evidence.ambiguous:
+        assert evidence.example is not None  # an ambiguous file has its example
         raise ImportRefused(
             path,
             f"its dates do not show whether the day or the month comes first: "
@@ -183,6 +185,7 @@ def _cells(
 ) -> Iterator[tuple[int, str]]:
     """The file's cells at ``positions`` (of native columns), read again from the start,
     each with its line."""
+    assert options.delimiter is not None  # decided before the file is read (file_delimiter)
     with CsvFile(path, encoding=options.encoding, delimiter=options.delimiter) as scan:
         records = scan.records()
         translation = layout_translation(kind, path, options, scan.header)

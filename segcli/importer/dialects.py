@@ -558,7 +558,7 @@ def detect(header: list[str]) -> Layout | None:
 def read_columns(layout: Layout, header: list[str]) -> set[str]:
     """The columns of a header (lower case) that some native column of the layout reads."""
     names = {name.strip().lower() for name in header}
-    read = set()
+    read: set[str] = set()
     for source in layout.columns.values():
         inputs = source if isinstance(source, tuple) else source.inputs
         read.update(name for name in inputs if name in names)
@@ -643,17 +643,19 @@ class Translation:
         for record in source:
             fields = record.fields
 
-            def get(name: str, fields=fields) -> str:
+            def cell(name: str, fields: list[str] = fields) -> str:
                 position = positions.get(name)
                 if position is None or position >= len(fields):
                     return ""
                 return _APOSTROPHE_NUMBER.sub("", fields[position], count=1).strip()
 
+            get: Getter = cell
             self._check_ids(get)
             if layout.family is not None:
-                get = self._in_family(layout.family, get)
-                if get is None:
+                in_family = self._in_family(layout.family, get)
+                if in_family is None:
                     continue
+                get = in_family
             row = {}
             for native, source_spec in columns:
                 if isinstance(source_spec, tuple):

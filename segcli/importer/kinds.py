@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from segcli.errors import BadValue
 from segcli.importer import values
@@ -140,7 +140,9 @@ def order_row(row: Row) -> tuple:
     if row.get("total") is None:
         raise BadValue("total is empty")
     # The original total and the rate are set when the order is converted (currencies.py).
-    return (*order_head(row), values.is_counted(row.get("status")), None, None)
+    # An order's status is read as text (values.status).
+    status = cast("str | None", row.get("status"))
+    return (*order_head(row), values.is_counted(status), None, None)
 
 
 def order_head(row: Row) -> tuple:
@@ -360,7 +362,7 @@ def _product_rows(columns: Columns, n: int) -> list[list] | None:
 
 _PERSON = {"customer_id": values.identifier, "email": values.email}
 _PRODUCT = {"product_id": values.text, "sku": values.text}
-_LINE_ITEM = {
+_LINE_ITEM: dict[str, Parser] = {
     **_PRODUCT,
     "title": values.text,
     "collection": values.text,

@@ -12,13 +12,13 @@ its ``Kind`` (kinds.py). A file is committed whole or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from segcli.importer import decisions, first_file
-from segcli.importer.batches import BATCH_ROWS, record_chunks
+from segcli.importer.batches import BATCH_ROWS, Chunk, record_chunks
 from segcli.importer.currencies import Conversion
 from segcli.importer.dates import format_timestamp
 from segcli.importer.decisions import file_delimiter
@@ -98,6 +98,7 @@ def _import(
 ) -> ImportResult:
     result = ImportResult(kind=kind.name, path=path, dry_run=options.dry_run)
     rejects = RejectLog()
+    assert options.delimiter is not None  # decided before the file is read (import_file)
     try:
         with CsvFile(
             path,
@@ -109,6 +110,7 @@ def _import(
             plan = plan_file(kind, path, options, source.header, translation, result)
             plan = plan.reading_dates(decisions.date_reader(kind, path, options, plan, result))
             conversion = decisions.currency_conversion(store, kind, path, options)
+            chunks: Iterator[Chunk]
             if translation is None:
                 chunks = ((lines, rows, None) for lines, rows in source.chunks(BATCH_ROWS))
             else:
@@ -242,6 +244,7 @@ def _write_rejects(path: Path, options: ImportOptions, rejects: RejectLog, out: 
     """Copy the rejected rows' original cells, read again from the file, into --rejects."""
     pending = rejects.in_line_order()
     current = next(pending, None)
+    assert options.delimiter is not None  # decided before the file is read (import_file)
     with CsvFile(path, encoding=options.encoding, delimiter=options.delimiter) as source:
         header = [name.strip() for name in source.header]
         for record in source.records():

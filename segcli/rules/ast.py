@@ -8,9 +8,11 @@ from decimal import Decimal
 from segcli.rules.dates import DateValue, Duration
 from segcli.rules.problems import Pos
 
-# A condition's value after validation: text, an exact number, a boolean, a date, a
-# duration, or a tuple of those (for in / not_in / between / contains_any / contains_all).
-Value = str | Decimal | bool | DateValue | Duration | tuple
+# A condition's value after validation: text, an exact number (a whole number for a
+# field of whole numbers), a boolean, a date, a duration, or a tuple of those (for in /
+# not_in / between / contains_any / contains_all).
+OneValue = str | Decimal | int | bool | DateValue | Duration
+Value = OneValue | tuple[OneValue, ...]
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class Count:
     """One comparison of a number in a predicate (``times``, ``rating``, ``total``)."""
 
     op: str
-    value: Decimal | tuple
+    value: Decimal | int | tuple[Decimal | int, ...]
 
 
 @dataclass(frozen=True)

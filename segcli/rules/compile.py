@@ -16,14 +16,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
+from decimal import Decimal
+from typing import Any, cast
 
 from segcli.money import units
 from segcli.rules import ast
 from segcli.rules import fields as F
-from segcli.rules.dates import AS_OF, AS_OF_END, day_start, instant_text, next_day_start
+from segcli.rules.dates import (
+    AS_OF,
+    AS_OF_END,
+    DateValue,
+    Duration,
+    day_start,
+    instant_text,
+    next_day_start,
+)
 from segcli.rules.dialect import SQLITE, Dialect
 from segcli.rules.operators import (
     CUSTOM_PRIMITIVES,
@@ -80,7 +90,7 @@ class Params:
         self.named.add(name)
         return self.dialect.placeholder(name)
 
-    def as_set(self, values: tuple) -> str | None:
+    def as_set(self, values: tuple[object, ...]) -> str | None:
         """A long list of values as the SQL of a set: a SELECT of ``value`` from one
         placeholder. None for a short list, to be bound value by value."""
         # json_each() ends a text at a NUL: such a list is bound value by value too.
@@ -88,12 +98,12 @@ class Params:
             return None
         return self.dialect.json_values(self.add(json.dumps(values, ensure_ascii=False)))
 
-    def listed(self, values: tuple) -> str:
+    def listed(self, values: tuple[object, ...]) -> str:
         """What goes inside ``IN (...)`` for ``values``."""
         return self.as_set(values) or ", ".join(self.add(value) for value in values)
 
 
-def as_of_params(as_of: date) -> dict[str, str]:
+def as_of_params(as_of: date) -> dict[str, object]:
     """The bounds of the as-of day: records dated before ``as_of_end`` count."""
     return {AS_OF: as_of.isoformat(), AS_OF_END: next_day_start(as_of)}
 
@@ -178,34 +188,36 @@ class Normalized:
     """A comparison ready for SQL or Python: the primitive, its values, and the operand."""
 
     primitive: Primitive
-    values: tuple
+    values: tuple[object, ...]
     operand: str  # the SQL expression compared
-    read: Callable[[object], object]  # the same operand, from a person's raw value, in Python
+    read: Callable[[Any], object]  # the same operand, from a person's raw value, in Python
 
 
-def _identity(value):
+def _identity(value: object) -> object:
     return value
 
 
 def normalize(compare: ast.Compare, as_of: date, dialect: Dialect = SQLITE) -> Normalized:
     """The primitive comparison a condition stands for, on the field's plain values."""
+    # The parser builds a comparison only of a known field, with an operator that applies
+    # to the field's type and a value of the shape they call for: the checks and casts
+    # below say so to mypy.
     field_ = F.lookup(compare.field)
+    assert field_ is not None
     op, value = compare.op, compare.value
     operator = OPERATORS[op]
     kind = field_.type
     if op == "is_set":
+        flag = int(cast(bool, value))
         if kind == F.TAGS:
-            return Normalized(PRIMITIVES["has_tags"], (int(value),), field_.sql, _tags)
+            return Normalized(PRIMITIVES["has_tags"], (flag,), field_.sql, _tags)
         if kind == F.CUSTOM:
-            return Normalized(
-                PRIMITIVES["is_set"], (int(value),), _custom_sql(dialect), _custom(compare)
-            )
+            return Normalized(PRIMITIVES["is_set"], (flag,), _custom_sql(dialect), _custom(compare))
         if compare.field == "average_order_value":
-            return Normalized(
-                PRIMITIVES["is_set"], (int(value),), "nullif(f.orders_count, 0)", _identity
-            )
-        return Normalized(PRIMITIVES["is_set"], (int(value),), field_.sql, _identity)
+            return Normalized(PRIMITIVES["is_set"], (flag,), "nullif(f.orders_count, 0)", _identity)
+        return Normalized(PRIMITIVES["is_set"], (flag,), field_.sql, _identity)
 
+    values: tuple[object, ...]
     if kind in (F.TEXT, F.LIFECYCLE):
         values = fold_list(value) if isinstance(value, tuple) else (fold(value),)
         name = operator.compare or op
@@ -238,12 +250,21 @@ def normalize(compare: ast.Compare, as_of: date, dialect: Dialect = SQLITE) -> N
         )
     if kind == F.TAGS:
         values = fold_list(value) if isinstance(value, tuple) else (fold(value),)
+        assert operator.on_tags is not None
         return Normalized(PRIMITIVES[operator.on_tags], values, field_.sql, _tags)
     if kind == F.BOOLEAN:
-        return Normalized(PRIMITIVES[operator.compare], (int(value),), field_.sql, _identity)
+        flag = int(cast(bool, value))
+        assert operator.compare is not None
+        return Normalized(PRIMITIVES[operator.compare], (flag,), field_.sql, _identity)
     if kind in (F.MONEY, F.INTEGER):
-        convert = units if kind == F.MONEY else int
-        values = tuple(convert(v) for v in value) if isinstance(value, tuple) else (convert(value),)
+        convert: Callable[[Decimal | int], int] = units if kind == F.MONEY else int
+        numbers = cast("Decimal | int | tuple[Decimal | int, ...]", value)
+        values = (
+            tuple(convert(v) for v in numbers)
+            if isinstance(numbers, tuple)
+            else (convert(numbers),)
+        )
+        assert operator.compare is not None
         return Normalized(PRIMITIVES[operator.compare], values, field_.sql, _identity)
     if kind == F.DATE:
         name, values = _date_comparison(op, value, as_of)
@@ -251,23 +272,33 @@ def normalize(compare: ast.Compare, as_of: date, dialect: Dialect = SQLITE) -> N
     raise TypeError(f"no comparison for fields of type {kind!r}")
 
 
-def _date_comparison(op: str, value, as_of: date) -> tuple[str, tuple]:
+def _date_comparison(op: str, value: ast.Value, as_of: date) -> tuple[str, tuple[object, ...]]:
     """A date condition as a comparison of stored UTC timestamps (SPEC 3.6)."""
+    # The parser gives within a duration, between two dates, every other operator a date
+    # and only those operators of a date that have its bounds (the others are date words).
     if op == "within":
-        return ">=", (next_day_start(value.back_from(as_of)),)
+        return ">=", (next_day_start(cast(Duration, value).back_from(as_of)),)
     if op == "between":
-        low, high = value
-        start = instant_text(low.instant) if low.is_instant else day_start(low.resolve_day(as_of))
-        if high.is_instant:
+        low, high = cast("tuple[DateValue, DateValue]", value)
+        start = (
+            instant_text(low.instant)
+            if low.instant is not None
+            else day_start(low.resolve_day(as_of))
+        )
+        if high.instant is not None:
             return "range_closed", (start, instant_text(high.instant))
         return "range", (start, next_day_start(high.resolve_day(as_of)))
     operator = OPERATORS[op]
-    if value.is_instant:
-        day = value.instant.date()
+    day_value = cast(DateValue, value)
+    moment: str | None
+    if day_value.instant is not None:
+        day = day_value.instant.date()
+        assert operator.on_instant is not None
         name, bounds = operator.on_instant
-        moment = instant_text(value.instant)
+        moment = instant_text(day_value.instant)
     else:
-        day = value.resolve_day(as_of)
+        day = day_value.resolve_day(as_of)
+        assert operator.on_day is not None
         name, bounds = operator.on_day
         moment = None
     sides = {
@@ -286,16 +317,16 @@ def _custom_sql(dialect: Dialect) -> str:
     return dialect.custom_field("f.custom", "{path}")
 
 
-def _custom(compare: ast.Compare):
+def _custom(compare: ast.Compare) -> Callable[[dict[str, object] | None], object]:
     name = F.custom_path(compare.field)[3:-1]
 
-    def read(custom: dict | None):
+    def read(custom: dict[str, object] | None) -> object:
         return None if custom is None else custom.get(name)
 
     return read
 
 
-def _tags(tags):
+def _tags(tags: Iterable[object] | None) -> tuple[str | None, ...]:
     return tuple(fold(tag) for tag in (tags or ()))
 
 
@@ -356,7 +387,8 @@ def _in_segment(node: ast.InSegment, context: Context) -> str:
     return compile_condition(segment.criteria, context)
 
 
-_HANDLERS: dict[type, Callable[[object, Context], str]] = {
+# Each handler takes the node of its type.
+_HANDLERS: dict[type, Callable[[Any, Context], str]] = {
     ast.Compare: _compare_sql,
     ast.All: _all,
     ast.Any: _any,

@@ -38,7 +38,9 @@ class Duration:
     def back_from(self, day: date) -> date:
         """The day this span before ``day``; the calendar's first day if it reaches past it."""
         try:
-            return day - relativedelta(**{self.unit: self.count})
+            # The unit is days, weeks, months or years, a count relativedelta takes by that
+            # keyword; mypy checks a ** mapping against its date parameters too.
+            return day - relativedelta(**{self.unit: self.count})  # type: ignore[arg-type]
         except (ValueError, OverflowError):
             return date.min
 

@@ -29,13 +29,15 @@ _PLAIN_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2
 class _Loader(yaml.SafeLoader):
     """A loader with no implicit types: every plain scalar is read by segcli's own rules."""
 
-    yaml_implicit_resolvers: dict = {}
+    yaml_implicit_resolvers: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
 
 
-class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+# CSafeLoader exists where PyYAML was built with libyaml; mypy cannot follow a base class
+# chosen at run time, and either base composes the same nodes.
+class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """The same loader with libyaml's parser (the 46 example files: 60 ms to 10 ms)."""
 
-    yaml_implicit_resolvers: dict = {}
+    yaml_implicit_resolvers: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
 
 
 # libyaml composes nested values by C recursion, which a document nested thousands of
@@ -45,7 +47,7 @@ class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
 _FAST_NESTING_BOUND = 2_000
 
 
-def _compose(text: str) -> list:
+def _compose(text: str) -> list[yaml.Node]:
     nesting_bound = sum(text.count(opening) for opening in "[{\n-?")
     if nesting_bound < _FAST_NESTING_BOUND:
         try:
@@ -155,8 +157,13 @@ def load_yaml(text: str, path: str) -> Document:
 
 
 def _convert(
-    node, path: str, problems: list[Problem], budget: list[int], depth: int, lines: list[str]
-):
+    node: yaml.Node,
+    path: str,
+    problems: list[Problem],
+    budget: list[int],
+    depth: int,
+    lines: list[str],
+) -> YamlValue:
     budget[0] -= 1
     if budget[0] < 0:
         raise _TooBig(
@@ -183,7 +190,7 @@ def _convert(
             _convert(item, path, problems, budget, depth + 1, lines) for item in node.value
         )
         return Sequence(items, pos, Pos(node.end_mark.line + 1, node.end_mark.column + 1))
-    items = []
+    pairs = []
     seen: dict[object, Pos] = {}
     for key_node, value_node in node.value:
         key = _convert(key_node, path, problems, budget, depth + 1, lines)
@@ -204,8 +211,8 @@ def _convert(
             )
             continue
         seen[marker] = key.pos
-        items.append((key, value))
-    return Mapping(tuple(items), pos)
+        pairs.append((key, value))
+    return Mapping(tuple(pairs), pos)
 
 
 def _line_of(text: str, line: int) -> str | None:

@@ -10,9 +10,10 @@ template and one Python check, so the SQL and the Python meaning cannot drift ap
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any, cast, overload
 
 from segcli.rules import fields as F
 from segcli.rules.dialect import SQLITE, Dialect
@@ -176,6 +177,11 @@ def canonical(name: str) -> str | None:
 # Primitive comparisons: one SQL template and one Python check each
 
 
+# Text folds to text; only None stays None.
+@overload
+def fold(text: str) -> str: ...
+@overload
+def fold(text: object) -> str | None: ...
 def fold(text: object) -> str | None:
     """Text compared ignoring case (Unicode case folding); registered as segcli_fold()."""
     if text is None:
@@ -183,7 +189,7 @@ def fold(text: object) -> str | None:
     return str(text).casefold()
 
 
-def fold_list(values) -> tuple:
+def fold_list(values: Iterable[object]) -> tuple[str | None, ...]:
     """Values folded for case, each once, in their first order."""
     return tuple(dict.fromkeys(fold(value) for value in values))
 
@@ -217,9 +223,11 @@ def compare_custom(stored: object, value: object) -> int | None:
     if stored is None:
         return None
     left, right = as_number(stored), as_number(value)
-    if left is None or right is None:
-        left, right = fold(stored), fold(value)
-    return (left > right) - (left < right)
+    if left is not None and right is not None:
+        return (left > right) - (left < right)
+    # Neither text is None: ``stored`` is set, and a condition's value always is.
+    left_text, right_text = cast(str, fold(stored)), cast(str, fold(value))
+    return (left_text > right_text) - (left_text < right_text)
 
 
 # SQL of a primitive: from the dialect, the operand expression and the values' SQL.
@@ -231,8 +239,9 @@ class Primitive:
     name: str
     # SQL from the dialect, the operand expression and the values' placeholders.
     template: Template
-    # The same test in Python, on the operand's value (None when unset).
-    check: Callable[[object, list], bool]
+    # The same test in Python, on the operand's value (None when unset): text, a number,
+    # a person's tags, as the primitive takes them.
+    check: Callable[[Any, list[Any]], bool]
     # For a test against a list of values, the SQL from the dialect, the operand
     # expression and the SQL of the values as a set (a one-column SELECT of ``value``):
     # a long list reaches the engine as one parameter (compile's LONG_LIST).
@@ -247,7 +256,7 @@ class Primitive:
         return self.set_template(dialect, expression, values)
 
 
-def _listing(name: str, sql: Template, check) -> Primitive:
+def _listing(name: str, sql: Template, check: Callable[[Any, list[Any]], bool]) -> Primitive:
     """A primitive whose SQL reads its values only as the list inside ``IN (...)``: a
     set's SELECT takes the list's place."""
     return Primitive(name, sql, check, set_template=lambda d, x, values: sql(d, x, [values]))
@@ -269,7 +278,7 @@ def joined(terms: list[str], word: str) -> str:
     return "(" + separator.join(terms) + ")"
 
 
-def _set(x):
+def _set(x: object) -> bool:
     return x is not None
 
 
@@ -444,7 +453,10 @@ CUSTOM_PRIMITIVES: dict[str, Primitive] = {
         "between",
         lambda d, x, v: f"({d.compare_custom(x, v[0])} >= 0 AND {d.compare_custom(x, v[1])} <= 0)",
         lambda a, v: (
-            a is not None and compare_custom(a, v[0]) >= 0 and compare_custom(a, v[1]) <= 0
+            (low := compare_custom(a, v[0])) is not None
+            and low >= 0
+            and (high := compare_custom(a, v[1])) is not None
+            and high <= 0
         ),
     ),
 }

@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import cast
 
 from segcli.rules.loader import Mapping, Scalar, Sequence, YamlValue
 from segcli.rules.problems import Pos
@@ -76,7 +77,9 @@ def read_parameters(root: Mapping, problem: Callable[[Pos, str], None]) -> list[
     return parameters
 
 
-def _parameter(root: Mapping, name: str, spec: YamlValue, problem) -> Parameter | None:
+def _parameter(
+    root: Mapping, name: str, spec: YamlValue, problem: Callable[[Pos, str], None]
+) -> Parameter | None:
     if not isinstance(spec, Mapping):
         problem(spec.pos, f"parameter {name}: expected a mapping with at, kind and description")
         return None
@@ -89,7 +92,7 @@ def _parameter(root: Mapping, name: str, spec: YamlValue, problem) -> Parameter 
             )
             return None
     at, kind, description = (spec.get(key) for key in PARAMETER_KEYS)
-    if not isinstance(kind, Scalar) or kind.value not in KINDS:
+    if not isinstance(kind, Scalar) or not isinstance(kind.value, str) or kind.value not in KINDS:
         where = kind.pos if kind is not None else spec.pos
         problem(where, f"parameter {name}: kind must be one of {', '.join(KINDS)}")
         return None
@@ -99,7 +102,7 @@ def _parameter(root: Mapping, name: str, spec: YamlValue, problem) -> Parameter 
         problem(description.pos, f"parameter {name}: description must be text")
         return None
     paths = at.items if isinstance(at, Sequence) else (at,) if at is not None else ()
-    if not paths:
+    if at is None or not paths:
         problem(spec.pos, f"parameter {name}: 'at' must give the path of a value")
         return None
     targets, defaults = [], set()
@@ -109,7 +112,7 @@ def _parameter(root: Mapping, name: str, spec: YamlValue, problem) -> Parameter 
             return None
         target = _find(root, path.value)
         default = None if target is None else _default(kind.value, target)
-        if default is None:
+        if target is None or default is None:
             problem(
                 path.pos,
                 f"parameter {name}: {path.value} is not a {kind.value} value of this file",
@@ -120,7 +123,8 @@ def _parameter(root: Mapping, name: str, spec: YamlValue, problem) -> Parameter 
     if len(defaults) > 1:
         problem(at.pos, f"parameter {name}: its paths hold different values")
         return None
-    text = "" if description is None else description.value
+    # A description is text, as checked above.
+    text = "" if description is None else cast(str, description.value)
     return Parameter(name, kind.value, text, tuple(targets), defaults.pop())
 
 
@@ -150,7 +154,8 @@ def _default(kind: str, node: YamlValue) -> str | None:
             return None
         items = node.items if isinstance(node, Sequence) else (node,)
         texts = [_plain_text(item, comma=False) for item in items]
-        return None if not texts or None in texts else ",".join(texts)
+        # Joined only when no item is None.
+        return None if not texts or None in texts else ",".join(cast("list[str]", texts))
     if not isinstance(node, Scalar) or node.end is None:
         return None
     if kind == "text":

@@ -7,11 +7,13 @@ or value at fault, what was expected and, for a misspelling, a "did you mean" hi
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from decimal import Decimal
+from typing import Any, cast
 
 from segcli.rules import ast
 from segcli.rules import fields as F
-from segcli.rules.dates import DATE_SPELLINGS, parse_date, parse_duration
+from segcli.rules.dates import DATE_SPELLINGS, DateValue, parse_date, parse_duration
 from segcli.rules.fields import LIFECYCLE_STAGES
 from segcli.rules.hints import key_hint, operator_hint, reserved_after_colon
 from segcli.rules.loader import Mapping, Scalar, Sequence, YamlValue, load_yaml
@@ -45,7 +47,7 @@ def _trillion_or_more(value: Decimal) -> bool:
     return bool(value) and value.adjusted() >= 12
 
 
-def closest(word: str, choices) -> str | None:
+def closest(word: str, choices: Iterable[str]) -> str | None:
     """The choice most like ``word``, when one is like it at all."""
     import difflib  # only when a name is wrong: it costs every command 10 ms to import
 
@@ -53,13 +55,13 @@ def closest(word: str, choices) -> str | None:
     return close[0] if close else None
 
 
-def did_you_mean(word: str, choices) -> str | None:
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     close = closest(word, choices)
     return None if close is None else f"did you mean {close!r}?"
 
 
 class _Parser:
-    def __init__(self, path: str, lines: list[str]):
+    def __init__(self, path: str, lines: list[str]) -> None:
         self.path = path
         # The file's lines, for hints that show a line as it should be written.
         self.lines = lines
@@ -68,7 +70,9 @@ class _Parser:
     def line(self, pos: Pos) -> str:
         return self.lines[pos.line - 1] if 1 <= pos.line <= len(self.lines) else ""
 
-    def problem(self, pos: Pos, message: str, *, key=None, hint=None) -> None:
+    def problem(
+        self, pos: Pos, message: str, *, key: str | None = None, hint: str | None = None
+    ) -> None:
         self.problems.append(Problem(self.path, pos, message, key=key, hint=hint))
 
     # -- the file -----------------------------------------------------------------
@@ -139,9 +143,11 @@ class _Parser:
             return None
         if len(parts) == 1:
             return parts[0]
-        return ast.All(tuple(parts), node.pos)
+        return ast.All(tuple(cast("list[ast.Condition]", parts)), node.pos)  # no None, as checked
 
-    def _group(self, kind, node: YamlValue, word: str):
+    def _group(
+        self, kind: type[ast.All] | type[ast.Any], node: YamlValue, word: str
+    ) -> ast.All | ast.Any | None:
         if isinstance(node, Mapping) and kind is ast.Any:
             # `any: {country: FR, city: Lyon}`: each key is one of the alternatives.
             items = [
@@ -159,7 +165,7 @@ class _Parser:
             return None
         if any(item is None for item in items):
             return None
-        return kind(tuple(items), node.pos)
+        return kind(tuple(cast("list[ast.Condition]", items)), node.pos)  # no None, as checked
 
     def _keyed(self, key: Scalar, value: YamlValue) -> ast.Condition | None:
         word = key.value if isinstance(key.value, str) else key.text
@@ -168,6 +174,7 @@ class _Parser:
         if word == "any":
             return self._group(ast.Any, value, "any")
         if word == "not":
+            inner: ast.Condition | None
             if isinstance(value, Sequence):
                 inner = self._group(ast.Any, value, "not")
             else:
@@ -203,7 +210,8 @@ class _Parser:
             parts = [self._compare(field, op_key, op_value) for op_key, op_value in value.items]
             if any(part is None for part in parts):
                 return None
-            return parts[0] if len(parts) == 1 else ast.All(tuple(parts), key.pos)
+            compares = cast("list[ast.Compare]", parts)  # no None, as checked
+            return compares[0] if len(compares) == 1 else ast.All(tuple(compares), key.pos)
         # Shorthands: eq for a scalar, in for a list; contains / contains_any for tags.
         if isinstance(value, Sequence):
             op = "contains_any" if field.type == F.TAGS else "in"
@@ -217,7 +225,7 @@ class _Parser:
         typed = self._value(field, op, value)
         return None if typed is None else ast.Compare(field.name, op, typed, key.pos)
 
-    def _compare(self, field: F.Field, op_key: Scalar, value: YamlValue):
+    def _compare(self, field: F.Field, op_key: Scalar, value: YamlValue) -> ast.Compare | None:
         spelled = op_key.text
         op = canonical(spelled)
         if op is None:
@@ -243,43 +251,54 @@ class _Parser:
         typed = self._value(field, op, value)
         return None if typed is None else ast.Compare(field.name, op, typed, op_key.pos)
 
-    def _value(self, field: F.Field, op: str, node: YamlValue):
+    def _value(self, field: F.Field, op: str, node: YamlValue) -> ast.Value | None:
         shape = OPERATORS[op].shape
         if shape == "bool":
             if isinstance(node, Scalar) and isinstance(node.value, bool):
                 return node.value
-            return self._wrong(node, field.name, op, "true or false")
+            self._wrong(node, field.name, op, "true or false")
+            return None
         if shape == "duration":
             duration = parse_duration(node.text) if isinstance(node, Scalar) else None
             if duration is None:
-                return self._wrong(node, field.name, op, "a duration such as '30 days' or '6m'")
+                self._wrong(node, field.name, op, "a duration such as '30 days' or '6m'")
+                return None
             return duration
         if shape in ("list", "pair"):
             if not isinstance(node, Sequence) or not node.items:
-                return self._wrong(node, field.name, op, "a list of values")
+                self._wrong(node, field.name, op, "a list of values")
+                return None
             if shape == "pair" and len(node.items) != 2:
-                return self._wrong(node, field.name, op, "a list of two values: [LOW, HIGH]")
+                self._wrong(node, field.name, op, "a list of two values: [LOW, HIGH]")
+                return None
             items = [self._scalar(field, op, item) for item in node.items]
-            return None if any(item is None for item in items) else tuple(items)
+            if any(item is None for item in items):
+                return None
+            return tuple(cast("list[ast.OneValue]", items))  # no None, as checked
         return self._scalar(field, op, node)
 
-    def _scalar(self, field: F.Field, op: str, node: YamlValue):
+    def _scalar(self, field: F.Field, op: str, node: YamlValue) -> ast.OneValue | None:
         if not isinstance(node, Scalar):
-            return self._wrong(node, field.name, op, _TYPE_NAMES[field.type])
+            self._wrong(node, field.name, op, _TYPE_NAMES[field.type])
+            return None
         value = node.value
         kind = field.type
         if value is None:
-            return self._wrong(node, field.name, op, _TYPE_NAMES[kind])
+            self._wrong(node, field.name, op, _TYPE_NAMES[kind])
+            return None
         if kind == F.BOOLEAN:
             if isinstance(value, bool):
                 return value
-            return self._wrong(node, field.name, op, "true or false")
+            self._wrong(node, field.name, op, "true or false")
+            return None
         if isinstance(value, bool):
-            return self._wrong(node, field.name, op, _TYPE_NAMES[kind], hint="quote it as text")
+            self._wrong(node, field.name, op, _TYPE_NAMES[kind], hint="quote it as text")
+            return None
         if kind in (F.TEXT, F.TAGS, F.CUSTOM, F.LIFECYCLE):
             text = node.text if isinstance(value, Decimal) else value
             if op in ("contains", "not_contains", "starts_with", "ends_with") and not text:
-                return self._wrong(node, field.name, op, "non-empty text")
+                self._wrong(node, field.name, op, "non-empty text")
+                return None
             if kind == F.LIFECYCLE and text.lower() not in LIFECYCLE_STAGES:
                 self.problem(
                     node.pos,
@@ -292,11 +311,14 @@ class _Parser:
             return text.lower() if kind == F.LIFECYCLE else text
         if kind == F.MONEY:
             if not isinstance(value, Decimal) or not value.is_finite():
-                return self._wrong(node, field.name, op, "an amount such as 100 or 99.95")
+                self._wrong(node, field.name, op, "an amount such as 100 or 99.95")
+                return None
             if _trillion_or_more(value):
-                return self._wrong(node, field.name, op, "an amount below a trillion")
+                self._wrong(node, field.name, op, "an amount below a trillion")
+                return None
             if value != value.quantize(Decimal("0.0001")):
-                return self._wrong(node, field.name, op, "an amount with at most four decimals")
+                self._wrong(node, field.name, op, "an amount with at most four decimals")
+                return None
             return value
         if kind == F.INTEGER:
             if (
@@ -305,16 +327,20 @@ class _Parser:
                 or _trillion_or_more(value)
                 or value != value.to_integral_value()
             ):
-                return self._wrong(node, field.name, op, "a whole number")
+                self._wrong(node, field.name, op, "a whole number")
+                return None
             return int(value)
         if kind == F.DATE:
             date_value = parse_date(value) if isinstance(value, str) else None
             if date_value is None:
-                return self._wrong(node, field.name, op, DATE_SPELLINGS)
+                self._wrong(node, field.name, op, DATE_SPELLINGS)
+                return None
             return date_value
         raise AssertionError(f"unhandled field type {kind}")
 
-    def _wrong(self, node: YamlValue, key: str, op: str, expected: str, hint=None):
+    def _wrong(
+        self, node: YamlValue, key: str, op: str, expected: str, hint: str | None = None
+    ) -> None:
         shown = node.text if isinstance(node, Scalar) else type(node).__name__.lower()
         if hint is None and isinstance(node, Scalar) and not node.quoted:
             line = self.line(node.pos)
@@ -329,21 +355,23 @@ class _Parser:
             key=key,
             hint=hint,
         )
-        return None
 
     # -- predicates ---------------------------------------------------------------
 
-    def _predicate(self, word: str, key: Scalar, value: YamlValue):
+    def _predicate(self, word: str, key: Scalar, value: YamlValue) -> ast.Condition | None:
         if word == "in_segment":
             if not isinstance(value, Scalar) or not isinstance(value.value, str):
-                return self._wrong(value, "in_segment", "name", "a segment name")
+                self._wrong(value, "in_segment", "name", "a segment name")
+                return None
             return ast.InSegment(value.value.strip(), value.pos)
         if isinstance(value, Scalar) and isinstance(value.value, bool):
             # `abandoned_cart: false` (and the same for the other predicates) means "has none".
             base = self._build_predicate(word, {}, key.pos)
+            assert base is not None  # with no keys, nothing in them is wrong
             return base if value.value else ast.Not(base, key.pos)
         if not isinstance(value, Mapping):
-            return self._wrong(value, word, "", f"a mapping of {', '.join(_PREDICATE_KEYS[word])}")
+            self._wrong(value, word, "", f"a mapping of {', '.join(_PREDICATE_KEYS[word])}")
+            return None
         options: dict[str, YamlValue] = {}
         ok = True
         for option, option_value in value.items:
@@ -362,14 +390,17 @@ class _Parser:
             return None
         return self._build_predicate(word, options, key.pos)
 
-    def _build_predicate(self, word: str, options: dict[str, YamlValue], pos: Pos):
-        readers = {
+    def _build_predicate(
+        self, word: str, options: dict[str, YamlValue], pos: Pos
+    ) -> ast.Condition | None:
+        readers: dict[str, Callable[[str, YamlValue], object]] = {
             "date": lambda name, node: self._date(word, name, node),
             "names": lambda name, node: self._names(word, name, node),
             "count": lambda name, node: self._counts(word, name, node, F.INTEGER),
             "money": lambda name, node: self._counts(word, name, node, F.MONEY),
         }
-        parsed: dict[str, object] = {}
+        # The node's fields by name: dates, names or counts, as each key holds.
+        parsed: dict[str, Any] = {}
         ok = True
         for name, node in options.items():
             result = readers[KEY_KINDS[name]](name, node)
@@ -379,19 +410,21 @@ class _Parser:
         if not ok:
             return None
         window = ast.Window(parsed.pop("after", None), parsed.pop("before", None))
-        return BY_WORD[word].node(window=window, pos=pos, **parsed)
+        # A predicate that takes a mapping builds its node of the tree from its keys.
+        return cast(ast.Condition, BY_WORD[word].node(window=window, pos=pos, **parsed))
 
-    def _date(self, word: str, name: str, node: YamlValue):
+    def _date(self, word: str, name: str, node: YamlValue) -> DateValue | None:
         value = (
             parse_date(node.value)
             if isinstance(node, Scalar) and isinstance(node.value, str)
             else None
         )
         if value is None:
-            return self._wrong(node, word, name, DATE_SPELLINGS)
+            self._wrong(node, word, name, DATE_SPELLINGS)
+            return None
         return value
 
-    def _names(self, word: str, name: str, node: YamlValue):
+    def _names(self, word: str, name: str, node: YamlValue) -> tuple[str, ...] | None:
         nodes = node.items if isinstance(node, Sequence) else (node,)
         names = []
         for item in nodes:
@@ -401,17 +434,23 @@ class _Parser:
                 or isinstance(item.value, bool)
                 or not item.text.strip()
             ):
-                return self._wrong(item, word, name, "a name or a list of names")
+                self._wrong(item, word, name, "a name or a list of names")
+                return None
             names.append(item.text.strip())
         if not names:
-            return self._wrong(node, word, name, "a name or a list of names")
+            self._wrong(node, word, name, "a name or a list of names")
+            return None
         return tuple(names)
 
-    def _counts(self, word: str, name: str, node: YamlValue, kind: str):
+    def _counts(
+        self, word: str, name: str, node: YamlValue, kind: str
+    ) -> tuple[ast.Count, ...] | None:
+        # A field of whole numbers (F.INTEGER) or of money reads a number: an int or a
+        # Decimal, or with between and the lists, a tuple of them.
         field = F.Field(f"{word}.{name}", kind, "")
         if not isinstance(node, Mapping):
-            value = self._scalar(field, "eq", node)
-            return None if value is None else (ast.Count("eq", value),)
+            number = cast("Decimal | int | None", self._scalar(field, "eq", node))
+            return None if number is None else (ast.Count("eq", number),)
         counts = []
         for op_key, op_value in node.items:
             op = canonical(op_key.text)
@@ -424,12 +463,15 @@ class _Parser:
                     or f"use one of {', '.join(_NUMBER_OPS)}",
                 )
                 return None
-            value = self._value(field, op, op_value)
-            if value is None:
+            numbers = cast(
+                "Decimal | int | tuple[Decimal | int, ...] | None", self._value(field, op, op_value)
+            )
+            if numbers is None:
                 return None
-            counts.append(ast.Count(op, value))
+            counts.append(ast.Count(op, numbers))
         if not counts:
-            return self._wrong(node, word, name, "a number or a mapping such as {gte: 2}")
+            self._wrong(node, word, name, "a number or a mapping such as {gte: 2}")
+            return None
         return tuple(counts)
 
 

@@ -15,15 +15,15 @@ bounds (``context.name``), its dialect, and the sets of people kept apart
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from segcli.money import units
 from segcli.rules import ast
 from segcli.rules.dates import AS_OF_END, DateValue, day_start, instant_text, next_day_start
-from segcli.rules.operators import OPERATORS, PRIMITIVES, fold, fold_list
+from segcli.rules.operators import OPERATORS, PRIMITIVES, Primitive, fold, fold_list
 
 if TYPE_CHECKING:
     from segcli.rules.compile import Context
@@ -50,7 +50,7 @@ def _upper(column: str, window: ast.Window, context: Context) -> str:
 
 
 def _bound(column: str, value: DateValue, side: str, context: Context) -> str:
-    if value.is_instant:
+    if value.instant is not None:
         moment = context.add(instant_text(value.instant))
         return f"{column} > {moment}" if side == "after" else f"{column} < {moment}"
     day = value.resolve_day(context.as_of)
@@ -74,11 +74,19 @@ def count_values(count: ast.Count, money: bool) -> tuple[int, ...]:
     return tuple(units(v) if money else int(v) for v in values)
 
 
-def _counts(expression: str, counts: tuple[ast.Count, ...], money: bool, context: Context):
+def _count_primitive(count: ast.Count) -> Primitive:
+    """The primitive of a number comparison in a predicate."""
+    # Every operator a count takes (COUNT_OPERATORS, checked by the parser) has one.
+    return PRIMITIVES[cast(str, OPERATORS[count.op].compare)]
+
+
+def _counts(
+    expression: str, counts: tuple[ast.Count, ...], money: bool, context: Context
+) -> list[str]:
     terms = []
     for count in counts:
         placeholders = [context.add(v) for v in count_values(count, money)]
-        primitive = PRIMITIVES[OPERATORS[count.op].compare]
+        primitive = _count_primitive(count)
         terms.append(primitive.sql(expression, placeholders, context.dialect))
     return terms
 
@@ -261,7 +269,10 @@ def _has_order_where(node: ast.HasOrder, context: Context) -> tuple[str, str]:
 
 def compile_matches(node: ast.Condition, context: Context) -> str:
     """SQL counting a person's records that match a predicate (for --explain)."""
-    table, where = PREDICATES[type(node)].where(node, context)
+    records = PREDICATES[type(node)].where
+    # Asked only of a predicate with records (people.py checks): never of in_segment.
+    assert records is not None
+    table, where = records(node, context)
     alias = table.split()[1]
     return f"(SELECT count(*) FROM {table} WHERE {alias}.person_id = f.person_id AND {where})"
 
@@ -271,8 +282,11 @@ def predicate_sql(node: ast.Condition, context: Context) -> str:
     row = PREDICATES[type(node)]
     if row.membership is not None and (sql := row.membership(node, context)) is not None:
         return sql
+    records = row.where
+    # in_segment, the one predicate without records, is compiled as the segment it names.
+    assert records is not None
     if context.one_person:
-        table, where = row.where(node, context)
+        table, where = records(node, context)
         alias = table.split()[1]
         return f"EXISTS (SELECT 1 FROM {table} WHERE {alias}.person_id = f.person_id AND {where})"
 
@@ -280,7 +294,7 @@ def predicate_sql(node: ast.Condition, context: Context) -> str:
         # The set of matching people is computed once, not once per person. DISTINCT also
         # leads SQLite to read person ids from the (person_id, date) index rather than
         # each record through the date index (at 100,000 people: 0.1 s, not 1 s).
-        table, where = row.where(node, own)
+        table, where = records(node, own)
         alias = table.split()[1]
         return (
             f"SELECT DISTINCT {alias}.person_id FROM {table} "
@@ -341,8 +355,7 @@ def _times(node: ast.Purchased, context: Context) -> str:
     number fails.
     """
     none_in = all(
-        PRIMITIVES[OPERATORS[count.op].compare].check(0, list(count_values(count, False)))
-        for count in node.times
+        _count_primitive(count).check(0, list(count_values(count, False))) for count in node.times
     )
 
     def people(own: Context) -> str:
@@ -367,14 +380,14 @@ class PersonRecords:
     (money in ten-thousandths, dates as UTC text ``YYYY-MM-DD HH:MM:SS``)."""
 
     as_of: date
-    orders: list[dict]  # dated on or before the as-of day
-    counted: list[dict]  # those of them that are counted
-    reviews: list[dict]
-    carts: list[dict]
-    items: Callable[[str], list[dict]]  # an order's line items
-    catalogue: list[dict]  # every product
+    orders: list[dict[str, Any]]  # dated on or before the as-of day
+    counted: list[dict[str, Any]]  # those of them that are counted
+    reviews: list[dict[str, Any]]
+    carts: list[dict[str, Any]]
+    items: Callable[[str], list[dict[str, Any]]]  # an order's line items
+    catalogue: list[dict[str, Any]]  # every product
 
-    def products_of(self, record: dict) -> list[dict]:
+    def products_of(self, record: dict[str, Any]) -> list[dict[str, Any]]:
         """A line's or a review's products, by product_id or sku."""
         return [
             p
@@ -383,7 +396,7 @@ class PersonRecords:
             or (p["sku"] is not None and p["sku"] == record["sku"])
         ]
 
-    def line_products(self, item: dict) -> list[dict]:
+    def line_products(self, item: dict[str, Any]) -> list[dict[str, Any]]:
         """A line's products: by product_id or sku; a line with neither, by its title."""
         if item["product_id"] is None and item["sku"] is None:
             title = item["title"]
@@ -400,7 +413,7 @@ def in_window(stored: str | None, window: ast.Window, as_of: date) -> bool:
         return False
     if window.after is not None:
         after = window.after
-        if after.is_instant:
+        if after.instant is not None:
             if not stored > instant_text(after.instant):
                 return False
         elif not stored >= next_day_start(after.resolve_day(as_of)):
@@ -409,7 +422,7 @@ def in_window(stored: str | None, window: ast.Window, as_of: date) -> bool:
         before = window.before
         bound = (
             instant_text(before.instant)
-            if before.is_instant
+            if before.instant is not None
             else day_start(before.resolve_day(as_of))
         )
         if not stored < bound:
@@ -420,16 +433,17 @@ def in_window(stored: str | None, window: ast.Window, as_of: date) -> bool:
 def counts_hold(actual: object, counts: tuple[ast.Count, ...], money: bool) -> bool:
     """Every ``times`` / ``rating`` / ``total`` comparison holds for ``actual``."""
     return all(
-        PRIMITIVES[OPERATORS[count.op].compare].check(actual, list(count_values(count, money)))
-        for count in counts
+        _count_primitive(count).check(actual, list(count_values(count, money))) for count in counts
     )
 
 
-def _folded_set(names) -> set:
+def _folded_set(names: Iterable[object]) -> set[str | None]:
     return {fold(name) for name in names}
 
 
-def _is_product(record: dict, names: tuple[str, ...], products: list[dict]) -> bool:
+def _is_product(
+    record: dict[str, Any], names: tuple[str, ...], products: list[dict[str, Any]]
+) -> bool:
     """``product: X``: the record's product_id or sku, or the product_id, sku or title of
     one of its ``products``."""
     ids = {fold(record["product_id"]), fold(record["sku"])}
@@ -438,7 +452,7 @@ def _is_product(record: dict, names: tuple[str, ...], products: list[dict]) -> b
     return bool(ids & _folded_set(names))
 
 
-def _item_matches(item: dict, node: ast.Purchased, person: PersonRecords) -> bool:
+def _item_matches(item: dict[str, Any], node: ast.Purchased, person: PersonRecords) -> bool:
     products = person.line_products(item)
     if (
         node.product
@@ -515,7 +529,15 @@ def _with_window(text: str, window: ast.Window) -> str:
     return f"{text} {words}" if words else text
 
 
-def _purchased_words(node: ast.Purchased, words) -> str:
+class Words(Protocol):
+    """How a predicate's sentence writes a list of names and its number comparisons."""
+
+    def either(self, names: tuple[str, ...]) -> str: ...
+
+    def counts(self, label: str, counts: tuple[ast.Count, ...]) -> str: ...
+
+
+def _purchased_words(node: ast.Purchased, words: Words) -> str:
     what = []
     for label, names in (
         ("product", node.product),
@@ -531,14 +553,14 @@ def _purchased_words(node: ast.Purchased, words) -> str:
     return text
 
 
-def _reviewed_words(node: ast.Reviewed, words) -> str:
+def _reviewed_words(node: ast.Reviewed, words: Words) -> str:
     text = "reviewed " + (words.either(node.product) if node.product else "a product")
     if node.rating:
         text += f" with {words.counts('rating', node.rating)}"
     return _with_window(text, node.window)
 
 
-def _has_order_words(node: ast.HasOrder, words) -> str:
+def _has_order_words(node: ast.HasOrder, words: Words) -> str:
     text = "has an order"
     if node.status:
         text += f" with status {words.either(node.status)}"

@@ -3,7 +3,7 @@ segment nests deeper than SQLite can evaluate."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 
 from segcli.rules import ast
 from segcli.rules.parse import did_you_mean
@@ -32,7 +32,7 @@ def references(condition: ast.Condition) -> list[ast.InSegment]:
 
 
 def check_references(
-    segments: dict[str, ast.Segment], broken: set[str] = frozenset()
+    segments: dict[str, ast.Segment], broken: Set[str] = frozenset()
 ) -> list[Problem]:
     """Problems with in_segment: unknown names and cycles, each reported where it is written.
 

@@ -4,7 +4,7 @@ choosing those a command is about, listing and validating them."""
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,7 +74,7 @@ def _read(path: Path) -> tuple[ast.Segment | None, list[Problem], str]:
     return segment, problems, segment.name if segment else default_name
 
 
-def load_catalog(directory: Path, extra_files: list[Path] = ()) -> Catalog:
+def load_catalog(directory: Path, extra_files: Sequence[Path] = ()) -> Catalog:
     """Built-ins, then every segment file in ``directory``, then ``extra_files``."""
     catalog = Catalog(segments=dict(BUILTINS))
     paths: list[Path] = []
@@ -236,15 +236,16 @@ def resolve(catalog: Catalog, arguments: list[str]) -> list[ast.Segment]:
         name = argument
         if is_path(argument):
             wanted = Path(argument).resolve()
-            name = next(
+            found = next(
                 (n for n, source in catalog.files.items() if Path(source).resolve() == wanted),
                 None,
             )
-            if name is None:
+            if found is None:
                 problems = [p for p in catalog.problems if Path(p.path).resolve() == wanted]
                 if problems:
                     raise every_problem(catalog, problems)
                 raise SegcliError(f"no segment file {argument}")
+            name = found
         if name in catalog.broken:
             broken.append(name)
             continue

@@ -102,8 +102,9 @@ def _type(name: str) -> str | None:
     return None if field is None else field.type
 
 
-# A value of these types for scripts; a value of any other type is written as stored.
-_PLAIN_VALUES: dict[str, Callable] = {
+# A value of these types for scripts; a value of any other type, or of a field outside the
+# registry (type None), is written as stored.
+_PLAIN_VALUES: dict[str | None, Callable] = {
     F.MONEY: to_decimal,
     F.DATE: iso_utc,
     F.BOOLEAN: bool,

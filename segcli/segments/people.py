@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import cast
 
 from segcli.errors import SegcliError
 from segcli.money import format_money, to_decimal
@@ -59,7 +60,8 @@ def show_field(facts: dict, name: str) -> str:
         return "(not set)" if average is None else str(average)
     if field is not None and field.type == F.CUSTOM:
         value = custom_fields(facts).get(F.custom_name(name))
-        return "(not set)" if value is None else value
+        # Custom fields are stored as the text of their cells (importer/batches.py).
+        return "(not set)" if value is None else cast(str, value)
     value = facts.get(name)
     if field is not None and field.type == F.TAGS:
         tags = json.loads(value or "[]")
@@ -84,6 +86,7 @@ class ExplainedNode:
 def explain(evaluation: Evaluation, segment: ast.Segment, person_id: int) -> list[ExplainedNode]:
     """Each criterion of the segment with the person's actual value and pass or fail."""
     facts = evaluation.person(person_id)
+    assert facts is not None  # customer show explains a person known on the as-of date
     explained = []
     for depth, node, text in lines(segment.criteria):
         passed = evaluation.is_member(node, person_id)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from segcli.errors import SegcliError
 from segcli.examples.demo import example_segments_dir
-from segcli.rules.loader import Mapping, Scalar, YamlValue, load_yaml
+from segcli.rules.loader import Mapping, Scalar, Sequence, YamlValue, load_yaml
 from segcli.rules.parameters import BadValue, Parameter, read_parameters, value_yaml
 from segcli.rules.parse import did_you_mean, parse_segment_text
 from segcli.rules.problems import Pos
@@ -108,7 +109,8 @@ def fill(template: Template, name: str, values: dict[str, str], title: str | Non
         except BadValue as error:
             raise SegcliError(f"--set {key}: {error}") from None
         edits += [(target, text) for target in parameter.targets]
-    edits.append((template.root.get("name"), name))
+    # Every template, an example segment file shipped with segcli, has a name and a title.
+    edits.append((cast(YamlValue, template.root.get("name")), name))
     description = template.root.get("description")
     if values and description is not None:
         # The template's description speaks of its own values.
@@ -116,7 +118,9 @@ def fill(template: Template, name: str, values: dict[str, str], title: str | Non
         said = f"From the {template.name} template with {chosen}."
         edits.append((description, json.dumps(said, ensure_ascii=False)))
     if title is not None:
-        edits.append((template.root.get("title"), json.dumps(title, ensure_ascii=False)))
+        edits.append(
+            (cast(YamlValue, template.root.get("title")), json.dumps(title, ensure_ascii=False))
+        )
     return _rewrite(template.text, edits)
 
 
@@ -131,7 +135,11 @@ def _rewrite(text: str, edits: list[tuple[YamlValue, str]]) -> str:
 
     spans = []
     for node, new in edits:
-        start, end = offset(node.pos), offset(node.end)
+        # What is rewritten is text or a list (a parameter's value, the name, the title, the
+        # description) as read from the file, which knows where its source ends.
+        located = cast("Scalar | Sequence", node)
+        assert located.end is not None
+        start, end = offset(located.pos), offset(located.end)
         # A block scalar or block list ends where the next key starts: keep the line
         # ends and indentation before it.
         end = start + len(text[start:end].rstrip())

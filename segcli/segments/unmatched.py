@@ -161,7 +161,7 @@ def _message(wanted: _Wanted) -> str:
 
 def _wanted(segments: Iterable[ast.Segment], known: dict[str, ast.Segment]) -> Iterator[_Wanted]:
     pending = list(segments)
-    visited: set[str] = set()
+    visited: set[tuple[str, str]] = set()
     while pending:
         segment = pending.pop(0)
         if (segment.source, segment.name) in visited:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
 from segcli.errors import StoreBusy, StoreError
 from segcli.store.schema import MIGRATION_NAMES, migrations
+
+# Values bound to a statement: by position, or by name.
+Parameters = Sequence[object] | Mapping[str, object]
 
 # How long a writer waits for another segcli process to finish before giving up.
 BUSY_TIMEOUT_MS = 30_000
@@ -31,10 +35,11 @@ class Store:
         self.on_wait: Callable[[], None] | None = None
         self._patient = True
 
-    def execute(self, sql: str, params: tuple | list | dict = ()) -> sqlite3.Cursor:
+    def execute(self, sql: str, params: Parameters = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
 
-    def scalar(self, sql: str, params: tuple | list | dict = ()):
+    def scalar(self, sql: str, params: Parameters = ()) -> Any:
+        """The first column of the first row (None when there is none): any SQLite value."""
         row = self.conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
@@ -112,7 +117,7 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

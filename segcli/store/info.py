@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from segcli.store.db import Store
 from segcli.store.schema import RECORD_TABLES
 from segcli.store.settings import store_currency
@@ -15,7 +17,7 @@ _BROUGHT_BY = """
 """
 
 
-def store_info(store: Store) -> dict:
+def store_info(store: Store) -> dict[str, Any]:
     """A summary of the database, as plain data."""
     counts = {kind: store.scalar(f"SELECT count(*) FROM {kind}") for kind in RECORD_TABLES}
     # The latest import of each kind of record, and the kind of file it came in.
@@ -72,7 +74,7 @@ def store_info(store: Store) -> dict:
     }
 
 
-def _files_without_customer_column(store: Store) -> list[dict]:
+def _files_without_customer_column(store: Store) -> list[dict[str, Any]]:
     """Orders files whose latest import had no column naming the customer: every order
     in them was anonymous. A file imported again with such a column is left out."""
     return [

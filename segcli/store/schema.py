@@ -6,6 +6,8 @@ Never edit a migration that has shipped; add a new one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -20,7 +22,7 @@ MIGRATION_NAMES: list[str] = []
 RECORD_TABLES = ("customers", "orders", "items", "products", "reviews", "subscribers", "carts")
 
 
-def migration(function):
+def migration(function: Callable[[Database], None]) -> Callable[[Database], None]:
     """Register ``function`` as the next migration."""
     MIGRATION_NAMES.append(function.__name__)
     return migrations()(function)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from segcli.store.db import Store
 
 
 def store_currency(store: Store) -> str | None:
     """The store's currency, once it has one: every amount stored is in it."""
-    return store.scalar("SELECT value FROM settings WHERE name = 'currency'")
+    # The settings table holds text.
+    return cast("str | None", store.scalar("SELECT value FROM settings WHERE name = 'currency'"))
 
 
 def keep_store_currency(store: Store, currency: str) -> None:
