@@ -22,7 +22,7 @@ from segcli.importer.headers import likely_column
 from segcli.importer.kinds import KINDS, known_columns
 from segcli.importer.load import ImportOptions, ImportResult, import_file
 from segcli.importer.rejects import RejectsFile
-from segcli.output import file_progress, say, warn
+from segcli.output import counted, file_progress, say, warn
 
 EXIT_REJECTED = 3
 
@@ -63,20 +63,18 @@ def _currency(value: str) -> str:
 
 
 def _rates(kind: str, currency, rate_options: tuple[str, ...], rates_path: Path | None) -> Rates:
-    """The rates given with --rate and --rates (orders only)."""
-    if kind != "orders" and (currency or rate_options or rates_path):
+    """The rates given with --rate and --rates (files of kinds with amounts in a currency)."""
+    if not KINDS[kind].converts_currency and (currency or rate_options or rates_path):
         raise click.UsageError("--currency, --rate and --rates go with orders files")
     try:
         fixed = parse_rate_options(rate_options)
     except BadValue as error:
         raise click.BadParameter(error.reason, param_hint="--rate") from None
     rates = read_rates_file(rates_path) if rates_path is not None else Rates()
-    both = sorted(set(fixed) & (set(rates.fixed) | set(rates.dated)))
-    if both:
-        raise click.UsageError(f"{', '.join(both)}: a rate is given by --rate and by --rates")
-    rates.fixed.update(fixed)
-    rates.sources.update(dict.fromkeys(fixed, "--rate"))
-    return rates
+    try:
+        return rates.with_fixed(fixed)
+    except BadValue as error:
+        raise click.UsageError(error.reason) from None
 
 
 def _delimiter(value: str) -> str:
@@ -106,19 +104,15 @@ def _date_format(value: str | None) -> str | None:
     return value
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
-
-
 def report(shown_path: str, result: ImportResult) -> None:
     """The summary of one file's import, and its first rejected rows, on stderr."""
     would = "would be " if result.dry_run else ""
     counts = (
-        f"{_plural(result.rows_read, 'row')} read: {would}{result.inserted:,} inserted, "
+        f"{counted(result.rows_read, 'row')} read: {would}{result.inserted:,} inserted, "
         f"{result.updated:,} updated, {result.unchanged:,} unchanged, "
         f"{result.rejected:,} rejected"
     )
-    read_as = f"{shown_path}: read as {result.read_as}, {_plural(result.columns, 'column')}"
+    read_as = f"{shown_path}: read as {result.read_as}, {counted(result.columns, 'column')}"
     say(read_as + (f"; {result.dates}" if result.dates else ""))
     if result.delimiter_note:
         say(f"{shown_path}: {result.delimiter_note}")
@@ -126,7 +120,7 @@ def report(shown_path: str, result: ImportResult) -> None:
         warn(f"{shown_path}: {message}")
     if result.ignored:
         say(
-            f"{shown_path}: ignoring {_plural(len(result.ignored), 'column')} segcli has no "
+            f"{shown_path}: ignoring {counted(len(result.ignored), 'column')} segcli has no "
             f"place for: {', '.join(result.ignored)}"
         )
     for reject in result.rejects:
@@ -134,12 +128,12 @@ def report(shown_path: str, result: ImportResult) -> None:
     hidden = result.rejected - len(result.rejects)
     if hidden > 0:
         say(
-            f"{shown_path}: ... and {_plural(hidden, 'more rejected row')} "
+            f"{shown_path}: ... and {counted(hidden, 'more rejected row')} "
             "(--rejects FILE saves them all)"
         )
     if result.replaced:
         say(
-            f"{shown_path}: {_plural(result.replaced, 'row')} replaced by a later row with the "
+            f"{shown_path}: {counted(result.replaced, 'row')} replaced by a later row with the "
             "same key (each counted with the row that replaced it)"
         )
     if result.refused:
@@ -152,8 +146,8 @@ def report(shown_path: str, result: ImportResult) -> None:
     if result.orders is not None:
         inserted, updated, unchanged = result.orders
         say(
-            f"{shown_path}: {_plural(sum(result.orders), 'order')} with "
-            f"{_plural(result.line_items, 'line item')}: {would}{inserted:,} inserted, "
+            f"{shown_path}: {counted(sum(result.orders), 'order')} with "
+            f"{counted(result.line_items, 'line item')}: {would}{inserted:,} inserted, "
             f"{updated:,} updated, {unchanged:,} unchanged"
         )
     if result.new_currency:
@@ -164,7 +158,7 @@ def report(shown_path: str, result: ImportResult) -> None:
     if result.converted:
         by_currency = ", ".join(f"{code} ({count:,})" for code, count in result.converted.items())
         say(
-            f"{shown_path}: {_plural(sum(result.converted.values()), 'order')} "
+            f"{shown_path}: {counted(sum(result.converted.values()), 'order')} "
             f"{would}converted into {result.currency}: {by_currency}"
         )
     if result.anonymous:
@@ -175,7 +169,7 @@ def report(shown_path: str, result: ImportResult) -> None:
             else ("it counts" if one else "they count")
         )
         say(
-            f"{shown_path}: {_plural(result.anonymous, 'order')} {'has' if one else 'have'} "
+            f"{shown_path}: {counted(result.anonymous, 'order')} {'has' if one else 'have'} "
             f"no customer id or email: {counts} for no one"
         )
 
@@ -334,7 +328,7 @@ def import_command(
         raise
     if rejects_file is not None:
         rejects_file.commit()
-        say(f"{_plural(rejects_file.rows, 'rejected row')} written to {rejects_path}")
+        say(f"{counted(rejects_file.rows, 'rejected row')} written to {rejects_path}")
     click.get_current_context().exit(exit_code)
 
 

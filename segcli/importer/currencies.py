@@ -15,10 +15,12 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 from segcli.errors import BadValue, ImportRefused
+from segcli.importer.reader import CsvFile
 from segcli.money import SCALE, to_decimal
 
 # ISO 4217 currencies whose smallest unit is not the hundredth (all others: 2 decimals).
@@ -89,6 +91,16 @@ class Rates:
     def __bool__(self) -> bool:
         return bool(self.fixed or self.dated)
 
+    def with_fixed(self, fixed: dict[str, Decimal]) -> Rates:
+        """These rates and those given one by one (``--rate``); a currency given by both
+        is an error."""
+        both = sorted(set(fixed) & (set(self.fixed) | set(self.dated)))
+        if both:
+            raise BadValue(f"{', '.join(both)}: a rate is given by --rate and by --rates")
+        self.fixed.update(fixed)
+        self.sources.update(dict.fromkeys(fixed, "--rate"))
+        return self
+
     def rate(self, currency: str, day: str) -> Decimal | None:
         """The rate of ``currency`` on ``day`` (YYYY-MM-DD): the fixed one, or the one of the
         latest date on or before the day."""
@@ -118,8 +130,6 @@ def parse_rate_options(options: tuple[str, ...]) -> dict[str, Decimal]:
 def read_rates_file(path: Path) -> Rates:
     """A rates file: CSV with ``currency`` and ``rate``, and optionally ``date`` (from
     that day on, until the next date of the same currency)."""
-    from segcli.importer.reader import CsvFile  # the reader is the import's: imported late
-
     rates = Rates()
     dated: dict[str, dict[str, Decimal]] = {}
     with CsvFile(path) as source:
@@ -161,8 +171,6 @@ def read_rates_file(path: Path) -> Rates:
 
 
 def _day(text: str) -> str | None:
-    from datetime import date
-
     text = text.strip()
     if not text:
         return None

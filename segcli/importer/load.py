@@ -32,6 +32,7 @@ from segcli.importer.plan import plan_file
 from segcli.importer.reader import CsvFile
 from segcli.importer.rejects import RejectLog, RejectsFile
 from segcli.importer.staging import Counts, drop_temp_tables, loaded_rows
+from segcli.output import counted
 from segcli.store.db import Store, create_indexes
 from segcli.store.settings import keep_store_currency
 
@@ -133,12 +134,12 @@ def _import(
                     result.rejected = rejects.count
                     if translation is not None:
                         result.warnings += [
-                            f"{message} ({_plural(count, 'row')})"
+                            f"{message} ({counted(count, 'row')})"
                             for message, count in translation.notes.values()
                         ]
                     if options.strict and rejects.count:
                         result.refused = (
-                            f"{_plural(rejects.count, 'row')} rejected and --strict is set: "
+                            f"{counted(rejects.count, 'row')} rejected and --strict is set: "
                             "nothing from this file was written"
                         )
                         raise _Rollback
@@ -207,15 +208,11 @@ def _note_currency(store: Store, conversion: Conversion, result: ImportResult) -
     )
     if unconverted:
         result.warnings.append(
-            f"{_plural(unconverted, 'order')} stored before {'is' if unconverted == 1 else 'are'} "
+            f"{counted(unconverted, 'order')} stored before {'is' if unconverted == 1 else 'are'} "
             f"in another currency than {conversion.adopted} and not converted (imported "
             "before segcli converted currencies): import their files again with --rate or "
             "--rates"
         )
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def _log_import(store: Store, result: ImportResult, dialect: str) -> None:

@@ -14,8 +14,8 @@ from segcli.errors import StoreError
 from segcli.rules import ast
 from segcli.rules.compile import Context, Params, as_of_params, compile_condition, compile_segment
 from segcli.rules.operators import compare_custom, fold
-from segcli.segments.kept import KeptSets, cannot_write
-from segcli.store.db import Store, set_indexes_aside
+from segcli.segments.kept import KeptSets
+from segcli.store.db import Store, cannot_write, set_indexes_aside
 
 # The page cache while evaluating, in KiB (negative: SQLite's unit for KiB).
 EVALUATION_CACHE_KIB = -16_000

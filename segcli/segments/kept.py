@@ -14,7 +14,7 @@ import sqlite3
 
 from segcli.errors import StoreError
 from segcli.rules.compile import PeopleSet
-from segcli.store.db import Store
+from segcli.store.db import Store, cannot_write
 
 # Kept sets of people hold at most this many rows per person of the facts, about the
 # facts' own size (a row is some 12 bytes, a person's facts some 250): a store with
@@ -23,22 +23,6 @@ KEPT_ROWS_PER_PERSON = 20
 # ...but never less room than this (about 1 MB): a small store, or a date before most of
 # its people, keeps every set.
 KEPT_ROWS_AT_LEAST = 100_000
-
-# A database that cannot be written now: another process writes it, it is read-only,
-# or its disk is full. Keeping is then skipped: the next command computes the sets.
-_CANNOT_WRITE = {
-    sqlite3.SQLITE_BUSY,
-    sqlite3.SQLITE_LOCKED,
-    sqlite3.SQLITE_READONLY,
-    sqlite3.SQLITE_FULL,
-    sqlite3.SQLITE_IOERR,
-    sqlite3.SQLITE_CANTOPEN,
-}
-
-
-def cannot_write(error: sqlite3.Error) -> bool:
-    """Whether a database error says the database cannot be written now."""
-    return (getattr(error, "sqlite_errorcode", 0) & 0xFF) in _CANNOT_WRITE
 
 
 class KeptSets:

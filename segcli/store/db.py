@@ -121,6 +121,25 @@ class Store:
         self.close()
 
 
+# A database that cannot be written now: another process writes it, it is read-only,
+# or its disk is full. Writing what is only kept for later (stored facts, kept sets) is
+# then skipped: the next command computes them again.
+_CANNOT_WRITE = {
+    sqlite3.SQLITE_BUSY,
+    sqlite3.SQLITE_LOCKED,
+    sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_FULL,
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_CANTOPEN,
+}
+
+
+def cannot_write(error: sqlite3.Error) -> bool:
+    """Whether a database error says the database cannot be written now (by SQLite's
+    primary result code)."""
+    return (getattr(error, "sqlite_errorcode", 0) & 0xFF) in _CANNOT_WRITE
+
+
 def _is_busy(error: sqlite3.Error) -> bool:
     return "locked" in str(error) or "busy" in str(error)
 
