@@ -95,12 +95,13 @@ COUNTS_AFTER = {
 
 
 def snapshot(db: Path) -> dict[str, tuple[list[str], set[tuple]]]:
-    """Every table's columns and rows (facts segcli keeps for itself left out)."""
+    """Every table's columns and rows (facts segcli keeps for itself, and the data
+    versions, which every import replaces, left out)."""
     with sqlite3.connect(db) as conn:
         tables = [
             name
             for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            if not name.startswith(("sqlite_", "facts_"))
+            if not name.startswith(("sqlite_", "facts_", "data_versions"))
         ]
         found = {}
         for table in tables:

@@ -108,6 +108,7 @@ def resolve_touched(store: Store, before_attributes: Callable[[], None] | None =
     if touched >= WHOLE_DERIVATION_SHARE * store.scalar("SELECT count(*) FROM people"):
         resolve_people(store, before_attributes)
         return
+    store.wrote("people")
     _drop_temp_tables(store)
     run = store.execute
     # A customer id's email: its customer row's, else that of its newest record. '' when
@@ -204,16 +205,20 @@ def resolve_touched(store: Store, before_attributes: Callable[[], None] | None =
         linked = f"SELECT person_id FROM main.{table} t WHERE ({scope}) AND person_id IS NOT NULL"
         run(f"INSERT OR IGNORE INTO temp.affected {linked}")
         if table != "subscribers":
-            run(
+            _relink(
+                store,
+                table,
                 f"""UPDATE main.{table} AS t SET person_id = link.person_id
                 FROM people AS link
                 WHERE t.customer_id IN ({touched_ids}) AND link.customer_id = t.customer_id
-                AND t.person_id IS NOT link.person_id"""
+                AND t.person_id IS NOT link.person_id""",
             )
-        run(
+        _relink(
+            store,
+            table,
             f"""UPDATE main.{table} AS t SET person_id = link.person_id
             FROM temp.email_links AS link
-            WHERE {by_email} AND link.email = t.email AND t.person_id IS NOT link.person_id"""
+            WHERE {by_email} AND link.email = t.email AND t.person_id IS NOT link.person_id""",
         )
     # The people those records joined: each is now linked to its customer id's person or
     # to its email's (no need to read the records again).
@@ -231,6 +236,7 @@ def resolve_touched(store: Store, before_attributes: Callable[[], None] | None =
 def resolve_people(store: Store, before_attributes: Callable[[], None] | None = None) -> None:
     """Derive people from every stored record and link each record to its person."""
     run = store.execute
+    store.wrote("people")
     _drop_temp_tables(store)
 
     # A customer id's email: its customer row's, else that of its newest record. A
@@ -311,7 +317,9 @@ def resolve_people(store: Store, before_attributes: Callable[[], None] | None = 
 
     for table in _RECORD_TABLES:
         key = "order_id" if table == "orders" else "record_key"
-        run(
+        _relink(
+            store,
+            table,
             f"""
             UPDATE {table} SET person_id = link.person_id
             FROM (
@@ -323,18 +331,26 @@ def resolve_people(store: Store, before_attributes: Callable[[], None] | None = 
                     ON r.customer_id IS NULL AND by_email.email = r.email
             ) AS link
             WHERE link.record = {table}.{key} AND {table}.person_id IS NOT link.person_id
-            """
+            """,
         )
-    run(
+    _relink(
+        store,
+        "subscribers",
         """
         UPDATE subscribers SET person_id = link.person_id
         FROM email_people AS link
         WHERE link.email = subscribers.email AND subscribers.person_id IS NOT link.person_id
-        """
+        """,
     )
     if before_attributes is not None:
         before_attributes()
     _refresh_attributes(store, everyone=True)
+
+
+def _relink(store: Store, table: str, update: str) -> None:
+    """Run an UPDATE of records' person links; the table changed if any row did."""
+    if store.execute(update).rowcount:
+        store.wrote(table)
 
 
 _CUSTOMER_ADDRESS = """coalesce(by_id.country, by_id.region, by_id.city,

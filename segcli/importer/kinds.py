@@ -75,10 +75,16 @@ class Kind:
     # and how any later file is staged and merged with what is stored.
     fill_empty: Fill | None = fill_by_key
     merge: Merge = merge_by_key
+    # Tables besides its own that loading its files writes (a product's collections).
+    also_writes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.table not in RECORD_TABLES:
             raise ValueError(f"{self.name}: the store has no table {self.table!r}")
+
+    def tables(self, *, line_items: bool = False) -> tuple[str, ...]:
+        """The tables a file of this kind writes; ``line_items``: it carries line items."""
+        return (self.table, *self.also_writes, *(("items",) if line_items else ()))
 
     def expected_columns(self) -> str:
         """The columns a file of this kind needs and may have, for messages."""
@@ -487,6 +493,7 @@ PRODUCTS = Kind(
     # Always staged: the merge also fills product_collections, which the direct path does not.
     fill_empty=None,
     merge=merge_products,
+    also_writes=("product_collections",),
 )
 
 REVIEWS = Kind(

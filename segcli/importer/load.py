@@ -158,6 +158,9 @@ def _import(
                     elif deferred:
                         steps.phase("building indexes")
                         create_indexes(store, deferred)
+                    if result.inserted or result.updated:
+                        store.wrote(*kind.tables(line_items=feed.plan.line_items))
+                    store.stamp_versions()
                     # The temporary tables are left for the connection's end (or the next
                     # file) to drop: dropping them page by page here took up to 0.4 s.
                     _log_import(store, result, options.dialect)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -34,6 +35,9 @@ class Store:
         # Told when a write must wait for another process (the command says so).
         self.on_wait: Callable[[], None] | None = None
         self._patient = True
+        # The tables the current write transaction changed, stamped with a new data
+        # version before it commits (``stamp_versions``).
+        self.written: set[str] = set()
 
     def execute(self, sql: str, params: Parameters = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
@@ -80,6 +84,7 @@ class Store:
             self._begin_writing()
         except sqlite3.OperationalError as error:
             raise _busy_or_error(self.path, error) from error
+        self.written = set()
         try:
             yield self
         except BaseException:
@@ -107,6 +112,30 @@ class Store:
                 self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self.on_wait()
         self.conn.execute("BEGIN IMMEDIATE")
+
+    def wrote(self, *tables: str) -> None:
+        """Say that the current write transaction changed ``tables``."""
+        self.written.update(tables)
+
+    def stamp_versions(self) -> int | None:
+        """Give every table the transaction changed a new data version (in the
+        transaction); returns that version, or None when nothing was changed."""
+        if not self.written:
+            return None
+        # Random, not counted: another history of the store (a backup restored and
+        # imported into) never reaches a version that a copied file is named after.
+        version = secrets.randbits(62)
+        self.conn.executemany(
+            "INSERT INTO data_versions (name, version) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET version = excluded.version",
+            [(table, version) for table in sorted(self.written)],
+        )
+        self.written = set()
+        return version
+
+    def data_versions(self) -> dict[str, int]:
+        """Each table's data version (migration m010 gives every table one)."""
+        return dict(self.execute("SELECT name, version FROM data_versions").fetchall())
 
     def schema_version(self) -> int:
         return len(migrations.applied(self.db))

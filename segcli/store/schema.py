@@ -352,3 +352,26 @@ def m009_facts_cache(db: Database) -> None:
         ) WITHOUT ROWID;
         """
     )
+
+
+@migration
+def m010_data_versions(db: Database) -> None:
+    """The data version of each table evaluation reads: a number that every import that
+    changes the table replaces, in its own transaction. The analytic copy
+    (segcli/analytic/copy.py) names each file after the version it was read at and reads
+    a table again when its version is another. Versions are random, not counted: a store
+    restored from a backup, or deleted and created anew, never meets a file of the same
+    version and other data. Every table starts with one of its own."""
+    db.executescript(
+        """
+        CREATE TABLE data_versions (
+            name TEXT PRIMARY KEY,
+            version INTEGER NOT NULL
+        );
+        INSERT INTO data_versions (name, version)
+        SELECT value, abs(random() >> 2) FROM json_each(
+            '["people", "orders", "items", "products", "product_collections", "reviews",
+              "subscribers", "carts", "customers"]'
+        );
+        """
+    )

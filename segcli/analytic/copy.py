@@ -1,0 +1,295 @@
+"""The analytic copy: the store's tables as DuckDB reads them, one Parquet file a table.
+
+SQLite stays the store of record; this copy is derived from it, never authoritative, and
+safe to delete. Each file is named after the data version its table had when it was read
+(``data_versions``, which every import stamps in its own transaction), so a copy is
+current exactly when each table's file of its current version is there. A table whose
+version moved on is read again, and only that table: a new orders file refreshes orders
+(and people, when it brought new ones), not a million people's line items.
+
+Files are written under a temporary name and renamed when complete: a refresh killed
+half-way leaves the old file or the new one, never a mix. Two processes never block each
+other beyond one table's refresh: a table is refreshed under its own lock, a process that
+finds it being refreshed waits for that and takes the result, and a file in use (a shared
+lock on it) is not deleted when a newer one replaces it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from segcli.errors import StoreError
+from segcli.files import OWNER_ONLY
+from segcli.store.db import Store
+
+if TYPE_CHECKING:
+    from segcli.analytic.reading import StoreReader
+
+# The columns evaluation reads, per table, with their type in the copy. Only these are
+# copied: an order's addresses and currencies are the store's business, not a segment's.
+TEXT, INTEGER = "text", "integer"
+COPIED: dict[str, dict[str, str]] = {
+    "people": {
+        "person_id": INTEGER,
+        "person_key": TEXT,
+        "customer_id": TEXT,
+        "email": TEXT,
+        "first_name": TEXT,
+        "last_name": TEXT,
+        "created_at": TEXT,
+        "first_seen_at": TEXT,
+        "customer_accepts_marketing": INTEGER,
+        "country": TEXT,
+        "region": TEXT,
+        "city": TEXT,
+        "tags": TEXT,
+        "customer_group": TEXT,
+        "channel": TEXT,
+        "custom": TEXT,
+    },
+    "orders": {
+        "order_id": TEXT,
+        "person_id": INTEGER,
+        "created_at": TEXT,
+        "total": INTEGER,
+        "status": TEXT,
+        "counted": INTEGER,
+        "accepts_marketing": INTEGER,
+    },
+    "items": {
+        "order_id": TEXT,
+        "product_id": TEXT,
+        "sku": TEXT,
+        "title": TEXT,
+        "collection": TEXT,
+        "vendor": TEXT,
+    },
+    "products": {
+        "record_key": TEXT,
+        "product_id": TEXT,
+        "sku": TEXT,
+        "title": TEXT,
+        "product_type": TEXT,
+        "vendor": TEXT,
+    },
+    "product_collections": {"record_key": TEXT, "collection": TEXT},
+    "reviews": {
+        "person_id": INTEGER,
+        "product_id": TEXT,
+        "sku": TEXT,
+        "rating": INTEGER,
+        "created_at": TEXT,
+    },
+    "subscribers": {"person_id": INTEGER, "subscribed_at": TEXT, "status": TEXT},
+    "carts": {"person_id": INTEGER, "created_at": TEXT},
+}
+
+# Rows per Arrow batch read from SQLite, and so per Parquet row group: large enough that
+# a batch costs little, small enough that DuckDB reads the groups in parallel.
+BATCH_ROWS = 65_536
+# The directory holding the copy, beside the store: ``shop.db`` → ``shop.db.analytic``.
+SUFFIX = ".analytic"
+_PARQUET = ".parquet"
+
+
+def copy_directory(store_path: Path) -> Path:
+    """Where the analytic copy of the store at ``store_path`` lives."""
+    return store_path.with_name(store_path.name + SUFFIX)
+
+
+def _stamp(table: str, schema_version: int) -> str:
+    """What a table's file holds besides its data version: its columns and the store's
+    schema, so that a new segcli or a migration never reads an older file as current."""
+    text = f"{table} {sorted(COPIED[table].items())} {schema_version}"
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def file_name(table: str, version: int, schema_version: int) -> str:
+    return f"{table}-{version}-{_stamp(table, schema_version)}{_PARQUET}"
+
+
+@dataclass(frozen=True)
+class Size:
+    """How big the copy is, for ``info``."""
+
+    files: int
+    bytes: int
+
+
+def copy_size(store_path: Path) -> Size:
+    directory = copy_directory(store_path)
+    if not directory.is_dir():
+        return Size(0, 0)
+    files = [path for path in directory.iterdir() if path.suffix == _PARQUET]
+    return Size(len(files), sum(path.stat().st_size for path in files))
+
+
+class AnalyticCopy:
+    """The current copy of one store, held in use (shared locks) until ``close``."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.directory = copy_directory(store.path)
+        # The file of each table this process reads, and the lock that keeps it.
+        self.files: dict[str, Path] = {}
+        self._held: list[IO[bytes]] = []
+        # The tables refreshed by this process, for the command and the tests.
+        self.refreshed: list[str] = []
+
+    def __enter__(self) -> AnalyticCopy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for handle in self._held:
+            handle.close()
+        self._held.clear()
+
+    def open(self) -> dict[str, Path]:
+        """The file of every table at the store's current data versions, each refreshed
+        first when it is not there; held in use until ``close``."""
+        self._make_directory()
+        for _ in range(10):
+            versions = self._versions()
+            wanted = {table: self.directory / name for table, name in versions.items()}
+            stale = [table for table, path in wanted.items() if not path.exists()]
+            if stale:
+                self._refresh(stale)
+                continue
+            if self._hold(wanted):
+                self.files = wanted
+                return wanted
+        raise StoreError(
+            f"the analytic copy in {self.directory} keeps changing under this command",
+            hint="imports are running one after another; try again when they are done",
+        )
+
+    def _versions(self) -> dict[str, str]:
+        store = self.store
+        versions = store.data_versions()
+        schema = store.schema_version()
+        return {table: file_name(table, versions.get(table, 0), schema) for table in COPIED}
+
+    def _make_directory(self) -> None:
+        try:
+            self.directory.mkdir(mode=0o700, exist_ok=True)
+        except OSError as error:
+            raise StoreError(
+                f"cannot create the analytic copy {self.directory}: {error.strerror}",
+                hint="segcli needs to write beside the database; or use --engine sqlite",
+            ) from error
+        if not self.directory.is_dir():
+            raise StoreError(f"{self.directory} is in the way of segcli's analytic copy")
+
+    def _hold(self, wanted: dict[str, Path]) -> bool:
+        """Take a shared lock on each file (a newer copy does not delete a file in use);
+        False when one was replaced meanwhile."""
+        self.close()
+        for path in wanted.values():
+            try:
+                handle = path.open("rb")
+            except FileNotFoundError:
+                self.close()
+                return False
+            fcntl.flock(handle, fcntl.LOCK_SH)
+            self._held.append(handle)
+            # Deleted between the open and the lock: not the file of that name any more.
+            if not _same_file(handle, path):
+                self.close()
+                return False
+        return True
+
+    def _refresh(self, tables: list[str]) -> None:
+        """Read ``tables`` from the store into new files, each under its own lock."""
+        from segcli.analytic.reading import StoreReader
+
+        with StoreReader(self.store.path) as reader:
+            versions = reader.versions()
+            schema = self.store.schema_version()
+            for table in tables:
+                target = self.directory / file_name(table, versions.get(table, 0), schema)
+                with self._lock(table):
+                    if not target.exists():
+                        self._write(reader, table, target)
+                        self.refreshed.append(table)
+                    self._forget_older(table, keep=target)
+
+    @contextlib.contextmanager
+    def _lock(self, table: str) -> Iterator[None]:
+        """One process refreshes a table at a time; another waits, then finds it done."""
+        path = self.directory / f".{table}.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, OWNER_ONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def _write(self, reader: StoreReader, table: str, target: Path) -> None:
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, OWNER_ONLY)
+        try:
+            with open(fd, "wb") as out:
+                reader.write_parquet(table, COPIED[table], out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                temporary.unlink()
+            raise
+
+    def _forget_older(self, table: str, keep: Path) -> None:
+        """Delete the table's other files that no process is reading, and temporary
+        files left by a refresh that was killed."""
+        for path in self.directory.glob(f"{table}-*{_PARQUET}"):
+            if path != keep:
+                _delete_unused(path)
+        for path in self.directory.glob(f".{table}-*.tmp"):
+            pid = path.name.rsplit(".", 2)[-2]
+            if pid.isdigit() and not _alive(int(pid)):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+
+
+def _delete_unused(path: Path) -> None:
+    """Delete a file unless a process holds it in use (a shared lock)."""
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _same_file(handle: IO[bytes], path: Path) -> bool:
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return False
+    held = os.fstat(handle.fileno())
+    return (held.st_dev, held.st_ino) == (found.st_dev, found.st_ino)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
