@@ -201,15 +201,18 @@ _FACTS = [
         UNION ALL SELECT person_key, created_at FROM reviews_of
         UNION ALL SELECT person_key, created_at FROM carts_of
     ) GROUP BY person_key""",
-    # Counted orders (SPEC 3.2): not cancelled, refunded, voided or failed; up to the day.
-    """CREATE TABLE counted_orders AS SELECT * FROM orders_of
-    WHERE created_at < $as_of_end AND person_key IS NOT NULL
-        AND (status IS NULL
-            OR status NOT IN ('cancelled', 'canceled', 'refunded', 'voided', 'failed'))""",
+    # Orders up to the day; counted ones (SPEC 3.2) are not cancelled, refunded, voided or
+    # failed.
+    """CREATE TABLE orders_up_to AS
+    SELECT person_key, order_id, created_at, total, status,
+        status IS NULL
+            OR status NOT IN ('cancelled', 'canceled', 'refunded', 'voided', 'failed')
+            AS counted
+    FROM orders_of WHERE created_at < $as_of_end AND person_key IS NOT NULL""",
     """CREATE TABLE order_figures AS
     SELECT person_key, count(*) AS orders_count, sum(total) AS total_spent,
         min(created_at) AS first_order_at, max(created_at) AS last_order_at
-    FROM counted_orders GROUP BY person_key""",
+    FROM orders_up_to WHERE counted GROUP BY person_key""",
     # The newest subscriber row decides; undated rows are the oldest; on a tie
     # 'unsubscribed' wins (SPEC 2.2).
     """CREATE TABLE subscriptions AS
@@ -330,10 +333,11 @@ _RECORDS = [
         bool_or(k.best_sellers) AS best_sellers, bool_or(k.cushion) AS cushion,
         bool_or(k.maison_lumiere) AS maison_lumiere, bool_or(k.food_beauty) AS food_beauty,
         bool_or(k.gifts) AS gifts
-    FROM counted_orders o JOIN items i ON i.order_id = o.order_id
+    FROM orders_up_to o JOIN items i ON i.order_id = o.order_id
     JOIN line_kinds k ON k.product_id IS NOT DISTINCT FROM i.product_id
         AND k.sku IS NOT DISTINCT FROM i.sku AND k.title IS NOT DISTINCT FROM i.title
         AND k.collection IS NOT DISTINCT FROM i.collection
+    WHERE o.counted
     GROUP BY o.order_id, o.person_key, o.created_at""",
     """CREATE TABLE purchases AS
     SELECT person_key,
@@ -362,12 +366,7 @@ _RECORDS = [
         bool_or(created_at > $bfcm_from AND created_at < $bfcm_to) AS ordered_bfcm_2025,
         bool_or(status = $pending AND total >= $large_order
             AND created_at < $before_1_week_ago) AS pending_large_order
-    FROM (
-        SELECT person_key, status, total, created_at,
-            status IS NULL OR status NOT IN ('cancelled', 'canceled', 'refunded', 'voided',
-                'failed') AS counted
-        FROM orders_of WHERE created_at < $as_of_end AND person_key IS NOT NULL
-    ) GROUP BY person_key""",
+    FROM orders_up_to GROUP BY person_key""",
     # reviewed: `product` matches the review's product id or its product's id, SKU or
     # title; undated reviews count but are in no date window.
     """CREATE TABLE reviewed AS
