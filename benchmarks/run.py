@@ -7,7 +7,10 @@
 Every phase runs segcli as a child process, as a merchant would, and is timed from the
 outside; peak memory is that child's maximum resident set. The sqlite3 shell importing the
 same CSV files into plain tables in one transaction is timed as the reference, so that the
-import figure is a ratio that means the same on any machine. Figures are printed, never
+import figure is a ratio that means the same on any machine. DuckDB alone, reading the same
+CSV files and counting the members of every segment in hand-written SQL (benchmarks/peer.py),
+is the peer of segcli's evaluation: `segment calculate` of all segments is printed as a
+ratio to it, and the peer's counts are checked against segcli's. Figures are printed, never
 asserted: machines are shared and noisy.
 """
 
@@ -24,10 +27,14 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 from pathlib import Path
+
+from peer import differences
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_SEGMENTS = ROOT / "segcli" / "examples" / "segments"
+PEER = Path(__file__).resolve().parent / "peer.py"
 KINDS = ("products", "customers", "orders", "items", "reviews", "subscribers", "carts")
 AS_OF = "2026-11-01"
 
@@ -105,7 +112,15 @@ def data_rows(path: Path) -> int:
         return max(sum(1 for _ in handle) - 1, 0)
 
 
-def benchmark(people: int, work: Path, seed: int) -> list[Phase]:
+@dataclass
+class Outcome:
+    phases: list[Phase]
+    # The peer's disagreements with segcli, one line each (none: every segment agrees).
+    peer_differences: list[str]
+    peer_segments: int
+
+
+def benchmark(people: int, work: Path, seed: int) -> Outcome:
     phases: list[Phase] = []
     data = work / "data"
     db = work / "store.db"
@@ -159,6 +174,23 @@ def benchmark(people: int, work: Path, seed: int) -> list[Phase]:
             )
         )
 
+    # The peer reads the CSV files itself, so its time starts where the import's does.
+    answer = work / "peer.json"
+    with answer.open("wb") as handle:
+        peer_seconds, peak = run(
+            [sys.executable, str(PEER), str(data), "--as-of", AS_OF], stdout=handle
+        )
+    peer_segments = json.loads(answer.read_text(encoding="utf-8"))["segments"]
+    phases.append(
+        Phase(
+            f"peer: DuckDB, CSV to {len(peer_segments)} segments",
+            sum(rows.values()),
+            peer_seconds,
+            peak,
+            1.0,
+        )
+    )
+
     # Evaluating builds everyone's facts of the as-of date and stores them for the next
     # command: each evaluation is timed with the facts to build ("built"), and the
     # commands a merchant runs next, with them stored ("stored").
@@ -170,11 +202,18 @@ def benchmark(people: int, work: Path, seed: int) -> list[Phase]:
             segcli(db, *segments, "segment", "calculate", "--as-of", AS_OF, "--format", "json"),
             stdout=handle,
         )
-    figures = json.loads(out.read_text(encoding="utf-8"))
+    # Spend as exact decimals, to be compared with the peer's to the last digit.
+    figures = json.loads(out.read_text(encoding="utf-8"), parse_float=Decimal)
     count = len(figures)
-    phases.append(Phase(f"calculate all {count} segments, built", count, every, peak))
+    phases.append(
+        Phase(f"calculate all {count} segments, built", count, every, peak, every / peer_seconds)
+    )
     seconds, peak = run(segcli(db, *segments, "segment", "calculate", "--as-of", AS_OF))
-    phases.append(Phase(f"calculate all {count} segments, stored", count, seconds, peak))
+    phases.append(
+        Phase(
+            f"calculate all {count} segments, stored", count, seconds, peak, seconds / peer_seconds
+        )
+    )
     forget_facts(db)
     one, peak = run(segcli(db, *segments, "segment", "calculate", "everyone", "--as-of", AS_OF))
     phases.append(Phase("calculate one segment, built", 1, one, peak))
@@ -208,7 +247,17 @@ def benchmark(people: int, work: Path, seed: int) -> list[Phase]:
     for args, name in ((("--help",), "segcli --help"), (("segment", "list"), "segment list")):
         best = min(run(segcli(db, *segments, *args)) for _ in range(3))
         phases.append(Phase(f"{name} (best of 3)", None, *best))
-    return phases
+    return Outcome(phases, differences(peer_segments, figures), len(peer_segments))
+
+
+def peer_check(outcome: Outcome) -> str:
+    """Whether the peer's counts are segcli's, and where they are not."""
+    if not outcome.peer_differences:
+        return f"peer: all {outcome.peer_segments} segments give segcli's counts and spend"
+    return "\n".join(
+        [f"peer: {len(outcome.peer_differences)} differences from segcli:"]
+        + [f"  {line}" for line in outcome.peer_differences]
+    )
 
 
 def table(phases: list[Phase], people: int) -> str:
@@ -237,17 +286,19 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     if options.dir is not None:
         options.dir.mkdir(parents=True, exist_ok=True)
-        phases = benchmark(options.people, options.dir, options.seed)
+        outcome = benchmark(options.people, options.dir, options.seed)
     else:
         with tempfile.TemporaryDirectory(prefix="segcli-bench-") as work:
-            phases = benchmark(options.people, Path(work), options.seed)
-    print(table(phases, options.people))
+            outcome = benchmark(options.people, Path(work), options.seed)
+    print(table(outcome.phases, options.people))
+    print(peer_check(outcome))
     if options.json is not None:
-        figures = {
+        written = {
             "people": options.people,
-            "phases": [asdict(p) | {"rows_per_second": p.rows_per_second} for p in phases],
+            "phases": [asdict(p) | {"rows_per_second": p.rows_per_second} for p in outcome.phases],
+            "peer_differences": outcome.peer_differences,
         }
-        options.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        options.json.write_text(json.dumps(written, indent=2) + "\n", encoding="utf-8")
     return 0
 
 
