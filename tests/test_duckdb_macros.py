@@ -16,44 +16,18 @@ from hypothesis import strategies as st
 
 from segcli.analytic import macros
 from segcli.rules.operators import compare_custom, fold
+from tests.conftest import fuzz_examples
 
 SURROGATES = range(0xD800, 0xE000)
 EVERY_CHARACTER = [chr(p) for p in range(sys.maxunicode + 1) if p not in SURROGATES]
 
-# Characters whose folding is not plain lowercase, and text around them.
-SPECIAL = [
-    "ß",
-    "ẞ",
-    "İ",
-    "ı",
-    "i",
-    "I",
-    "Σ",
-    "σ",
-    "ς",
-    "ﬁ",
-    "ﬃ",
-    "ſ",
-    "µ",
-    "ŉ",
-    "ǰ",
-    "ΐ",
-    "ᾈ",
-    "ᾳ",
-    "\u0345",
-    "\u0307",
-    "\u0301",
-    "Ꭰ",
-    "ꭰ",
-    "\U00010400",
-    "\U0001e900",
-    "\x00",
-    "é",
-    "É",
-    "A",
-    "a",
-    " ",
-]
+# Characters whose folding is not plain lowercase (sharp s, dotted and dotless i, final
+# sigma, ligatures, the long s, micro, Greek with iota, Cherokee, Deseret, Adlam), the
+# combining marks they fold to, NUL, and plain neighbours.
+SPECIAL = list(
+    "ß\u1e9e\u0130\u0131iIΣσς\ufb01\ufb03\u017f\u00b5\u0149\u01f0\u0390\u1f88\u1fb3"
+    "\u0345\u0307\u0301\u13a0\uab70\U00010400\U0001e900\x00éÉAa "
+)
 
 
 @functools.cache
@@ -180,7 +154,7 @@ def test_fold_cases(con, text, expected):
     assert con.execute("SELECT segcli_fold($text)", {"text": text}).fetchall() == [(expected,)]
 
 
-@settings(deadline=None, max_examples=300)
+@settings(deadline=None, max_examples=fuzz_examples(150))
 @given(
     st.lists(
         st.text() | st.text(st.sampled_from(SPECIAL) | st.characters(codec="utf-8")), max_size=30
@@ -218,6 +192,11 @@ ETINY = decimal.MIN_EMIN - decimal.MAX_PREC + 1
         ("1.", ".5", 1),
         ("0.12", "0.123", -1),
         ("-0.12", "-0.123", 1),
+        ("-0.12e0", "-0.123e0", 1),
+        ("-1.5e3", "-1.25e3", -1),
+        ("-120e-1", "-12", 0),
+        ("-12.0e0", "-12", 0),
+        ("1.5e3", "1.25e3", 1),
         ("1E3", "1000", 0),
         ("1e+0003", "999.9999", 1),
         (
@@ -295,18 +274,41 @@ numbers = st.builds(
     exponents,
     spaces,
 )
-texts = numbers | st.text(max_size=8) | st.text(st.sampled_from(SPECIAL + list("0123456789.eE+-")))
+# Numbers of few digits and small exponents: pairs often share their leading power of ten,
+# and then their digits decide.
+close_numbers = st.builds(
+    "{}{}{}{}{}".format,
+    st.sampled_from(["", "-", " -", "+"]),
+    st.text(st.sampled_from("0129"), max_size=3),
+    st.sampled_from(["", "."]),
+    st.text(st.sampled_from("0129"), max_size=3),
+    st.sampled_from(["", "e0", "e1", "e-1", "E+2"]),
+)
+texts = (
+    numbers
+    | close_numbers
+    | st.text(max_size=8)
+    | st.text(st.sampled_from(SPECIAL + list("0123456789.eE+-")))
+)
 
 
-@settings(deadline=None, max_examples=300)
-@given(st.lists(st.tuples(texts, texts), max_size=30))
+@settings(deadline=None, max_examples=fuzz_examples(150))
+@given(st.lists(st.tuples(st.none() | texts, texts), max_size=30))
 def test_compare_is_compare_custom(pairs):
     assert compared_by_duckdb(connection(), pairs) == [
         compare_custom(stored, value) for stored, value in pairs
     ]
 
 
-@settings(deadline=None, max_examples=100)
+@settings(deadline=None, max_examples=fuzz_examples(100))
+@given(st.lists(st.tuples(close_numbers, close_numbers), max_size=30))
+def test_compare_close_numbers(pairs):
+    assert compared_by_duckdb(connection(), pairs) == [
+        compare_custom(stored, value) for stored, value in pairs
+    ]
+
+
+@settings(deadline=None, max_examples=fuzz_examples(100))
 @given(st.lists(numbers, min_size=1, max_size=20), numbers)
 def test_compare_with_a_bound_value(stored, value):
     # As compiled segments call it: a column against one bound parameter.
