@@ -134,8 +134,8 @@ def by_sqlite(evaluation, chosen, fields, output_format, *, raw, subscribed_only
     return count, out.getvalue()
 
 
-def by_duckdb(con, fields, output_format, *, raw):
-    out = io.StringIO()
+def by_duckdb(con, fields, output_format, *, raw, out=None):
+    out = io.StringIO() if out is None else out
     count = duckdb_export.write_members(
         con, MEMBERS_SQL, MEMBERS_PARAMS, fields, output_format, out, raw=raw
     )
@@ -310,6 +310,34 @@ def test_members_come_in_position_order_whatever_the_table_order(
             assert by_duckdb(con, fields, output_format, raw=False) == expected
 
 
+class GoneAway(io.StringIO):
+    """Output whose reader went away after the first write (`segcli ... | head`)."""
+
+    def write(self, text: str) -> int:
+        if self.tell():
+            raise BrokenPipeError
+        return super().write(text)
+
+
+@pytest.mark.parametrize("by_python", [False, True], ids=["by DuckDB", "by Python"])
+def test_a_reader_gone_away_leaves_the_connection_free(imported_store, by_python):
+    with evaluated(imported_store) as evaluation:
+        people = chosen_people(evaluation, EVERYONE, False)
+        with (
+            closing(duckdb_facts(evaluation, people)) as con,
+            patch.object(duckdb_export, "_LINES_PER_BATCH", 1),
+            # As when a custom field is not text: the members are written by Python.
+            patch.object(duckdb_export, "_non_text_custom", return_value=by_python),
+        ):
+            try:
+                by_duckdb(con, ["email"], "jsonl", raw=False, out=GoneAway())
+            except BrokenPipeError:
+                # Still in the handler, where the traceback keeps the writer's frame.
+                assert con.sql("SELECT count(*) FROM facts").fetchall() == [(len(people),)]
+            else:
+                pytest.fail("the export did not meet the broken pipe")
+
+
 def test_user_text_reaches_duckdb_only_as_parameters():
     name = "custom.x'); DROP TABLE facts; --"
     sql, params = duckdb_export.lines_sql(
@@ -330,9 +358,17 @@ def test_parameters_of_the_members_query_are_never_taken():
     assert len(params) == 2 + 2 + 2
 
 
-@pytest.mark.parametrize("fields", [["email", "average_order_value"], ["custom."], ["has_cart"]])
-def test_only_exported_fields_are_written(fields):
-    with pytest.raises(ValueError, match="is not a field exports write"):
+@pytest.mark.parametrize(
+    "fields, problem",
+    [
+        (["email", "average_order_value"], "is not a field exports write"),
+        (["custom."], "is not a field exports write"),
+        (["has_cart"], "is not a field exports write"),
+        ([], "at least one field"),
+    ],
+)
+def test_only_exported_fields_are_written(fields, problem):
+    with pytest.raises(ValueError, match=problem):
         duckdb_export.lines_sql("SELECT * FROM facts f", {}, fields, "csv", raw=False)
 
 
