@@ -280,6 +280,19 @@ def test_no_members_is_a_header_or_an_empty_list(imported_store, output_format):
     )
 
 
+STRING_VIEWS = {"produce_arrow_string_view": True, "arrow_output_version": "1.4"}
+LARGE_STRINGS = {"arrow_large_buffer_size": True}
+
+
+@pytest.mark.parametrize(
+    ("config", "arrow_type"),
+    [({}, pa.string()), (STRING_VIEWS, pa.string_view()), (LARGE_STRINGS, pa.large_string())],
+)
+def test_the_settings_give_the_arrow_strings_they_are_tested_for(config, arrow_type):
+    with closing(duckdb.connect(config={k: str(v) for k, v in config.items()})) as con:
+        assert con.sql("SELECT 'line' AS line").to_arrow_table().schema[0].type == arrow_type
+
+
 @pytest.mark.parametrize(
     "config",
     [
@@ -287,8 +300,8 @@ def test_no_members_is_a_header_or_an_empty_list(imported_store, output_format):
         # Without insertion order kept, the lines are sorted by position again.
         {"preserve_insertion_order": False},
         # Lines as Arrow string views and as large strings: read from their buffers too.
-        {"produce_arrow_string_view": True},
-        {"arrow_large_buffer_size": True},
+        STRING_VIEWS,
+        LARGE_STRINGS,
         {"threads": 1},
     ],
     ids=lambda config: ",".join(config) or "default",
