@@ -260,8 +260,10 @@ def test_the_imported_store_has_the_values_the_test_is_about(imported_store):
     """The store the test above compares holds what it is meant to: cells to escape and
     quote, JSON strings to escape, and money of every shape."""
     with evaluated(imported_store) as evaluation:
-        con = duckdb_facts(evaluation, chosen_people(evaluation, EVERYONE, False))
-        _, text = by_duckdb(con, ["first_name", "city", "tags", "total_spent"], "csv", raw=False)
+        people = chosen_people(evaluation, EVERYONE, False)
+        with closing(duckdb_facts(evaluation, people)) as con:
+            fields = ["first_name", "city", "tags", "total_spent"]
+            _, text = by_duckdb(con, fields, "csv", raw=False)
     assert text.splitlines()[1:4] == [
         '\'=SUM(A1),"Paris, 1er","vip, ""quoted"" tag, a;b",-12.3456',
         'Tab,"Mün',
@@ -567,8 +569,8 @@ def test_money_is_written_as_format_money_writes_it(shared_duckdb, amounts):
 
 
 def test_json_strings_are_escaped_as_json_dumps_escapes_them():
-    """Every character but the surrogates, alone and beside a backslash (which must not
-    turn text that reads like an escape into one)."""
+    """Every character but the surrogates in runs of 64, the first 12,288 alone, ASCII
+    after a backslash, and text that reads like an escape (which must stay text)."""
     characters = [chr(code) for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF]
     texts = ["".join(characters[i : i + 64]) for i in range(0, len(characters), 64)]
     texts += [c for c in characters[:0x3000]] + [f"\\{c}" for c in characters[:0x80]]
