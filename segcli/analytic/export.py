@@ -22,8 +22,10 @@ from segcli.segments import export as python_export
 if TYPE_CHECKING:
     import duckdb
 
-# Lines fetched from DuckDB, and written, at a time: a few megabytes of text.
-_LINES_PER_BATCH = 65_536
+# Lines fetched from DuckDB, and written, at a time: a few megabytes of text. Exporting
+# 500,000 members with every field as JSON took 130 MB more at 65,536 lines a batch, and
+# no less time.
+_LINES_PER_BATCH = 16_384
 
 # Parameters this module adds to the members query's own.
 _PARAMETER_PREFIX = "export_"
