@@ -134,8 +134,8 @@ def by_sqlite(evaluation, chosen, fields, output_format, *, raw, subscribed_only
     return count, out.getvalue()
 
 
-def by_duckdb(con, fields, output_format, *, raw):
-    out = io.StringIO()
+def by_duckdb(con, fields, output_format, *, raw, out=None):
+    out = io.StringIO() if out is None else out
     count = duckdb_export.write_members(
         con, MEMBERS_SQL, MEMBERS_PARAMS, fields, output_format, out, raw=raw
     )
@@ -260,8 +260,10 @@ def test_the_imported_store_has_the_values_the_test_is_about(imported_store):
     """The store the test above compares holds what it is meant to: cells to escape and
     quote, JSON strings to escape, and money of every shape."""
     with evaluated(imported_store) as evaluation:
-        con = duckdb_facts(evaluation, chosen_people(evaluation, EVERYONE, False))
-        _, text = by_duckdb(con, ["first_name", "city", "tags", "total_spent"], "csv", raw=False)
+        people = chosen_people(evaluation, EVERYONE, False)
+        with closing(duckdb_facts(evaluation, people)) as con:
+            fields = ["first_name", "city", "tags", "total_spent"]
+            _, text = by_duckdb(con, fields, "csv", raw=False)
     assert text.splitlines()[1:4] == [
         '\'=SUM(A1),"Paris, 1er","vip, ""quoted"" tag, a;b",-12.3456',
         'Tab,"Mün',
@@ -280,6 +282,19 @@ def test_no_members_is_a_header_or_an_empty_list(imported_store, output_format):
     )
 
 
+STRING_VIEWS = {"produce_arrow_string_view": True, "arrow_output_version": "1.4"}
+LARGE_STRINGS = {"arrow_large_buffer_size": True}
+
+
+@pytest.mark.parametrize(
+    ("config", "arrow_type"),
+    [({}, pa.string()), (STRING_VIEWS, pa.string_view()), (LARGE_STRINGS, pa.large_string())],
+)
+def test_the_settings_give_the_arrow_strings_they_are_tested_for(config, arrow_type):
+    with closing(duckdb.connect(config={k: str(v) for k, v in config.items()})) as con:
+        assert con.sql("SELECT 'line' AS line").to_arrow_table().schema[0].type == arrow_type
+
+
 @pytest.mark.parametrize(
     "config",
     [
@@ -287,8 +302,8 @@ def test_no_members_is_a_header_or_an_empty_list(imported_store, output_format):
         # Without insertion order kept, the lines are sorted by position again.
         {"preserve_insertion_order": False},
         # Lines as Arrow string views and as large strings: read from their buffers too.
-        {"produce_arrow_string_view": True},
-        {"arrow_large_buffer_size": True},
+        STRING_VIEWS,
+        LARGE_STRINGS,
         {"threads": 1},
     ],
     ids=lambda config: ",".join(config) or "default",
@@ -308,6 +323,34 @@ def test_members_come_in_position_order_whatever_the_table_order(
             patch.object(duckdb_export, "_LINES_PER_BATCH", 2),
         ):
             assert by_duckdb(con, fields, output_format, raw=False) == expected
+
+
+class GoneAway(io.StringIO):
+    """Output whose reader went away after the first write (`segcli ... | head`)."""
+
+    def write(self, text: str) -> int:
+        if self.tell():
+            raise BrokenPipeError
+        return super().write(text)
+
+
+@pytest.mark.parametrize("by_python", [False, True], ids=["by DuckDB", "by Python"])
+def test_a_reader_gone_away_leaves_the_connection_free(imported_store, by_python):
+    with evaluated(imported_store) as evaluation:
+        people = chosen_people(evaluation, EVERYONE, False)
+        with (
+            closing(duckdb_facts(evaluation, people)) as con,
+            patch.object(duckdb_export, "_LINES_PER_BATCH", 1),
+            # As when a custom field is not text: the members are written by Python.
+            patch.object(duckdb_export, "_non_text_custom", return_value=by_python),
+        ):
+            try:
+                by_duckdb(con, ["email"], "jsonl", raw=False, out=GoneAway())
+            except BrokenPipeError:
+                # Still in the handler, where the traceback keeps the writer's frame.
+                assert con.sql("SELECT count(*) FROM facts").fetchall() == [(len(people),)]
+            else:
+                pytest.fail("the export did not meet the broken pipe")
 
 
 def test_user_text_reaches_duckdb_only_as_parameters():
@@ -330,9 +373,17 @@ def test_parameters_of_the_members_query_are_never_taken():
     assert len(params) == 2 + 2 + 2
 
 
-@pytest.mark.parametrize("fields", [["email", "average_order_value"], ["custom."], ["has_cart"]])
-def test_only_exported_fields_are_written(fields):
-    with pytest.raises(ValueError, match="is not a field exports write"):
+@pytest.mark.parametrize(
+    "fields, problem",
+    [
+        (["email", "average_order_value"], "is not a field exports write"),
+        (["custom."], "is not a field exports write"),
+        (["has_cart"], "is not a field exports write"),
+        ([], "at least one field"),
+    ],
+)
+def test_only_exported_fields_are_written(fields, problem):
+    with pytest.raises(ValueError, match=problem):
         duckdb_export.lines_sql("SELECT * FROM facts f", {}, fields, "csv", raw=False)
 
 
@@ -518,8 +569,8 @@ def test_money_is_written_as_format_money_writes_it(shared_duckdb, amounts):
 
 
 def test_json_strings_are_escaped_as_json_dumps_escapes_them():
-    """Every character but the surrogates, alone and beside a backslash (which must not
-    turn text that reads like an escape into one)."""
+    """Every character but the surrogates in runs of 64, the first 12,288 alone, ASCII
+    after a backslash, and text that reads like an escape (which must stay text)."""
     characters = [chr(code) for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF]
     texts = ["".join(characters[i : i + 64]) for i in range(0, len(characters), 64)]
     texts += [c for c in characters[:0x3000]] + [f"\\{c}" for c in characters[:0x80]]
