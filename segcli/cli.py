@@ -53,6 +53,8 @@ class App:
     segments_dir: Path
     db_given: bool = True
     segments_given: bool = True
+    # What evaluates segments: "duckdb" (over the analytic copy) or "sqlite" (the store).
+    engine: str = "duckdb"
 
     def open_store(self, *, create: bool = True, dry_run: bool = False) -> Store:
         """The store; a dry run on a database that does not exist yet gets an empty one."""
@@ -174,9 +176,18 @@ def _quiet_broken_pipe() -> None:
     show_default=True,
     help="The directory of segment YAML files (env SEGCLI_SEGMENTS).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "sqlite"]),
+    envvar="SEGCLI_ENGINE",
+    default="duckdb",
+    show_default=True,
+    help="What evaluates segments: DuckDB over a copy beside the database, or SQLite in "
+    "it (env SEGCLI_ENGINE).",
+)
 @click.version_option(__version__, prog_name="segcli")
 @click.pass_context
-def cli(ctx: click.Context, db_path: Path, segments_dir: Path) -> None:
+def cli(ctx: click.Context, db_path: Path, segments_dir: Path, engine: str) -> None:
     """segcli: customer segments from your store's own data.
 
     Import a store's CSV files into a local SQLite database, then count, show and export
@@ -188,6 +199,7 @@ def cli(ctx: click.Context, db_path: Path, segments_dir: Path) -> None:
         segments_dir=segments_dir,
         db_given=ctx.get_parameter_source("db_path") is not default,
         segments_given=ctx.get_parameter_source("segments_dir") is not default,
+        engine=engine,
     )
 
 

@@ -54,6 +54,9 @@ class Marked(Dialect):
     def compare_custom(self, field, value):
         return f"COMPARE({field}, {value})"
 
+    def bound_list(self, values):
+        return list(values)
+
     def json_values(self, array):
         return f"SELECT value FROM ELEMENTS({array})"
 

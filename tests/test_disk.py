@@ -485,11 +485,36 @@ def test_an_export_that_fills_the_disk_leaves_no_file(full_disk_export):
 
 
 def test_an_export_that_cannot_build_its_facts_says_so(databases, tmp_path):
-    """The facts of a database just imported are not stored: they are built, here in a
-    temporary file that the limit stops (the database can be opened under 64 KiB)."""
+    """The SQLite engine's facts of a database just imported are not stored: they are
+    built, here in a temporary file that the limit stops (the database can be opened
+    under 64 KiB)."""
     [attempt] = _under_limits(
-        tmp_path, databases["first orders"], [64 * KiB], *EXPORT, "-o", "members.csv"
+        tmp_path,
+        databases["first orders"],
+        [64 * KiB],
+        "--engine",
+        "sqlite",
+        *EXPORT,
+        "-o",
+        "members.csv",
     )
     _failed_plainly(attempt.result)
     assert [name for name in _files(tmp_path) if "members" in name] == []
     assert _clear(attempt.result.stderr, attempt.db), attempt.result.stderr
+
+
+def test_an_export_that_cannot_write_the_analytic_copy_says_so(databases, tmp_path):
+    """DuckDB's copy of the store cannot be written under the limit: said of the copy
+    beside the database, with the way around it; nothing else is left behind."""
+    attempts = _under_limits(
+        tmp_path, databases["orders"], [32 * KiB, 64 * KiB], *EXPORT, "-o", "members.csv"
+    )
+    for attempt in attempts:
+        _failed_plainly(attempt.result)
+        assert [name for name in _files(attempt.db.parent) if "members" in name] == []
+        assert _clear(attempt.result.stderr, attempt.db), attempt.result.stderr
+        assert "analytic copy" in attempt.result.stderr
+        assert "File too large" in attempt.result.stderr
+        assert "--engine sqlite" in attempt.result.stderr
+        copy = attempt.db.parent / "store.db.analytic"
+        assert not [path.name for path in copy.glob(".*.tmp")]

@@ -28,6 +28,14 @@ from segcli.store.db import open_store
 from tests.conftest import Segcli, checked
 
 SEGMENTS = example_segments_dir()
+
+
+@pytest.fixture(autouse=True)
+def _sqlite_engine(monkeypatch):
+    """The facts kept in the store are the SQLite engine's (DuckDB keeps the copy)."""
+    monkeypatch.setenv("SEGCLI_ENGINE", "sqlite")
+
+
 EARLIER = date(2025, 6, 30)
 # A new order placed on the example store's last day by its first customer.
 NEW_ORDER = (

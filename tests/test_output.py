@@ -380,7 +380,17 @@ def test_info_for_scripts(shop):
         "last_order_at",
         *(f"last_imported_at.{kind}" for kind in kinds),
         *(f"last_imported_with.{kind}" for kind in kinds),
+        "analytic_copy.path",
+        "analytic_copy.files",
+        "analytic_copy.bytes",
+        # Before any evaluation the copy lacks every table it copies.
+        *(
+            f"analytic_copy.stale_tables.{n}"
+            for n in range(len(info["analytic_copy"]["stale_tables"]))
+        ),
     ]
+    assert info["analytic_copy"]["files"] == 0
+    assert "people" in info["analytic_copy"]["stale_tables"]
     tsv = answer(shop, "info", "--format", "tsv")
     assert tsv.splitlines()[2] == f"schema_version\t{info['schema_version']}"
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from segcli.analytic import export as duckdb_exporter
 from segcli.rules.operators import compare_custom, fold
 from segcli.segments import export as exporter
 from tests.conftest import SegmentStore, segment_store, table_rows
@@ -782,11 +783,30 @@ def test_export_dash_is_stdout(store):
     assert result.stdout == "\n".join(EVERYONE_CSV) + "\n"
 
 
+# Each engine's writers: the SQLite engine's CSV and JSON writers, and DuckDB's one.
+WRITERS = {
+    ("sqlite", "write_cells"): exporter,
+    ("sqlite", "write_members"): exporter,
+    ("duckdb", "write_members"): duckdb_exporter,
+}
+
+
+def _output_file(args) -> io.TextIOBase:
+    """The open output file among a writer's arguments."""
+    return next(arg for arg in args if hasattr(arg, "write") and hasattr(arg, "flush"))
+
+
 @pytest.mark.parametrize(
-    ("output_format", "writer"), [("csv", "write_cells"), ("json", "write_members")]
+    ("output_format", "engine", "writer"),
+    [
+        ("csv", "sqlite", "write_cells"),
+        ("json", "sqlite", "write_members"),
+        ("csv", "duckdb", "write_members"),
+        ("json", "duckdb", "write_members"),
+    ],
 )
 def test_export_failing_midway_leaves_no_partial_file(
-    store, tmp_path, monkeypatch, output_format, writer
+    store, tmp_path, monkeypatch, output_format, engine, writer
 ):
     out_dir = tmp_path / "out"
     out_dir.mkdir()
@@ -794,13 +814,13 @@ def test_export_failing_midway_leaves_no_partial_file(
     out.write_text("the previous export\n", encoding="utf-8")
 
     def failing(*args, **kwargs):
-        # Both writers take the open output file fourth.
-        handle = args[3]
+        handle = _output_file(args)
         handle.write("person_key\nc:C1\nc:C2")
         handle.flush()
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(exporter, writer, failing)
+    monkeypatch.setenv("SEGCLI_ENGINE", engine)
+    monkeypatch.setattr(WRITERS[engine, writer], writer, failing)
     result = store(
         "segment", "export", "everyone", "--as-of", AS_OF, "-o", out, "--format", output_format
     )
@@ -812,20 +832,27 @@ def test_export_failing_midway_leaves_no_partial_file(
 
 
 @pytest.mark.parametrize(
-    ("output_format", "writer"), [("csv", "write_cells"), ("jsonl", "write_members")]
+    ("output_format", "engine", "writer"),
+    [
+        ("csv", "sqlite", "write_cells"),
+        ("jsonl", "sqlite", "write_members"),
+        ("tsv", "duckdb", "write_members"),
+        ("jsonl", "duckdb", "write_members"),
+    ],
 )
 def test_export_unexpected_failure_leaves_no_file(
-    store, tmp_path, monkeypatch, output_format, writer
+    store, tmp_path, monkeypatch, output_format, engine, writer
 ):
     out = tmp_path / f"new.{output_format}"
 
     def failing(*args, **kwargs):
-        handle = args[3]  # both writers take the open output file fourth
+        handle = _output_file(args)
         handle.write("customer_id\nC1\n")
         handle.flush()
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(exporter, writer, failing)
+    monkeypatch.setenv("SEGCLI_ENGINE", engine)
+    monkeypatch.setattr(WRITERS[engine, writer], writer, failing)
     result = store("segment", "export", "everyone", "-o", out, "--format", output_format)
     assert result.exit_code == 1
     assert result.stdout == ""

@@ -20,6 +20,8 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +57,7 @@ COPIED: dict[str, dict[str, str]] = {
         "custom": TEXT,
     },
     "orders": {
-        "order_id": TEXT,
+        "order_id": INTEGER,
         "person_id": INTEGER,
         "created_at": TEXT,
         "total": INTEGER,
@@ -64,7 +66,7 @@ COPIED: dict[str, dict[str, str]] = {
         "accepts_marketing": INTEGER,
     },
     "items": {
-        "order_id": TEXT,
+        "order_id": INTEGER,
         "product_id": TEXT,
         "sku": TEXT,
         "title": TEXT,
@@ -91,9 +93,16 @@ COPIED: dict[str, dict[str, str]] = {
     "carts": {"person_id": INTEGER, "created_at": TEXT},
 }
 
-# Rows per Arrow batch read from SQLite, and so per Parquet row group: large enough that
-# a batch costs little, small enough that DuckDB reads the groups in parallel.
-BATCH_ROWS = 65_536
+# An order is known in the copy by its row number in the store, not by its order id: a
+# line item finds its order by a join on integers instead of text (at a million people,
+# the join was most of the time of a "purchased" condition). So the copy of the line
+# items depends on the orders, and is read again when they change.
+SOURCES: dict[tuple[str, str], str] = {
+    ("orders", "order_id"): "rowid",
+    ("items", "order_id"): "(SELECT o.rowid FROM main.orders o WHERE o.order_id = items.order_id)",
+}
+DEPENDS: dict[str, tuple[str, ...]] = {"items": ("orders",)}
+
 # The directory holding the copy, beside the store: ``shop.db`` → ``shop.db.analytic``.
 SUFFIX = ".analytic"
 _PARQUET = ".parquet"
@@ -104,15 +113,22 @@ def copy_directory(store_path: Path) -> Path:
     return store_path.with_name(store_path.name + SUFFIX)
 
 
+# How the files are laid out beyond their columns (people sorted, with a position).
+_LAYOUT = 2
+
+
 def _stamp(table: str, schema_version: int) -> str:
     """What a table's file holds besides its data version: its columns and the store's
     schema, so that a new segcli or a migration never reads an older file as current."""
-    text = f"{table} {sorted(COPIED[table].items())} {schema_version}"
+    text = f"{table} {sorted(COPIED[table].items())} {schema_version} {_LAYOUT}"
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-def file_name(table: str, version: int, schema_version: int) -> str:
-    return f"{table}-{version}-{_stamp(table, schema_version)}{_PARQUET}"
+def file_name(table: str, versions: dict[str, int], schema_version: int) -> str:
+    """The name of the table's file at the store's data ``versions``: its own version and
+    those of the tables it depends on."""
+    stamped = "-".join(str(versions.get(name, 0)) for name in (table, *DEPENDS.get(table, ())))
+    return f"{table}-{stamped}-{_stamp(table, schema_version)}{_PARQUET}"
 
 
 @dataclass(frozen=True)
@@ -129,6 +145,24 @@ def copy_size(store_path: Path) -> Size:
         return Size(0, 0)
     files = [path for path in directory.iterdir() if path.suffix == _PARQUET]
     return Size(len(files), sum(path.stat().st_size for path in files))
+
+
+def copy_state(store: Store) -> dict[str, object]:
+    """Where the analytic copy is, how big, and the tables it lacks at the store's
+    current data versions (read again by the next evaluating command)."""
+    directory = copy_directory(store.path)
+    versions = store.data_versions()
+    schema = store.schema_version()
+    stale = [
+        table for table in COPIED if not (directory / file_name(table, versions, schema)).exists()
+    ]
+    size = copy_size(store.path)
+    return {
+        "path": str(directory.resolve()),
+        "files": size.files,
+        "bytes": size.bytes,
+        "stale_tables": stale,
+    }
 
 
 class AnalyticCopy:
@@ -177,7 +211,7 @@ class AnalyticCopy:
         store = self.store
         versions = store.data_versions()
         schema = store.schema_version()
-        return {table: file_name(table, versions.get(table, 0), schema) for table in COPIED}
+        return {table: file_name(table, versions, schema) for table in COPIED}
 
     def _make_directory(self) -> None:
         try:
@@ -190,10 +224,15 @@ class AnalyticCopy:
         if not self.directory.is_dir():
             raise StoreError(f"{self.directory} is in the way of segcli's analytic copy")
 
-    def _hold(self, wanted: dict[str, Path]) -> bool:
+    def hold(self, path: Path) -> bool:
+        """Hold one more file in use; False when it is gone."""
+        return self._hold({path.name: path}, keep=True)
+
+    def _hold(self, wanted: dict[str, Path], *, keep: bool = False) -> bool:
         """Take a shared lock on each file (a newer copy does not delete a file in use);
-        False when one was replaced meanwhile."""
-        self.close()
+        False when one was replaced meanwhile. ``keep``: besides those held already."""
+        if not keep:
+            self.close()
         for path in wanted.values():
             try:
                 handle = path.open("rb")
@@ -209,56 +248,106 @@ class AnalyticCopy:
         return True
 
     def _refresh(self, tables: list[str]) -> None:
-        """Read ``tables`` from the store into new files, each under its own lock."""
-        from segcli.analytic.reading import StoreReader
+        """Read ``tables`` from the store into new files, in a child process.
 
-        with StoreReader(self.store.path) as reader:
-            versions = reader.versions()
-            schema = self.store.schema_version()
-            for table in tables:
-                target = self.directory / file_name(table, versions.get(table, 0), schema)
-                with self._lock(table):
-                    if not target.exists():
-                        self._write(reader, table, target)
-                        self.refreshed.append(table)
-                    self._forget_older(table, keep=target)
+        The reading is done by ADBC's own SQLite library. Two SQLite libraries in one
+        process must not open the same database: closing a file in one drops the POSIX
+        locks the other holds on it (SQLite's "multiple copies" warning; seen here as
+        "disk I/O error" in the next read). A child process has locks of its own.
+        """
+        command = [
+            sys.executable,
+            "-m",
+            "segcli.analytic.reading",
+            str(self.store.path),
+            str(self.store.schema_version()),
+            *tables,
+        ]
+        child = subprocess.run(command, capture_output=True, text=True, check=False)
+        if child.returncode != 0:
+            message = child.stderr.strip().splitlines() or [f"exit code {child.returncode}"]
+            raise StoreError(
+                f"cannot refresh the analytic copy {self.directory}: {message[-1]}",
+                hint="--engine sqlite evaluates in the store without the copy",
+            )
+        self.refreshed += [table for table in child.stdout.split() if table in COPIED]
 
-    @contextlib.contextmanager
-    def _lock(self, table: str) -> Iterator[None]:
-        """One process refreshes a table at a time; another waits, then finds it done."""
-        path = self.directory / f".{table}.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, OWNER_ONLY)
+
+def refresh(store_path: Path, schema_version: int, tables: list[str]) -> list[str]:
+    """Write the files of ``tables`` at the store's current data versions (in the child
+    process ``AnalyticCopy._refresh`` starts); returns the tables written."""
+    from segcli.analytic.reading import StoreReader
+
+    directory = copy_directory(store_path)
+    written = []
+    with StoreReader(store_path) as reader:
+        versions = reader.versions()
+        for table in tables:
+            target = directory / file_name(table, versions, schema_version)
+            with _lock(directory, table):
+                if not target.exists():
+                    _write(reader, table, target)
+                    written.append(table)
+                _forget_older(directory, table, keep=target)
+    return written
+
+
+@contextlib.contextmanager
+def _lock(directory: Path, table: str) -> Iterator[None]:
+    """One process refreshes a table at a time; another waits, then finds it done."""
+    fd = os.open(directory / f".{table}.lock", os.O_RDWR | os.O_CREAT, OWNER_ONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _write(reader: StoreReader, table: str, target: Path) -> None:
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        reader.write_parquet(table, COPIED[table], temporary)
+        # Owner-only, as the store is (the directory already is).
+        os.chmod(temporary, OWNER_ONLY)
+        fd = os.open(temporary, os.O_RDONLY)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
+            os.fsync(fd)
         finally:
             os.close(fd)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+        raise
 
-    def _write(self, reader: StoreReader, table: str, target: Path) -> None:
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, OWNER_ONLY)
-        try:
-            with open(fd, "wb") as out:
-                reader.write_parquet(table, COPIED[table], out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, target)
-        except BaseException:
+
+def _forget_older(directory: Path, table: str, keep: Path) -> None:
+    """Delete the table's other files that no process is reading, and temporary files
+    left by a refresh that was killed."""
+    for path in directory.glob(f"{table}-*{_PARQUET}"):
+        if path != keep:
+            _delete_unused(path)
+    for path in directory.glob(f".{table}-*.tmp"):
+        pid = path.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not _alive(int(pid)):
             with contextlib.suppress(FileNotFoundError):
-                temporary.unlink()
-            raise
+                path.unlink()
 
-    def _forget_older(self, table: str, keep: Path) -> None:
-        """Delete the table's other files that no process is reading, and temporary
-        files left by a refresh that was killed."""
-        for path in self.directory.glob(f"{table}-*{_PARQUET}"):
-            if path != keep:
-                _delete_unused(path)
-        for path in self.directory.glob(f".{table}-*.tmp"):
-            pid = path.name.rsplit(".", 2)[-2]
-            if pid.isdigit() and not _alive(int(pid)):
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
+
+# Everyone's facts are kept for this many as-of dates at most (each is about the size of
+# the people's file); the oldest written go first.
+KEPT_FACTS = 4
+
+
+def forget_facts(directory: Path, keep: Path) -> None:
+    """Delete kept facts of other data than ``keep``'s, and all but the newest few."""
+    data = keep.name.split("-")[4]
+    kept = sorted(
+        directory.glob("facts-*.parquet"), key=lambda path: path.stat().st_mtime, reverse=True
+    )
+    for number, path in enumerate(kept):
+        if path != keep and (path.name.split("-")[4] != data or number >= KEPT_FACTS):
+            _delete_unused(path)
 
 
 def _delete_unused(path: Path) -> None:

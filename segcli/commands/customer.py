@@ -17,7 +17,7 @@ from segcli.money import to_decimal
 from segcli.output import iso_utc, money_for_people, new_table, write_answer
 from segcli.rules import fields as F
 from segcli.segments.catalog import is_path, load_catalog, resolve
-from segcli.segments.evaluate import Evaluation
+from segcli.segments.evaluate import open_evaluation
 from segcli.segments.people import (
     ExplainedNode,
     Person,
@@ -63,7 +63,9 @@ def show_command(app, key, as_of, explain_segment, output_format):
     if explained_segment is not None:
         warn_unmatched(store, [explained_segment], catalog.segments)
     person_id = find_person(store, key)
-    with Evaluation(store, as_of, catalog.segments, person=person_id) as evaluation:
+    with open_evaluation(
+        store, as_of, catalog.segments, engine=app.engine, person=person_id
+    ) as evaluation:
         person = person_as_of(evaluation, person_id, catalog.usable())
         if person is None:
             raise SegcliError(f"{key} was not yet known on {as_of.isoformat()} (see --as-of)")

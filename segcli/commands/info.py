@@ -43,6 +43,15 @@ def info_tables(info: dict) -> tuple[Table, Table]:
             f"{file['file']}: its {counted(file['orders'], 'order')} belong to no one "
             "(the file has no customer id or email column)",
         )
+    copy = info["analytic_copy"]
+    state = (
+        f"{copy['bytes'] / 1_000_000:,.1f} MB in {counted(copy['files'], 'file')}"
+        if copy["files"]
+        else "not built yet"
+    )
+    if copy["files"] and copy["stale_tables"]:
+        state += f"; {', '.join(copy['stale_tables'])} to be read again by the next evaluation"
+    table.add_row("analytic copy", f"{copy['path']} ({state})")
     kinds = new_table("kind", "rows", "last imported (UTC)", numeric=("rows",))
     for kind, rows in info["rows"].items():
         kinds.add_row(kind, f"{rows:,}", info["last_imported_at"][kind] or "never")

@@ -36,7 +36,7 @@ from segcli.segments.catalog import (
 )
 
 if TYPE_CHECKING:
-    from segcli.segments.evaluate import Evaluation
+    from segcli.segments.evaluate import AnyEvaluation
 
 
 def _chosen(app, arguments, criteria):
@@ -60,15 +60,15 @@ def _chosen(app, arguments, criteria):
     return catalog, chosen
 
 
-def _evaluation(app, catalog: Catalog, as_of, chosen=()) -> Evaluation:
-    """The evaluation of the catalog's segments; first, a warning on stderr for each name
-    in the ``chosen`` segments that no row of the store has."""
+def _evaluation(app, catalog: Catalog, as_of, chosen=(), *, engine=None) -> AnyEvaluation:
+    """The evaluation of the catalog's segments by the chosen engine; first, a warning
+    on stderr for each name in the ``chosen`` segments that no row of the store has."""
     # Imported here: segment list and validate need none of the evaluation's code.
-    from segcli.segments.evaluate import Evaluation
+    from segcli.segments.evaluate import open_evaluation
 
     store = app.open_store(create=False)
     warn_unmatched(store, chosen, catalog.segments)
-    return Evaluation(store, as_of, catalog.segments)
+    return open_evaluation(store, as_of, catalog.segments, engine=engine or app.engine)
 
 
 def warn_unmatched(store, segments, known) -> None:
@@ -197,7 +197,7 @@ def calculate_command(app, segments, as_of, output_format, criteria, save_as, ti
     )
 
 
-def _calculated(app, catalog, chosen, as_of) -> tuple[Evaluation, list]:
+def _calculated(app, catalog, chosen, as_of) -> tuple[AnyEvaluation, list]:
     """The evaluation, and each chosen segment with its figures."""
     with _evaluation(app, catalog, as_of, chosen) as evaluation:
         rows = [(segment, evaluation.figures(segment)) for segment in chosen]
@@ -517,7 +517,8 @@ def sql_command(app, segment, as_of, criteria, plan):
     if segment is None and criteria is None:
         raise click.UsageError("give a SEGMENT or --criteria")
     catalog, [chosen] = _chosen(app, (segment,) if segment else (), criteria)
-    with _evaluation(app, catalog, as_of) as evaluation:
+    # The SQL shown is SQLite's: the store's own, which the sqlite3 shell runs.
+    with _evaluation(app, catalog, as_of, engine="sqlite") as evaluation:
         lines = evaluation.plan(chosen) if plan else None
         sql, params = evaluation.standalone_sql(chosen)
     out = sys.stdout

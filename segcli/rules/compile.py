@@ -96,7 +96,7 @@ class Params:
         # json_each() ends a text at a NUL: such a list is bound value by value too.
         if len(values) <= LONG_LIST or any("\x00" in str(value) for value in values):
             return None
-        return self.dialect.json_values(self.add(json.dumps(values, ensure_ascii=False)))
+        return self.dialect.json_values(self.add(self.dialect.bound_list(values)))
 
     def listed(self, values: tuple[object, ...]) -> str:
         """What goes inside ``IN (...)`` for ``values``."""

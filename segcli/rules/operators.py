@@ -344,47 +344,31 @@ PRIMITIVES: dict[str, Primitive] = {
             lambda d, x, v: f"({x} IS NOT NULL) = {v[0]}",
             lambda a, v: (a is not None) == bool(v[0]),
         ),
-        # Tags: the operand is the list of folded tags (never unset).
+        # Tags: the operand is the person's tags (never unset), compared folded; the SQL
+        # is the dialect's (Dialect.tags_test).
         _listing(
             "has_any",
-            lambda d, x, v: (
-                f"EXISTS (SELECT 1 FROM {d.tags(x)} WHERE {d.tag_value()} IN ({', '.join(v)}))"
-            ),
+            lambda d, x, v: d.tags_test("has_any", x, v),
             lambda a, v: any(tag in v for tag in a),
         ),
         _listing(
             "has_none",
-            lambda d, x, v: (
-                f"NOT EXISTS (SELECT 1 FROM {d.tags(x)} WHERE {d.tag_value()} IN ({', '.join(v)}))"
-            ),
+            lambda d, x, v: d.tags_test("has_none", x, v),
             lambda a, v: not any(tag in v for tag in a),
         ),
         Primitive(
             "has_all",
-            lambda d, x, v: (
-                f"(SELECT count(DISTINCT {d.tag_value()}) FROM {d.tags(x)} "
-                f"WHERE {d.tag_value()} IN ({', '.join(v)})) = {len(v)}"
-            ),
+            lambda d, x, v: d.tags_test("has_all", x, v),
             lambda a, v: all(tag in a for tag in v),
         ),
         Primitive(
             "same_tags",
-            lambda d, x, v: (
-                f"(SELECT count(DISTINCT {d.tag_value()}) FROM {d.tags(x)}"
-                f") = {len(v)} AND (SELECT count(DISTINCT {d.tag_value()}) "
-                f"FROM {d.tags(x)} WHERE {d.tag_value()} IN "
-                f"({', '.join(v) or 'NULL'})) = {len(v)}"
-            ),
+            lambda d, x, v: d.tags_test("same_tags", x, v),
             lambda a, v: set(a) == set(v),
         ),
         Primitive(
             "other_tags",
-            lambda d, x, v: (
-                f"NOT ((SELECT count(DISTINCT {d.tag_value()}) "
-                f"FROM {d.tags(x)}) = {len(v)} AND (SELECT count(DISTINCT "
-                f"{d.tag_value()}) FROM {d.tags(x)} WHERE {d.tag_value()} "
-                f"IN ({', '.join(v) or 'NULL'})) = {len(v)})"
-            ),
+            lambda d, x, v: d.tags_test("other_tags", x, v),
             lambda a, v: set(a) != set(v),
         ),
         Primitive(

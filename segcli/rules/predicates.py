@@ -219,11 +219,12 @@ def _purchased_where(node: ast.Purchased, context: Context) -> tuple[str, str]:
     terms += _window("o.created_at", node.window, context)
     items = _item_terms(node, context)
     lines = " AND ".join(_either(term) for term in items)
-    if items and (context.one_person or node.window.after is not None):
+    searches = context.dialect.searches_indexes
+    if items and (context.one_person or (searches and node.window.after is not None)):
         # One person's orders, or the orders after a date (found by the date index):
         # each is checked through its own lines.
         terms.append(f"EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.order_id AND {lines})")
-    elif len(items) == 1:
+    elif len(items) == 1 and searches:
         # The matching orders are found once, from the items, not order by order: one
         # index search per alternative (SQLite's OR of index searches costs far more).
         found = " UNION ALL ".join(

@@ -9,13 +9,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
+from typing import IO, TYPE_CHECKING
 
 from segcli.errors import StoreError
 from segcli.rules import ast
 from segcli.rules.compile import Context, Params, as_of_params, compile_condition, compile_segment
+from segcli.rules.dialect import SQLITE
 from segcli.rules.operators import compare_custom, fold
 from segcli.segments.kept import KeptSets
 from segcli.store.db import Store, cannot_write, set_indexes_aside
+
+if TYPE_CHECKING:
+    from segcli.analytic.evaluate import DuckEvaluation
 
 # The page cache while evaluating, in KiB (negative: SQLite's unit for KiB).
 EVALUATION_CACHE_KIB = -16_000
@@ -142,6 +147,24 @@ class Figures:
     total_spent: int
 
 
+def open_evaluation(
+    store: Store,
+    as_of: date,
+    segments: dict[str, ast.Segment],
+    *,
+    engine: str = "duckdb",
+    person: int | None = None,
+) -> AnyEvaluation:
+    """The evaluation of ``segments`` as of ``as_of`` by ``engine``: "duckdb" over the
+    analytic copy (segcli/analytic), or "sqlite" in the store itself."""
+    if engine == "sqlite":
+        return Evaluation(store, as_of, segments, person=person)
+    # Imported here: DuckDB and Arrow load only for the commands that evaluate with them.
+    from segcli.analytic.evaluate import DuckEvaluation
+
+    return DuckEvaluation(store, as_of, segments, person=person)
+
+
 class Evaluation:
     """Segments of one store as of one date. Builds the per-person facts once, or uses
     the stored ones, and reads one state of the database for as long as it is used.
@@ -150,6 +173,8 @@ class Evaluation:
     asked record by record through the indexes (``customer show``); the store-wide
     figures, such as the average repeat-purchase time, are still the whole store's.
     """
+
+    engine = "sqlite"
 
     def __init__(
         self,
@@ -163,6 +188,7 @@ class Evaluation:
         self.as_of = as_of
         self.segments = segments
         self.one_person = person is not None
+        self.dialect = SQLITE
         # The key of the stored facts this evaluation reads (None when it built its own).
         self.key: str | None = None
         register_functions(store)
@@ -325,6 +351,23 @@ class Evaluation:
         ).fetchone()
         return Figures(members, spent)
 
+    def export(
+        self,
+        segment: ast.Segment,
+        fields: list[str],
+        output_format: str,
+        out: IO[str],
+        *,
+        raw: bool,
+        subscribed_only: bool = False,
+    ) -> int:
+        """Write the segment's members to ``out`` (segments/export.py's writers)."""
+        from segcli.segments.export import write_sqlite_segment
+
+        return write_sqlite_segment(
+            self, segment, fields, output_format, out, raw=raw, subscribed_only=subscribed_only
+        )
+
     def members(
         self, segment: ast.Segment, *, order_by: str = "", limit: int | None = None
     ) -> Iterator[dict]:
@@ -391,6 +434,11 @@ class Evaluation:
         ).fetchone()
         return bool(row and row[0])
 
+    def count(self, sql: str, params: dict[str, object], person_id: int) -> int:
+        """``sql`` (a count over one person's records) for the person."""
+        query = f"SELECT {sql} FROM facts f WHERE f.person_id = :person"
+        return int(self.store.scalar(query, {**self.base_params, **params, "person": person_id}))
+
     def person(self, person_id: int) -> dict | None:
         cursor = self.store.execute(
             f"SELECT {', '.join(self.columns)} FROM facts WHERE person_id = ?", (person_id,)
@@ -410,3 +458,10 @@ class Evaluation:
             "ORDER BY f.person_key"
         )
         return sql, params
+
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    # An evaluation by either engine: the same questions, the same answers.
+    AnyEvaluation: TypeAlias = Evaluation | DuckEvaluation

@@ -24,7 +24,7 @@ from segcli.rules.parse import did_you_mean
 
 if TYPE_CHECKING:
     from segcli.rules import ast
-    from segcli.segments.evaluate import Evaluation
+    from segcli.segments.evaluate import AnyEvaluation, Evaluation
 
 FORMATS = ("csv", "tsv", "json", "jsonl")
 # The format a file name asks for, by its extension (any case).
@@ -272,6 +272,23 @@ def write_members(
 
 
 def write_segment(
+    evaluation: AnyEvaluation,
+    segment: ast.Segment,
+    fields: list[str],
+    output_format: str,
+    out: IO[str],
+    *,
+    raw: bool,
+    subscribed_only: bool = False,
+) -> int:
+    """Write the segment's members to ``out``, as the evaluation's engine writes them;
+    returns how many were written."""
+    return evaluation.export(
+        segment, fields, output_format, out, raw=raw, subscribed_only=subscribed_only
+    )
+
+
+def write_sqlite_segment(
     evaluation: Evaluation,
     segment: ast.Segment,
     fields: list[str],
@@ -281,11 +298,8 @@ def write_segment(
     raw: bool,
     subscribed_only: bool = False,
 ) -> int:
-    """Write the segment's members to ``out``; returns how many were written.
-
-    CSV and TSV cells are made by SQLite where every field allows it (``cells_sql``);
-    JSON, tags and custom fields by the Python writers.
-    """
+    """The SQLite engine's export: CSV and TSV cells made by SQLite where every field
+    allows it (``cells_sql``); JSON, tags and custom fields by the Python writers."""
     cells = cells_sql(fields, raw) if output_format in ("csv", "tsv") else None
     if cells is not None:
         rows = evaluation.rows(segment, cells, subscribed_only=subscribed_only)

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from segcli.errors import SegcliError
 from segcli.money import format_money, to_decimal
@@ -17,9 +17,11 @@ from segcli.rules.compile import Context, Params
 from segcli.rules.dates import next_day_start
 from segcli.rules.explain import lines
 from segcli.rules.predicates import PREDICATES, compile_matches
-from segcli.segments.evaluate import Evaluation
 from segcli.segments.export import custom_fields, value_of
 from segcli.store.db import Store
+
+if TYPE_CHECKING:
+    from segcli.segments.evaluate import AnyEvaluation
 
 RECENT_ORDERS = 10
 
@@ -83,7 +85,7 @@ class ExplainedNode:
     passed: bool
 
 
-def explain(evaluation: Evaluation, segment: ast.Segment, person_id: int) -> list[ExplainedNode]:
+def explain(evaluation: AnyEvaluation, segment: ast.Segment, person_id: int) -> list[ExplainedNode]:
     """Each criterion of the segment with the person's actual value and pass or fail."""
     facts = evaluation.person(person_id)
     assert facts is not None  # customer show explains a person known on the as-of date
@@ -93,12 +95,11 @@ def explain(evaluation: Evaluation, segment: ast.Segment, person_id: int) -> lis
         if isinstance(node, ast.Compare):
             actual = show_field(facts, node.field)
         elif (row := PREDICATES.get(type(node))) is not None and row.where is not None:
-            context = Context(evaluation.as_of, evaluation.segments, Params())
-            sql = compile_matches(node, context)
-            params = {**evaluation.base_params, **context.params.values, "person": person_id}
-            count = evaluation.store.scalar(
-                f"SELECT {sql} FROM facts f WHERE f.person_id = :person", params
+            context = Context(
+                evaluation.as_of, evaluation.segments, Params(), dialect=evaluation.dialect
             )
+            sql = compile_matches(node, context)
+            count = evaluation.count(sql, context.params.values, person_id)
             actual = f"{count} matching {row.record}{'s' if count != 1 else ''}"
         elif isinstance(node, ast.InSegment):
             actual = "member" if passed else "not a member"
@@ -148,7 +149,7 @@ class Person:
 
 
 def person_as_of(
-    evaluation: Evaluation, person_id: int, segments: dict[str, ast.Segment]
+    evaluation: AnyEvaluation, person_id: int, segments: dict[str, ast.Segment]
 ) -> Person | None:
     """The person as of the evaluation's date, with those of ``segments`` they are in;
     None when the store did not know them yet."""

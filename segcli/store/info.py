@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from segcli.analytic.copy import copy_state
 from segcli.store.db import Store
 from segcli.store.schema import RECORD_TABLES
 from segcli.store.settings import store_currency
@@ -71,6 +72,8 @@ def store_info(store: Store) -> dict[str, Any]:
             kind: last_imports.get(kind, (None, None))[1] for kind in RECORD_TABLES
         },
         "files_without_customer_column": _files_without_customer_column(store),
+        # The copy that DuckDB evaluates (segcli/analytic/copy.py): derived, safe to delete.
+        "analytic_copy": copy_state(store),
     }
 
 
