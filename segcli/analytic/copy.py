@@ -350,6 +350,14 @@ def forget_facts(directory: Path, keep: Path) -> None:
             _delete_unused(path)
 
 
+def forget_sets(directory: Path, keep: str) -> None:
+    """Delete kept sets of people of other data than those named ``keep``-*: of an
+    earlier state of the store, or of another as-of date."""
+    for path in directory.glob("set-*.parquet"):
+        if not path.name.startswith(keep + "-"):
+            _delete_unused(path)
+
+
 def _delete_unused(path: Path) -> None:
     """Delete a file unless a process holds it in use (a shared lock)."""
     try:

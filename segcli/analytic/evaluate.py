@@ -22,7 +22,7 @@ from typing import IO, Any
 
 import duckdb
 
-from segcli.analytic.copy import AnalyticCopy, forget_facts
+from segcli.analytic.copy import AnalyticCopy, forget_facts, forget_sets
 from segcli.analytic.macros import install
 from segcli.errors import StoreError
 from segcli.files import OWNER_ONLY
@@ -168,6 +168,9 @@ class DuckEvaluation:
         self.copy = AnalyticCopy(store)
         files = self.copy.open()
         self.con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT})
+        # Each set of people placed, by digest: the SQL that reads it.
+        self._sets: dict[str, str] = {}
+        self._sets_prefix: str | None = None
         try:
             self._prepare(files)
             self.base_params: dict[str, object] = as_of_params(as_of)
@@ -175,8 +178,6 @@ class DuckEvaluation:
         except BaseException:
             self.close()
             raise
-        # Each set of people computed, by digest: the SQL that reads it.
-        self._sets: dict[str, str] = {}
 
     def _prepare(self, files: dict[str, Any]) -> None:
         run = self.con.execute
@@ -195,9 +196,18 @@ class DuckEvaluation:
         command of the same date and data (a Parquet file named after both), else built
         and kept. For one person without kept facts, only theirs are built."""
         key = self._facts_key()
+        # Sets of people are kept beside the facts, named after the as-of date and every
+        # table of the copy (a set reads line items, products and reviews too), then the
+        # set's own digest; sets of other data go when a new one is kept.
+        every = " ".join(sorted(path.name for path in self.copy.files.values()))
+        self._sets_prefix = (
+            f"set-{self.as_of.isoformat()}-{hashlib.sha256(every.encode()).hexdigest()[:16]}"
+        )
         kept = self._kept_facts(key)
         if kept is None and person is None:
             kept = self._build_facts(key)
+        if kept is None:
+            self._sets_prefix = None
         if kept is not None:
             path, days, gaps = kept
             self._repeat(days, gaps)
@@ -306,16 +316,42 @@ class DuckEvaluation:
         return compiled.sql(self._place), {**self.base_params, **compiled.params}
 
     def _place(self, people: PeopleSetSQL) -> str:
+        """SQL reading a set of people: kept by an earlier command of the same facts, or
+        computed now (once per command) and kept for the next."""
         digest = people.digest
-        if digest not in self._sets:
+        if digest in self._sets:
+            return self._sets[digest]
+        kept = self.copy.directory / f"{self._sets_prefix}-{digest[:16]}.parquet"
+        if kept.exists() and self.copy.hold(kept):
+            found = f"SELECT person_id FROM read_parquet({_literal(str(kept))})"
+        else:
             table = f"people_set_{len(self._sets) + 1}"
             self.execute(
                 f"CREATE TABLE {table} AS SELECT DISTINCT person_id FROM ({people.sql}) "
                 "WHERE person_id IS NOT NULL",
                 people.params,
             )
-            self._sets[digest] = f"SELECT person_id FROM {table}"
-        return self._sets[digest]
+            self._keep_set(table, kept)
+            found = f"SELECT person_id FROM {table}"
+        self._sets[digest] = found
+        return found
+
+    def _keep_set(self, table: str, path: Path) -> None:
+        """Write a computed set of people beside the facts; skipped when the facts are
+        not kept or the file cannot be written (the next command computes it again)."""
+        if self._sets_prefix is None:
+            return
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            self.execute(
+                f"COPY {table} TO {_literal(str(temporary))} (FORMAT parquet, COMPRESSION zstd)"
+            )
+            os.chmod(temporary, OWNER_ONLY)
+            os.replace(temporary, path)
+        except (OSError, duckdb.IOException):
+            temporary.unlink(missing_ok=True)
+            return
+        forget_sets(self.copy.directory, keep=self._sets_prefix)
 
     def figures(self, segment: ast.Segment) -> Figures:
         condition, params = self.compile(segment)
