@@ -120,12 +120,51 @@ class Outcome:
     peer_segments: int
 
 
-def benchmark(people: int, work: Path, seed: int) -> Outcome:
+def forget_kept(db: Path) -> None:
+    """Make the next evaluation build everyone's facts and sets of people anew, on both
+    engines (the analytic copy itself stays)."""
+    forget_facts(db)
+    for kept in ("facts-*.parquet", "set-*.parquet"):
+        for path in copy_of(db).glob(kept):
+            path.unlink()
+
+
+def copy_of(db: Path) -> Path:
+    return db.with_name(db.name + ".analytic")
+
+
+def more_orders(data: Path, work: Path, orders: int) -> Path:
+    """One more orders file: ``orders`` new orders of the generated customers."""
+    path = work / "more-orders.csv"
+    # New order ids on every run, so that a run on a reused store imports new orders.
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    with (data / "orders.csv").open(encoding="utf-8") as source:
+        header = source.readline()
+        lines = [source.readline() for _ in range(orders)]
+    with path.open("w", encoding="utf-8") as out:
+        out.write(header)
+        for number, line in enumerate(lines):
+            out.write(f"MORE-{stamp}-{number}," + line.split(",", 1)[1])
+    return path
+
+
+def benchmark(people: int, work: Path, seed: int, *, reuse: bool = False) -> Outcome:
+    data = work / "data"
+    db = work / "store.db"
+    phases = [] if reuse else import_phases(people, work, seed)
+    rows = {kind: data_rows(data / f"{kind}.csv") for kind in KINDS}
+    return evaluation_phases(phases, data, db, work, rows)
+
+
+def import_phases(people: int, work: Path, seed: int) -> list[Phase]:
     phases: list[Phase] = []
     data = work / "data"
     db = work / "store.db"
     for leftover in work.glob("store.db*"):
-        leftover.unlink()
+        if leftover.is_dir():
+            shutil.rmtree(leftover)
+        else:
+            leftover.unlink()
 
     seconds, peak = run(
         [
@@ -174,6 +213,12 @@ def benchmark(people: int, work: Path, seed: int) -> Outcome:
             )
         )
 
+    return phases
+
+
+def evaluation_phases(
+    phases: list[Phase], data: Path, db: Path, work: Path, rows: dict[str, int]
+) -> Outcome:
     # The peer reads the CSV files itself, so its time starts where the import's does.
     answer = work / "peer.json"
     with answer.open("wb") as handle:
@@ -191,12 +236,25 @@ def benchmark(people: int, work: Path, seed: int) -> Outcome:
         )
     )
 
-    # Evaluating builds everyone's facts of the as-of date and stores them for the next
-    # command: each evaluation is timed with the facts to build ("built"), and the
-    # commands a merchant runs next, with them stored ("stored").
     segments = ("--segments", str(EXAMPLE_SEGMENTS))
+    everyone = (*segments, "segment", "calculate", "everyone", "--as-of", AS_OF)
+    copied = sum(rows.values())
+
+    # DuckDB evaluates over the analytic copy: built from nothing by the first command,
+    # then current until an import. "Nothing kept": the facts of the as-of date and the
+    # sets of people are built by the command; "kept": an earlier command kept them.
+    shutil.rmtree(copy_of(db), ignore_errors=True)
+    forget_kept(db)
+    scratch, scratch_peak = run(segcli(db, *everyone))
+    forget_kept(db)
+    one, one_peak = run(segcli(db, *everyone))
+    phases.append(
+        Phase("build the analytic copy from scratch", copied, scratch - one, scratch_peak)
+    )
+    phases.append(Phase("calculate one segment, copy current, nothing kept", 1, one, one_peak))
+
     out = work / "calculate.json"
-    forget_facts(db)
+    forget_kept(db)
     with out.open("wb") as handle:
         every, peak = run(
             segcli(db, *segments, "segment", "calculate", "--as-of", AS_OF, "--format", "json"),
@@ -206,43 +264,81 @@ def benchmark(people: int, work: Path, seed: int) -> Outcome:
     figures = json.loads(out.read_text(encoding="utf-8"), parse_float=Decimal)
     count = len(figures)
     phases.append(
-        Phase(f"calculate all {count} segments, built", count, every, peak, every / peer_seconds)
-    )
-    seconds, peak = run(segcli(db, *segments, "segment", "calculate", "--as-of", AS_OF))
-    phases.append(
         Phase(
-            f"calculate all {count} segments, stored", count, seconds, peak, seconds / peer_seconds
+            f"calculate all {count} segments, nothing kept",
+            count,
+            every,
+            peak,
+            every / peer_seconds,
         )
     )
-    forget_facts(db)
-    one, peak = run(segcli(db, *segments, "segment", "calculate", "everyone", "--as-of", AS_OF))
-    phases.append(Phase("calculate one segment, built", 1, one, peak))
-    if len(figures) > 1:
-        each = (every - one) / (len(figures) - 1)
+    kept, peak = run(segcli(db, *segments, "segment", "calculate", "--as-of", AS_OF))
+    phases.append(
+        Phase(f"calculate all {count} segments, kept", count, kept, peak, kept / peer_seconds)
+    )
+    if count > 1:
+        each = (every - one) / (count - 1)
         phases.append(Phase("calculate: each further segment", 1, each, 0.0))
+    forget_kept(db)
+    lite, peak = run(
+        segcli(db, "--engine", "sqlite", *segments, "segment", "calculate", "--as-of", AS_OF)
+    )
+    phases.append(
+        Phase(
+            f"calculate all {count} segments, --engine sqlite",
+            count,
+            lite,
+            peak,
+            lite / peer_seconds,
+        )
+    )
 
-    largest = max(figures, key=lambda f: (f["count"], f["segment"] != "everyone"))
+    # The export of the segment closest to 500,000 members (of a million people).
+    target = max(f["count"] for f in figures) // 2
+    half = min(figures, key=lambda f: (abs(f["count"] - target), f["segment"]))
     exported = work / "export.csv"
-    for facts in ("stored", "built"):
-        if facts == "built":
-            forget_facts(db)
+    for state in ("kept", "nothing kept"):
+        if state == "nothing kept":
+            forget_kept(db)
         with exported.open("wb") as handle:
             seconds, peak = run(
-                segcli(db, *segments, "segment", "export", largest["segment"], "--as-of", AS_OF),
+                segcli(db, *segments, "segment", "export", half["segment"], "--as-of", AS_OF),
                 stdout=handle,
             )
         phases.append(
-            Phase(f"export {largest['segment']}, {facts}", data_rows(exported), seconds, peak)
+            Phase(f"export {half['segment']}, {state}", data_rows(exported), seconds, peak)
         )
 
     with (data / "customers.csv").open(encoding="utf-8") as handle:
         handle.readline()
         key = handle.readline().split(",", 1)[0] or "1"
-    for facts in ("stored", "not stored"):
-        if facts == "not stored":
-            forget_facts(db)
-        seconds, peak = run(segcli(db, *segments, "customer", "show", key, "--as-of", AS_OF))
-        phases.append(Phase(f"customer show, facts {facts}", 1, seconds, peak))
+    explain = ("--explain", "boots-sale-not-owned")
+    for state in ("kept", "nothing kept"):
+        if state == "nothing kept":
+            forget_kept(db)
+        else:
+            run(segcli(db, *everyone))
+        seconds, peak = run(
+            segcli(db, *segments, "customer", "show", key, *explain, "--as-of", AS_OF)
+        )
+        phases.append(Phase(f"customer show --explain, {state}", 1, seconds, peak))
+
+    # One more orders file: the copy reads again what it changed (orders, the people it
+    # brought, and the line items, which know their orders by row number).
+    more = more_orders(data, work, 1_000)
+    seconds, peak = run(segcli(db, "import", "orders", str(more)))
+    phases.append(Phase("import one more orders file", 1_000, seconds, peak))
+    info = subprocess.run(
+        segcli(db, "info", "--format", "json"), capture_output=True, text=True, check=True
+    )
+    stale = json.loads(info.stdout)["analytic_copy"]["stale_tables"]
+    forget_kept(db)
+    refreshed, peak = run(segcli(db, *everyone))
+    forget_kept(db)
+    current, _ = run(segcli(db, *everyone))
+    phases.append(
+        Phase(f"refresh the copy after it ({', '.join(stale)})", None, refreshed - current, peak)
+    )
 
     for args, name in ((("--help",), "segcli --help"), (("segment", "list"), "segment list")):
         best = min(run(segcli(db, *segments, *args)) for _ in range(3))
@@ -283,10 +379,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dir", type=Path, help="work directory (default: a temporary one)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="evaluate the store already imported in --dir (its data and store.db)",
+    )
     options = parser.parse_args(argv)
+    if options.reuse and options.dir is None:
+        parser.error("--reuse needs --dir")
     if options.dir is not None:
         options.dir.mkdir(parents=True, exist_ok=True)
-        outcome = benchmark(options.people, options.dir, options.seed)
+        outcome = benchmark(options.people, options.dir, options.seed, reuse=options.reuse)
     else:
         with tempfile.TemporaryDirectory(prefix="segcli-bench-") as work:
             outcome = benchmark(options.people, Path(work), options.seed)

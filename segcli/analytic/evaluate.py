@@ -175,6 +175,8 @@ class DuckEvaluation:
             self._prepare(files)
             self.base_params: dict[str, object] = as_of_params(as_of)
             self._facts(person)
+            if person is not None:
+                self._only_records_of(person)
         except BaseException:
             self.close()
             raise
@@ -190,6 +192,32 @@ class DuckEvaluation:
         for table, path in files.items():
             # Table names and paths are segcli's own (the copy's), never a user's text.
             run(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({_literal(str(path))})")
+
+    def _only_records_of(self, person: int) -> None:
+        """Asking about one person (customer show): their records, read once into small
+        tables that stand for the store's, so that each condition asked of them reads a
+        handful of rows instead of every order and line item. The facts (and the
+        store-wide repeat time in them) are everyone's, built before."""
+        files = self.copy.files
+        read = {table: f"read_parquet({_literal(str(files[table]))})" for table in files}
+        own = {"person": person}
+        for table in ("orders", "reviews", "carts", "subscribers"):
+            self.execute(f"DROP VIEW {table}")
+            self.execute(
+                f"CREATE TABLE {table} AS SELECT * FROM {read[table]} WHERE person_id = $person",
+                own,
+            )
+        self.execute("DROP VIEW items")
+        self.execute(
+            f"CREATE TABLE items AS SELECT * FROM {read['items']} "
+            "WHERE order_id IN (SELECT order_id FROM orders)"
+        )
+        if self._kept_facts_used:
+            self.execute("ALTER VIEW facts RENAME TO everyone_facts")
+            self.execute(
+                "CREATE TABLE facts AS SELECT * FROM everyone_facts WHERE person_id = $person",
+                own,
+            )
 
     def _facts(self, person: int | None) -> None:
         """Everyone's facts of the as-of date: kept in the copy's directory for the next
@@ -208,6 +236,7 @@ class DuckEvaluation:
             kept = self._build_facts(key)
         if kept is None:
             self._sets_prefix = None
+        self._kept_facts_used = kept is not None
         if kept is not None:
             path, days, gaps = kept
             self._repeat(days, gaps)
