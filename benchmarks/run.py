@@ -300,6 +300,8 @@ def evaluation_phases(
     for state in ("kept", "nothing kept"):
         if state == "nothing kept":
             forget_kept(db)
+        else:
+            run(segcli(db, *segments, "segment", "calculate", half["segment"], "--as-of", AS_OF))
         with exported.open("wb") as handle:
             seconds, peak = run(
                 segcli(db, *segments, "segment", "export", half["segment"], "--as-of", AS_OF),

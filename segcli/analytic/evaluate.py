@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date
 from fractions import Fraction
@@ -22,7 +23,7 @@ from typing import IO, Any
 
 import duckdb
 
-from segcli.analytic.copy import AnalyticCopy, forget_facts, forget_sets
+from segcli.analytic.copy import COPIED, AnalyticCopy, forget_facts, forget_sets
 from segcli.analytic.macros import install
 from segcli.errors import StoreError
 from segcli.files import OWNER_ONLY
@@ -200,7 +201,7 @@ class DuckEvaluation:
         store-wide repeat time in them) are everyone's, built before."""
         files = self.copy.files
         read = {table: f"read_parquet({_literal(str(files[table]))})" for table in files}
-        own = {"person": person}
+        own: dict[str, object] = {"person": person}
         for table in ("orders", "reviews", "carts", "subscribers"):
             self.execute(f"DROP VIEW {table}")
             self.execute(
@@ -439,6 +440,19 @@ class DuckEvaluation:
         row = self.execute(f"SELECT {sql} FROM facts f WHERE f.person_id = $person", params)
         found = row.fetchone()
         return bool(found and found[0])
+
+    def distinct_values(self, table: str, column: str) -> Counter[str] | None:
+        """A column's distinct values in the copy, each with its number of rows, in the
+        order SQLite groups them (hints pick among equal counts by it); None for a column
+        the copy has not (segments/unmatched.py asks)."""
+        if column not in COPIED.get(table, {}):
+            return None
+        path = _literal(str(self.copy.files[table]))
+        rows = self.con.execute(
+            f"SELECT {column}, count(*) FROM read_parquet({path}) "
+            f"WHERE {column} IS NOT NULL GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        return Counter({str(value): count for value, count in rows})
 
     def count(self, sql: str, params: dict[str, object], person_id: int) -> int:
         """``sql`` (a count over one person's records) for the person."""

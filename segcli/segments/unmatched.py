@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -104,12 +104,23 @@ class _Wanted:
 SHOWN_PER_KIND = 10
 
 
+# A column's distinct values with the rows that have each, from another reader of the
+# store's data than SQLite (the analytic copy), or None where it has not the column.
+DistinctValues = Callable[[str, str], "Counter[str] | None"]
+
+
 def unmatched_values(
-    store: Store, segments: Iterable[ast.Segment], known: dict[str, ast.Segment]
+    store: Store,
+    segments: Iterable[ast.Segment],
+    known: dict[str, ast.Segment],
+    *,
+    distinct: DistinctValues | None = None,
 ) -> list[Problem]:
     """Each name in ``segments`` (and the segments they use through ``in_segment``, found
-    in ``known``) that no row of the store has, as a problem to warn about."""
-    values = _StoreValues(store)
+    in ``known``) that no row of the store has, as a problem to warn about. ``distinct``
+    reads a column's values where it can (DuckDB over the copy: a column of millions of
+    line items in a fraction of the time SQLite takes)."""
+    values = _StoreValues(store, distinct)
     problems = []
     seen: set[tuple] = set()
     unshown: Counter = Counter()
@@ -194,9 +205,10 @@ class _StoreValues:
     """The store's values, looked up exactly through the indexes first; a column's
     distinct values are read (once) only when a name is not stored as it is written."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, distinct: DistinctValues | None = None):
         self.store = store
         self._distinct: dict[Source, Counter] = {}
+        self._reader = distinct
 
     def has(self, lookup: Lookup, value: str) -> bool:
         if any(self._stored(source, value) for source in lookup.sources):
@@ -206,6 +218,8 @@ class _StoreValues:
 
     def _stored(self, source: Source, value: str) -> bool:
         table, column = source
+        if column not in ("tags", "custom") and self._read(source) is not None:
+            return value in self._distinct[source]
         if column == "tags":
             sql = f"SELECT 1 FROM {table}, json_each({table}.tags) AS tag WHERE tag.value = ?"
             params: tuple = (value,)
@@ -217,8 +231,18 @@ class _StoreValues:
             params = (value,)
         return _row(self.store, sql + " LIMIT 1", params)
 
+    def _read(self, source: Source) -> Counter | None:
+        """The column's values from the other reader, kept; None where it has not them."""
+        if source not in self._distinct and self._reader is not None:
+            found = self._reader(*source)
+            if found is not None:
+                self._distinct[source] = found
+        return self._distinct.get(source) if self._reader is not None else None
+
     def _values(self, source: Source) -> Counter:
         """A column's distinct values, each with the number of rows that have it."""
+        if source[1] not in ("tags", "custom"):
+            self._read(source)
         if source not in self._distinct:
             table, column = source
             if column == "tags":
