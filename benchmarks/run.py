@@ -325,8 +325,8 @@ def evaluation_phases(
         )
         phases.append(Phase(f"customer show --explain, {state}", 1, seconds, peak))
 
-    # One more orders file: the copy reads again what it changed (orders, the people it
-    # brought, and the line items, which know their orders by row number).
+    # One more orders file: the copy reads again what it changed (orders, and the people
+    # it brought), not the line items.
     more = more_orders(data, work, 1_000)
     seconds, peak = run(segcli(db, "import", "orders", str(more)))
     phases.append(Phase("import one more orders file", 1_000, seconds, peak))

@@ -57,7 +57,7 @@ COPIED: dict[str, dict[str, str]] = {
         "custom": TEXT,
     },
     "orders": {
-        "order_id": INTEGER,
+        "order_id": TEXT,
         "person_id": INTEGER,
         "created_at": TEXT,
         "total": INTEGER,
@@ -66,7 +66,7 @@ COPIED: dict[str, dict[str, str]] = {
         "accepts_marketing": INTEGER,
     },
     "items": {
-        "order_id": INTEGER,
+        "order_id": TEXT,
         "product_id": TEXT,
         "sku": TEXT,
         "title": TEXT,
@@ -93,15 +93,13 @@ COPIED: dict[str, dict[str, str]] = {
     "carts": {"person_id": INTEGER, "created_at": TEXT},
 }
 
-# An order is known in the copy by its row number in the store, not by its order id: a
-# line item finds its order by a join on integers instead of text (at a million people,
-# the join was most of the time of a "purchased" condition). So the copy of the line
-# items depends on the orders, and is read again when they change.
-SOURCES: dict[tuple[str, str], str] = {
-    ("orders", "order_id"): "rowid",
-    ("items", "order_id"): "(SELECT o.rowid FROM main.orders o WHERE o.order_id = items.order_id)",
-}
-DEPENDS: dict[str, tuple[str, ...]] = {"items": ("orders",)}
+# An order is known in the copy by the 128-bit MD5 of its order id, in the orders and in
+# their line items alike: a line item finds its order by a join on numbers instead of text
+# (at a million people, the text join was most of the time of a "purchased" condition),
+# and neither table depends on the other, so a new orders file does not read a million
+# people's line items again. (Two of a store's order ids meeting in 128 bits is beyond
+# any store: about n^2 / 2^129.)
+KEYED_BY_DIGEST: dict[str, str] = {"orders": "order_id", "items": "order_id"}
 
 # The directory holding the copy, beside the store: ``shop.db`` → ``shop.db.analytic``.
 SUFFIX = ".analytic"
@@ -113,8 +111,9 @@ def copy_directory(store_path: Path) -> Path:
     return store_path.with_name(store_path.name + SUFFIX)
 
 
-# How the files are laid out beyond their columns (people sorted, with a position).
-_LAYOUT = 2
+# How the files are laid out beyond their columns (people sorted, with a position;
+# orders keyed by digest).
+_LAYOUT = 3
 
 
 def _stamp(table: str, schema_version: int) -> str:
@@ -125,10 +124,8 @@ def _stamp(table: str, schema_version: int) -> str:
 
 
 def file_name(table: str, versions: dict[str, int], schema_version: int) -> str:
-    """The name of the table's file at the store's data ``versions``: its own version and
-    those of the tables it depends on."""
-    stamped = "-".join(str(versions.get(name, 0)) for name in (table, *DEPENDS.get(table, ())))
-    return f"{table}-{stamped}-{_stamp(table, schema_version)}{_PARQUET}"
+    """The name of the table's file at the store's data ``versions``."""
+    return f"{table}-{versions.get(table, 0)}-{_stamp(table, schema_version)}{_PARQUET}"
 
 
 @dataclass(frozen=True)

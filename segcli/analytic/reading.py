@@ -61,10 +61,7 @@ class StoreReader:
         """The table's ``columns`` (name → "text" or "integer"), in Arrow batches."""
         typed = ", ".join(f"{_TYPED_VALUES[kind]} AS {name}" for name, kind in columns.items())
         # Identifiers come from segcli's own table of copied columns, never from input.
-        from segcli.analytic.copy import SOURCES
-
-        read = ", ".join(f"{SOURCES.get((table, name), name)} AS {name}" for name in columns)
-        sql = f"SELECT {typed} UNION ALL SELECT {read} FROM main.{table}"
+        sql = f"SELECT {typed} UNION ALL SELECT {', '.join(columns)} FROM main.{table}"
         self.cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
         self.cursor.execute(sql)
         return self.cursor.fetch_record_batch()
@@ -81,7 +78,12 @@ class StoreReader:
                 "copied",
                 pa.RecordBatchReader.from_batches(batches.schema, _typed_row_dropped(batches)),
             )
+            from segcli.analytic.copy import KEYED_BY_DIGEST
+
             select = "SELECT * FROM copied"
+            if table in KEYED_BY_DIGEST:
+                key = KEYED_BY_DIGEST[table]
+                select = f"SELECT * REPLACE (md5_number({key}) AS {key}) FROM copied"
             if table == "people":
                 select = (
                     "SELECT row_number() OVER (ORDER BY person_key) AS position, * "
