@@ -43,6 +43,11 @@ def test_benchmark_runs_every_phase_and_writes_its_figures(tmp_path):
     assert "import: all kinds" in names
     assert any(name.startswith("calculate all") for name in names)
     assert any(name.startswith("export ") for name in names)
+    # Both engines, the analytic copy from scratch and after one more orders file.
+    assert "build the analytic copy from scratch" in names
+    assert any(name.endswith("--engine sqlite") for name in names)
+    assert any(name.startswith("customer show --explain") for name in names)
+    assert any(name.startswith("refresh the copy after it (") for name in names)
     # The printed table holds the same phases, one line each.
     for name in names:
         assert name in done.stdout

@@ -348,6 +348,7 @@ def test_an_export_during_an_import_sees_the_database_as_it_was(
         return figures
 
     monkeypatch.setattr(Evaluation, "_counted_orders", counted_then_let_the_import_commit)
+    monkeypatch.setenv("SEGCLI_ENGINE", "sqlite")
     exported = _export_in_process(segcli, tmp_path / "everyone.csv")
     exit_code, stdout, stderr = _finish(importing)
     assert (exit_code, stdout) == (0, ""), stderr
