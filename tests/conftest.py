@@ -23,6 +23,56 @@ settings.register_profile("default", deadline=None)
 settings.register_profile("long", deadline=None, max_examples=1_000)
 
 
+ENGINES = ("duckdb", "sqlite")
+
+
+def _parametrized_by_the_test(metafunc: pytest.Metafunc) -> set[str]:
+    """The names the test's own ``parametrize`` marks give values to."""
+    names: set[str] = set()
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        argnames = mark.args[0] if mark.args else mark.kwargs["argnames"]
+        if isinstance(argnames, str):
+            argnames = [name.strip() for name in argnames.split(",")]
+        names.update(argnames)
+    return names
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run each ``both_engines`` test once per engine, and each ``only_engine(name)`` test
+    on that engine; ``no_engine`` (a test that evaluates nothing) and unmarked tests run
+    once, on the default engine."""
+    definition = metafunc.definition
+    only = definition.get_closest_marker("only_engine")
+    if only is not None:
+        engines: tuple[str, ...] = only.args
+    elif definition.get_closest_marker("both_engines") is not None:
+        engines = ENGINES
+    else:
+        return
+    if definition.get_closest_marker("no_engine") is not None:
+        return
+    # A test that lists its own engines (paired with what each engine does) keeps them.
+    if "engine" in _parametrized_by_the_test(metafunc):
+        return
+    assert set(engines) <= set(ENGINES), engines
+    # Module scope: a module's tests run on one engine, then on the other, so that a
+    # module's shared store and answers are built once per engine, not once per test.
+    metafunc.parametrize("engine", engines, indirect=True, ids=str, scope="module")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def engine(request: pytest.FixtureRequest):
+    """The engine that evaluates segments (SEGCLI_ENGINE), for the tests
+    ``pytest_generate_tests`` gives one; None leaves the environment as it is."""
+    chosen = getattr(request, "param", None)
+    if chosen is None:
+        yield None
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SEGCLI_ENGINE", chosen)
+        yield chosen
+
+
 def fuzz_examples(count: int) -> int:
     """``count`` cases in the default run; ten times as many in the long one."""
     return count * max(1, settings.default.max_examples // 100)

@@ -144,6 +144,7 @@ def test_rates_convert_to_the_cent_and_keep_the_original(segcli):
     assert orders(segcli)[1] == ("O2", 475_000, "USD", 500_000, "0.95")
 
 
+@pytest.mark.both_engines
 def test_segments_add_the_converted_totals(segcli):
     import_mixed(
         segcli,
@@ -377,6 +378,7 @@ def test_conversion_is_decimal_arithmetic_rounded_half_away_from_zero(total, rat
     assert Decimal(shown) == rate
 
 
+@pytest.mark.both_engines
 def test_export_of_members_is_unchanged_by_conversion(segcli):
     """Exports write the stored (converted) total spent exactly."""
     import_mixed(

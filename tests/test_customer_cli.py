@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import SegmentStore, segment_store, table_rows
 
+pytestmark = pytest.mark.both_engines
+
 AS_OF = "2024-06-30"
 
 FILES = {
@@ -218,6 +220,7 @@ def test_show_table_rounds_money_to_the_cent_for_display_only(store):
 
 
 @pytest.mark.parametrize("key", ["nobody@example.com", "C9", "c1"])
+@pytest.mark.no_engine
 def test_show_unknown_key(store, key):
     result = store("customer", "show", key)
     assert result.exit_code == 1
@@ -254,6 +257,7 @@ def test_show_person_not_yet_known(store):
     assert json.loads(known.stdout)["lifecycle"] == "unengaged"
 
 
+@pytest.mark.no_engine
 def test_show_missing_database(segcli):
     result = segcli("customer", "show", "C1")
     assert result.exit_code == 1
@@ -384,6 +388,7 @@ def test_explain_shows_a_long_list_by_its_first_values(store):
     assert [c["passed"] for c in criteria] == [True, True, True, True, False]
 
 
+@pytest.mark.no_engine
 def test_explain_unknown_segment(store):
     result = store("customer", "show", "C1", "--explain", "vpi")
     assert result.exit_code == 1

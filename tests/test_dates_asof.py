@@ -11,6 +11,8 @@ import io
 
 import pytest
 
+pytestmark = pytest.mark.both_engines
+
 
 def import_files(segcli, **files: str) -> None:
     for kind, text in files.items():
@@ -122,6 +124,7 @@ def test_within_is_after_the_day_that_long_ago(created, duration, expected):
     assert matching(created, f"created_at: {{within: {duration}}}", "2024-03-16") == expected
 
 
+@pytest.mark.no_engine
 def test_bad_date_is_a_validation_error(created):
     result = created("segment", "export", "--criteria", "created_at: {before: 2024-02-30}")
     assert result.exit_code == 1
@@ -423,6 +426,7 @@ def test_money_totals_are_exact(money):
     ]
 
 
+@pytest.mark.no_engine
 def test_money_with_five_decimals_is_a_validation_error(money):
     result = money("segment", "export", "--criteria", "total_spent: {gt: 500.00001}")
     assert result.exit_code == 1

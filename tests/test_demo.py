@@ -15,6 +15,8 @@ from segcli.cli import cli
 from segcli.examples.demo import EXAMPLE_FILES, example_data_dir, example_segments_dir
 from tests.conftest import table_rows
 
+pytestmark = pytest.mark.both_engines
+
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 EXAMPLES = sorted(path.name for path in example_segments_dir().glob("*.yaml"))
 
@@ -182,6 +184,7 @@ def test_demo_never_replaces_a_merchant_s_own_segment_file(tmp_path):
     assert shown.stdout.splitlines()[0] != "vip-customers: 16 members as of 2026-11-01"
 
 
+@pytest.mark.no_engine
 def test_demo_refuses_a_segments_path_that_is_a_file(tmp_path):
     (tmp_path / "segments").write_text("not a directory\n", encoding="utf-8")
     result = run("demo")

@@ -4,8 +4,9 @@ Every example file validates; together they use every field, operator, symbolic 
 shorthand, predicate, predicate key and date spelling (so a new operator or key without an
 example fails here); every example and built-in has the same members through
 ``segment calculate``, ``segment export``, ``segment show``, ``segment sql`` and
-``customer show --explain`` on the example store as of 2026-11-01; and ``segment sql``
-prints exactly the SQL kept in tests/golden/sql (``SEGCLI_UPDATE_GOLDEN=1`` rewrites it).
+``customer show --explain`` on the example store as of 2026-11-01, on each engine (SQLite's
+printed SQL selecting what DuckDB exports too); and ``segment sql`` prints exactly the SQL
+kept in tests/golden/sql (``SEGCLI_UPDATE_GOLDEN=1`` rewrites it).
 """
 
 from __future__ import annotations
@@ -328,13 +329,15 @@ def store(tmp_path_factory) -> Store:
 
 
 @pytest.fixture(scope="module")
-def counts(store) -> dict[str, int]:
+def counts(store, engine) -> dict[str, int]:
+    """Each segment's count, by the engine of the tests that ask (once per engine)."""
     rows = store.json("segment", "calculate", "--as-of", AS_OF, "--format", "json")
     return {row["segment"]: row["count"] for row in rows}
 
 
 @pytest.fixture(scope="module")
-def everyone(store) -> list[str]:
+def everyone(store, engine) -> list[str]:
+    """Everyone's person_key, as the engine of the tests that ask exports them."""
     return _exported(store, "everyone")
 
 
@@ -363,11 +366,13 @@ def _sample(keys: list[str], size: int = 3) -> list[str]:
     return sorted({keys[0], keys[len(keys) // 2], keys[-1]})
 
 
+@pytest.mark.both_engines
 def test_calculate_counts_every_segment(counts):
     assert set(counts) == set(ALL_NAMES)
     assert counts["everyone"] == 300
 
 
+@pytest.mark.both_engines
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ALL_NAMES)
 def test_every_command_gives_the_same_members(store, counts, everyone, name):
@@ -413,6 +418,7 @@ def _sql_and_params(output: str) -> tuple[str, dict[str, object]]:
     return sql.rstrip().rstrip(";"), params
 
 
+@pytest.mark.both_engines
 @pytest.mark.parametrize("name", ALL_NAMES)
 def test_the_printed_sql_selects_the_members(store, name):
     sql, params = _sql_and_params(store.sql(name))
@@ -467,6 +473,7 @@ def _own_sql(output: str) -> str:
     return output
 
 
+@pytest.mark.only_engine("sqlite")
 @pytest.mark.parametrize("name", EXAMPLE_NAMES)
 def test_segment_sql_is_the_golden_sql(store, name):
     output = _own_sql(store.sql(name))
@@ -538,6 +545,7 @@ def test_the_reference_names_every_field_operator_predicate_and_key():
 # Bugs found while writing the examples
 
 
+@pytest.mark.both_engines
 def test_average_order_value_is_set_holds_for_people_with_orders(store, counts):
     # It once compiled to f.average_order_value, a column the facts table does not have.
     rows = store.json(
@@ -547,6 +555,7 @@ def test_average_order_value_is_set_holds_for_people_with_orders(store, counts):
     assert rows[0]["count"] == counts["all-customers"]
 
 
+@pytest.mark.both_engines
 def test_the_shorthand_on_a_date_field_means_on(store):
     # It once passed validation and then failed with KeyError 'eq' when evaluated.
     def count(criteria: str) -> int:
@@ -558,6 +567,7 @@ def test_the_shorthand_on_a_date_field_means_on(store):
     assert count("created_at: 2026-10-24") == count("created_at: {on: 2026-10-24}") == 1
 
 
+@pytest.mark.both_engines
 def test_an_exported_person_key_finds_the_person(store):
     """person_key (c:CUSTOMER_ID or e:EMAIL) is what customer show takes back."""
     keys = _exported(store, "everyone")
@@ -567,6 +577,7 @@ def test_an_exported_person_key_finds_the_person(store):
         assert result.exit_code == 0, result.stderr
 
 
+@pytest.mark.both_engines
 def test_a_review_is_found_by_the_products_sku(store):
     """The example store's reviews carry only product ids; products.csv links the SKU."""
 
@@ -581,6 +592,7 @@ def test_a_review_is_found_by_the_products_sku(store):
     assert count("reviewed: {product: HOM-00001}") == by_id
 
 
+@pytest.mark.only_engine("sqlite")
 @pytest.mark.parametrize(
     ("criteria", "indexes"),
     [

@@ -194,7 +194,8 @@ def store(tmp_path_factory) -> SegmentStore:
 
 
 @pytest.fixture(scope="module")
-def everyone(store) -> int:
+def everyone(store, engine) -> int:
+    """How many people the store has, by the engine of the tests that ask."""
     return count_of(store, "everyone")
 
 
@@ -824,6 +825,7 @@ def replace_leaf(node, index: int, bad: Leaf):
     return walk(node)
 
 
+@pytest.mark.both_engines
 @pytest.mark.slow
 @fuzz_settings(80)
 @given(tree=trees(valid_leaves), title=st.none() | texts)
@@ -1026,6 +1028,7 @@ def test_billion_laughs_to_evaluate_is_refused_within_a_memory_limit(store, comm
     assert f"{source}:1:1: the document expands to more than 50,000 values" in result.stderr
 
 
+@pytest.mark.both_engines
 def test_aliases_small_once_expanded_are_accepted(store):
     """3**6 copies of one condition through aliases: within the limit, and it means what
     the condition alone means."""
@@ -1135,6 +1138,7 @@ def test_deep_nesting_through_every_command_is_a_clear_message(store, command):
 
 # SQLite's parser has a smaller stack than the loader's limit of 100 levels: segcli
 # evaluates up to MAX_NESTING groups on a path and refuses deeper ones when it validates.
+@pytest.mark.both_engines
 def test_nesting_up_to_the_limit_evaluates(store, everyone):
     depth = MAX_NESTING
     text = "criteria: " + "{not: " * depth + "{country: NO}" + "}" * depth + "\n"
@@ -1167,6 +1171,7 @@ def _chain(store, tmp_path, files: int) -> SegmentStore:
     return SegmentStore(store.segcli, segments)
 
 
+@pytest.mark.both_engines
 def test_a_chain_of_in_segment_up_to_the_limit_is_evaluated(store, tmp_path):
     linked = _chain(store, tmp_path, MAX_NESTING + 1)
     result = no_crash(linked("segment", "calculate", "s0", "--as-of", AS_OF, "--format", "json"), 0)
@@ -1202,6 +1207,7 @@ def cities(store) -> dict[str, str]:
 MANY = 40_000
 
 
+@pytest.mark.both_engines
 @pytest.mark.slow
 @pytest.mark.parametrize("op", ["in", "not_in"])
 def test_in_with_thousands_of_values_is_exact(store, op):
@@ -1218,6 +1224,7 @@ def test_in_with_thousands_of_values_is_exact(store, op):
         assert count_of(store, path) == len(expected)
 
 
+@pytest.mark.both_engines
 def test_tags_and_products_with_thousands_of_values(store):
     many = [f"t{n}" for n in range(3_000)]
     tags = "tags: {contains_any: [" + ", ".join([*many, "GOLD"]) + "]}"
@@ -1235,6 +1242,7 @@ def test_in_with_100_000_values_is_refused_clearly(store):
     assert message.startswith("the document expands to more than 50,000 values")
 
 
+@pytest.mark.both_engines
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("shape", "size"),
@@ -1427,6 +1435,7 @@ def text_conditions(draw):
     return field, op, values if op == "in" else values[:1]
 
 
+@pytest.mark.both_engines
 @fuzz_settings(150)
 @given(condition=text_conditions())
 # LIKE would take `_` and `%` as wildcards (a_b vs axb, 50% vs 500), and SQLite's lower()
@@ -1504,6 +1513,7 @@ DANGEROUS = [
 ]
 
 
+@pytest.mark.both_engines
 def test_sql_shows_dangerous_values_only_as_parameters_and_tables_keep_rows(store, texts_before):
     _, dump = texts_before
     lines = ["criteria:", "  any:"]

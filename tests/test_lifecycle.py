@@ -16,6 +16,7 @@ import pytest
 
 from segcli.rules.fields import LIFECYCLE_STAGES as STAGES
 
+pytestmark = pytest.mark.both_engines
 AS_OF = date(2024, 6, 30)
 
 

@@ -552,11 +552,13 @@ SHOPIFY_ORDERS = csv_text(
         ("not: {purchased: {product_type: giftcard}}", ["ann@example.com", "di@example.com"]),
     ],
 )
+@pytest.mark.both_engines
 def test_shopify_orders_bought_from_shopify_products(segcli, criteria, emails):
     imported(segcli, "shopify", products=SHOPIFY_2024_STORE, orders=SHOPIFY_ORDERS)
     assert members(segcli, criteria) == emails
 
 
+@pytest.mark.both_engines
 def test_shopify_line_of_a_sku_less_variant_counts_by_its_name(segcli):
     # Orders first this time: the products found later are their lines' products all the same.
     imported(segcli, "shopify", orders=SHOPIFY_ORDERS, products=SHOPIFY_2024_STORE)
@@ -595,6 +597,7 @@ DEV_STORE_PRODUCTS = sample(
 
 
 @pytest.mark.skipif(not FOREZIA.exists(), reason="shared/data/real is not here")
+@pytest.mark.both_engines
 def test_real_shopify_orders_export_bought_from_its_catalogue(segcli):
     """The real export's lines have no SKU but one: they are found by their names."""
     products_path = segcli.write("products_export_1.csv", DEV_STORE_PRODUCTS)
@@ -843,6 +846,7 @@ WOO_ORDERS = csv_text(
         ("purchased: {product_type: simple, collection: Music}", ["bo@example.com"]),
     ],
 )
+@pytest.mark.both_engines
 def test_woocommerce_orders_bought_from_woocommerce_products(segcli, criteria, emails):
     imported(segcli, "woocommerce", products=WOO_STORE, orders=WOO_ORDERS)
     assert members(segcli, criteria) == emails
@@ -876,6 +880,7 @@ O4,di@example.com,2025-05-04,4,,Tea,1,4
         ("purchased: {product_type: tea, collection: Pantry}", ["di@example.com"]),
     ],
 )
+@pytest.mark.both_engines
 def test_a_line_without_product_id_or_sku_is_of_the_products_with_its_title(
     segcli, criteria, emails
 ):

@@ -17,6 +17,8 @@ from segcli.examples.demo import EXAMPLE_FILES, EXAMPLE_STORE_TODAY, example_dat
 from segcli.rules.operators import fold
 from tests.conftest import REAL_DATA, needs_real_data
 
+pytestmark = pytest.mark.both_engines
+
 PRODUCTS = """\
 product_id,sku,title
 P1,TEA-1,Nordic Copper Teapot

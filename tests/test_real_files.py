@@ -6,11 +6,17 @@ import csv
 import gzip
 import json
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from tests.conftest import REAL_DATA
+from segcli.examples.demo import example_segments_dir
+from segcli.rules.fields import EXPORT_FIELDS
+from segcli.segments.catalog import load_catalog
+from segcli.segments.evaluate import open_evaluation
+from segcli.store.db import open_store
+from tests.conftest import ENGINES, REAL_DATA
 
 pytestmark = pytest.mark.skipif(not REAL_DATA.exists(), reason="shared/data/real is not here")
 
@@ -168,6 +174,55 @@ def test_the_whole_online_retail_data_set_imports_from_its_gzip_file(segcli):
     assert stored == {invoice: int(total * 10_000) for invoice, total in expected.items()}
     people = {customer for customer in customers.values() if customer}
     assert segcli.value("SELECT count(*) FROM people") == len(people)
+
+
+# Across the Online Retail year (December 2010 to December 2011), and long after it.
+REAL_AS_OF = [date(2010, 12, 31), date(2011, 6, 30), date(2011, 12, 10), date(2025, 6, 1)]
+
+
+@pytest.mark.slow
+def test_both_engines_give_every_segment_the_same_members_on_the_real_files(segcli):
+    """The whole Online Retail data set (a year of repeat buyers, returns, anonymous
+    invoices) with Shopify's and WooCommerce's exports beside it: every built-in and
+    example segment has the same members, in the same order, on DuckDB and on SQLite;
+    everyone's facts are the same values; and the counts and an export of every field
+    are the same bytes."""
+    shopify = REAL_DATA / "shopify"
+    for args in (
+        ("orders", RETAIL_FULL, *RETAIL_MAP),
+        ("orders", shopify / "forezia-dev-store" / "orders_export.csv", "--from", "shopify"),
+        ("customers", shopify / "db-csv-editor" / "customers_export.csv", "--from", "shopify"),
+        ("customers", REAL_DATA / "woocommerce" / "db-csv-editor" / "wc-customers.csv")
+        + ("--from", "woocommerce"),
+    ):
+        result = segcli("import", *args)
+        assert result.exit_code == 0, result.stderr
+    segments = load_catalog(example_segments_dir()).usable()
+    fields = ",".join(EXPORT_FIELDS)
+    for as_of in REAL_AS_OF:
+        members, facts, answers = {}, {}, {}
+        for engine in ENGINES:
+            with (
+                open_store(segcli.db) as store,
+                open_evaluation(store, as_of, segments, engine=engine) as evaluation,
+            ):
+                members[engine] = {
+                    name: [m["person_key"] for m in evaluation.members(segment)]
+                    for name, segment in segments.items()
+                }
+                facts[engine] = list(evaluation.members(segments["everyone"]))
+            options = ("--engine", engine, "--segments", example_segments_dir())
+            when = ("--as-of", as_of.isoformat())
+            answers[engine] = [
+                segcli(*options, "segment", "calculate", *when, "--format", "json"),
+                segcli(*options, "segment", "export", "everyone", *when, "--fields", fields),
+            ]
+        assert members["duckdb"] == members["sqlite"], as_of
+        assert facts["duckdb"] == facts["sqlite"], as_of
+        for duck, lite in zip(answers["duckdb"], answers["sqlite"], strict=True):
+            assert duck.exit_code == lite.exit_code == 0, duck.stderr + lite.stderr
+            assert duck.stdout == lite.stdout, as_of
+        assert members["sqlite"]["everyone"], as_of
 
 
 def test_a_damaged_gzip_file_is_refused_whole(segcli):

@@ -13,10 +13,13 @@ import csv
 import json
 import random
 import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, closing, contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -30,9 +33,13 @@ from segcli.rules.parse import LIFECYCLE_STAGES, parse_criteria_text
 from segcli.rules.problems import Pos
 from segcli.rules.validate import walk
 from segcli.segments.builtins import BUILTINS
-from segcli.segments.evaluate import Evaluation
-from segcli.store.db import open_store
+from segcli.segments.evaluate import Evaluation, open_evaluation
+from segcli.store.db import Store, open_store
+from tests.conftest import ENGINES
 from tests.helpers import DATE_FIELDS, TEXT_FIELDS
+
+if TYPE_CHECKING:
+    from segcli.segments.evaluate import AnyEvaluation
 
 # Days around the turns of a year and of months, a leap day among them, so that `1 month
 # ago` from 2024-03-31 (2024-02-29) and day boundaries meet stored dates.
@@ -202,9 +209,9 @@ def stores(draw):
     return files
 
 
-def load(files: dict[str, list[dict]]):
-    """Import the files through segcli into a fresh in-memory store."""
-    store = open_store(":memory:", in_memory=True)
+def load(files: dict[str, list[dict]], path: Path | None = None) -> Store:
+    """Import the files through segcli into a fresh store: in memory, or at ``path``."""
+    store = open_store(":memory:", in_memory=True) if path is None else open_store(path)
     with tempfile.TemporaryDirectory() as directory:
         for kind in ("customers", "products", "orders", "items", "reviews", "subscribers", "carts"):
             rows = files[kind]
@@ -578,8 +585,39 @@ def segment(condition: ast.Condition, name: str = "probe") -> ast.Segment:
     return ast.Segment(name, name.title(), "", condition, "--criteria")
 
 
-def sql_members(evaluation: Evaluation, condition: ast.Condition) -> set[str]:
+def sql_members(evaluation: AnyEvaluation, condition: ast.Condition) -> set[str]:
     return {member["person_key"] for member in evaluation.members(segment(condition))}
+
+
+EVERYONE = ast.Constant(True, Pos(0, 0))
+
+
+@contextmanager
+def stored(files: dict[str, list[dict]]) -> Iterator[Store]:
+    """The files imported into a store in a temporary directory: DuckDB evaluates a copy
+    of a store on disk, beside it."""
+    with (
+        tempfile.TemporaryDirectory() as directory,
+        closing(load(files, Path(directory) / "store.db")) as store,
+    ):
+        yield store
+
+
+@contextmanager
+def by_each_engine(
+    store: Store, as_of: date, segments: dict[str, ast.Segment]
+) -> Iterator[dict[str, AnyEvaluation]]:
+    """The evaluation of the store, date and segments by each engine, by its name."""
+    with ExitStack() as stack:
+        yield {
+            engine: stack.enter_context(open_evaluation(store, as_of, segments, engine=engine))
+            for engine in ENGINES
+        }
+
+
+def person_ids(evaluation: AnyEvaluation) -> dict[str, int]:
+    """Everyone's person_id, by person_key."""
+    return {m["person_key"]: m["person_id"] for m in evaluation.members(segment(EVERYONE))}
 
 
 def _differences(evaluation, reference, keys) -> str:
@@ -617,44 +655,50 @@ CONDITIONS_PER_STORE = 40
 @store_settings(120)
 @given(files=stores(), as_of=as_of_dates, seed=seeds)
 def test_sql_members_equal_the_reference_evaluator(files, as_of, seed):
-    store = load(files)
-    records = read_records(store.conn)
-    rng = random.Random(seed)
-    saved_text = Conditions(rng, Reference(records, as_of)).condition(saved=False)
-    segments = {**BUILTINS, "saved": segment(parsed(saved_text), "saved")}
-    reference = Reference(records, as_of, segments)
-    evaluation = Evaluation(store, as_of, segments)
-    everyone = sql_members(evaluation, ast.Constant(True, Pos(0, 0)))
-    assert everyone == reference.everyone(), _differences(
-        evaluation, reference, everyone ^ reference.everyone()
-    )
-    ids = {
-        m["person_key"]: m["person_id"]
-        for m in evaluation.members(segment(ast.Constant(True, Pos(0, 0))))
-    }
-    probe = Conditions(rng, reference)
-    for _ in range(CONDITIONS_PER_STORE):
-        text = probe.condition()
-        if probe.coin():
-            # A top-level list means all of them.
-            text = "[" + text + ", " + probe.condition(2) + "]"
-        condition = parsed(text)
-        # Every node of the tree on its own, then the whole: a wrong leaf cannot hide
-        # behind an `all` that is false anyway.
-        for node in walk(condition):
-            got, expected = sql_members(evaluation, node), reference.members(node)
-            assert got == expected, (
-                f"criteria: {text}\nnode: {node}\nsaved: {saved_text}\nas of {as_of}, "
-                f"A = {reference.repeat_time}\nonly in SQL: {sorted(got - expected)}\n"
-                f"only in the reference: {sorted(expected - got)}\n"
-                + _differences(evaluation, reference, got ^ expected)
-            )
-        got = sql_members(evaluation, condition)
-        complement = sql_members(evaluation, ast.Not(condition, Pos(0, 0)))
-        assert complement == everyone - got, text
-        # customer show asks person by person, through the indexes: the same answer.
-        one_by_one = {key for key, pid in ids.items() if evaluation.is_member(condition, pid)}
-        assert one_by_one == got, text
+    """Each engine's members of random conditions are the reference's, node by node,
+    and person by person as customer show asks."""
+    with stored(files) as store:
+        records = read_records(store.conn)
+        rng = random.Random(seed)
+        saved_text = Conditions(rng, Reference(records, as_of)).condition(saved=False)
+        segments = {**BUILTINS, "saved": segment(parsed(saved_text), "saved")}
+        reference = Reference(records, as_of, segments)
+        with by_each_engine(store, as_of, segments) as evaluations:
+            for engine, evaluation in evaluations.items():
+                everyone = sql_members(evaluation, EVERYONE)
+                assert everyone == reference.everyone(), f"{engine}\n" + _differences(
+                    evaluation, reference, everyone ^ reference.everyone()
+                )
+            ids = {engine: person_ids(evaluation) for engine, evaluation in evaluations.items()}
+            probe = Conditions(rng, reference)
+            for _ in range(CONDITIONS_PER_STORE):
+                text = probe.condition()
+                if probe.coin():
+                    # A top-level list means all of them.
+                    text = "[" + text + ", " + probe.condition(2) + "]"
+                condition = parsed(text)
+                for engine, evaluation in evaluations.items():
+                    # Every node of the tree on its own, then the whole: a wrong leaf
+                    # cannot hide behind an `all` that is false anyway.
+                    for node in walk(condition):
+                        got, expected = sql_members(evaluation, node), reference.members(node)
+                        assert got == expected, (
+                            f"{engine}\ncriteria: {text}\nnode: {node}\nsaved: {saved_text}\n"
+                            f"as of {as_of}, A = {reference.repeat_time}\n"
+                            f"only in SQL: {sorted(got - expected)}\n"
+                            f"only in the reference: {sorted(expected - got)}\n"
+                            + _differences(evaluation, reference, got ^ expected)
+                        )
+                    got = sql_members(evaluation, condition)
+                    complement = sql_members(evaluation, ast.Not(condition, Pos(0, 0)))
+                    assert complement == reference.everyone() - got, (engine, text)
+                    # customer show asks person by person, through the indexes: the same.
+                    one_by_one = {
+                        key
+                        for key, pid in ids[engine].items()
+                        if evaluation.is_member(condition, pid)
+                    }
+                    assert one_by_one == got, (engine, text)
 
 
 @pytest.mark.slow
@@ -663,30 +707,34 @@ def test_sql_members_equal_the_reference_evaluator(files, as_of, seed):
 def test_purchased_without_products_equals_the_reference(files, as_of, seed):
     """``purchased`` naming no product is read from the counted-order facts (first,
     last, number) when they answer it, else from the orders: the same members as the
-    reference's walk over each order, for everyone and person by person."""
-    store = load(files)
-    reference = Reference(read_records(store.conn), as_of, dict(BUILTINS))
-    evaluation = Evaluation(store, as_of, dict(BUILTINS))
-    ids = {
-        m["person_key"]: m["person_id"]
-        for m in evaluation.members(segment(ast.Constant(True, Pos(0, 0))))
-    }
-    probe = Conditions(random.Random(seed), reference)
-    for _ in range(12):
-        entries: list[str] = []
-        probe.window(entries)
-        if probe.coin():
-            entries.append(f"times: {probe.counts(lambda: str(probe.pick([0, 1, 2, 3])))}")
-        text = f"purchased: {{{', '.join(entries)}}}" if entries else "purchased: true"
-        condition = parsed(text)
-        got, expected = sql_members(evaluation, condition), reference.members(condition)
-        assert got == expected, (
-            f"{text}\nas of {as_of}\nonly in SQL: {sorted(got - expected)}\n"
-            f"only in the reference: {sorted(expected - got)}\n"
-            + _differences(evaluation, reference, got ^ expected)
-        )
-        one_by_one = {key for key, pid in ids.items() if evaluation.is_member(condition, pid)}
-        assert one_by_one == got, text
+    reference's walk over each order, for everyone and person by person, on each
+    engine."""
+    with stored(files) as store:
+        reference = Reference(read_records(store.conn), as_of, dict(BUILTINS))
+        with by_each_engine(store, as_of, dict(BUILTINS)) as evaluations:
+            ids = {engine: person_ids(evaluation) for engine, evaluation in evaluations.items()}
+            probe = Conditions(random.Random(seed), reference)
+            for _ in range(12):
+                entries: list[str] = []
+                probe.window(entries)
+                if probe.coin():
+                    entries.append(f"times: {probe.counts(lambda: str(probe.pick([0, 1, 2, 3])))}")
+                text = f"purchased: {{{', '.join(entries)}}}" if entries else "purchased: true"
+                condition = parsed(text)
+                expected = reference.members(condition)
+                for engine, evaluation in evaluations.items():
+                    got = sql_members(evaluation, condition)
+                    assert got == expected, (
+                        f"{engine}\n{text}\nas of {as_of}\nonly in SQL: {sorted(got - expected)}\n"
+                        f"only in the reference: {sorted(expected - got)}\n"
+                        + _differences(evaluation, reference, got ^ expected)
+                    )
+                    one_by_one = {
+                        key
+                        for key, pid in ids[engine].items()
+                        if evaluation.is_member(condition, pid)
+                    }
+                    assert one_by_one == got, (engine, text)
 
 
 # Nobody is in the facts of 2023-12-31, yet the undated review's set holds its writer:

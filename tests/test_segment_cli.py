@@ -29,6 +29,8 @@ from segcli.segments import export as exporter
 from tests.conftest import SegmentStore, segment_store, table_rows
 from tests.helpers import split_sql
 
+pytestmark = pytest.mark.both_engines
+
 AS_OF = "2024-06-30"
 
 CUSTOMERS = """\
@@ -137,6 +139,7 @@ def json_money(text: str):
 # --- segment list ------------------------------------------------------------------
 
 
+@pytest.mark.no_engine
 def test_list_json_shows_builtins_then_files_with_titles(store):
     result = store("segment", "list", "--format", "json")
     assert result.exit_code == 0, result.stderr
@@ -160,6 +163,7 @@ def test_list_json_shows_builtins_then_files_with_titles(store):
     }
 
 
+@pytest.mark.no_engine
 def test_list_table_goes_to_stdout(store):
     result = store("segment", "list")
     assert result.exit_code == 0
@@ -170,6 +174,7 @@ def test_list_table_goes_to_stdout(store):
     assert result.stdout.splitlines()[0].split() == ["segment", "title", "description", "source"]
 
 
+@pytest.mark.no_engine
 def test_list_includes_and_flags_a_broken_file(store):
     store.segment("broken", "title: Broken\ncriteria:\n  total_spend: {gt: 1}\n")
     result = store("segment", "list", "--format", "json")
@@ -197,6 +202,7 @@ def test_list_includes_and_flags_a_broken_file(store):
     assert two.stderr == "2 segment files have problems: run segcli segment validate\n"
 
 
+@pytest.mark.no_engine
 def test_list_json_flags_a_file_with_an_unknown_in_segment(store):
     store.segment("ref", "criteria:\n  in_segment: vipp\n")
     result = store("segment", "list", "--format", "json")
@@ -208,6 +214,7 @@ def test_list_json_flags_a_file_with_an_unknown_in_segment(store):
 # --- segment validate ----------------------------------------------------------------
 
 
+@pytest.mark.no_engine
 def test_validate_clean_files(store):
     result = store("segment", "validate")
     assert result.exit_code == 0
@@ -215,6 +222,7 @@ def test_validate_clean_files(store):
     assert result.stderr == "2 segment files checked: no problems\n"
 
 
+@pytest.mark.no_engine
 def test_validate_reports_every_problem_of_every_file(store):
     a = store.segment(
         "a",
@@ -236,6 +244,7 @@ def test_validate_reports_every_problem_of_every_file(store):
     ]
 
 
+@pytest.mark.no_engine
 def test_validate_yaml_syntax_error_shows_the_line(store):
     bad = store.segment(
         "bad", "title: X\ncriteria:\n  total_spent: {gt: 100}\n   orders_count: 2\n"
@@ -252,6 +261,7 @@ def test_validate_yaml_syntax_error_shows_the_line(store):
     ]
 
 
+@pytest.mark.no_engine
 def test_validate_unknown_in_segment_and_cycles(store):
     ref = store.segment("ref", "criteria:\n  in_segment: vipp\n")
     loop_a = store.segment(
@@ -269,6 +279,7 @@ def test_validate_unknown_in_segment_and_cycles(store):
     ]
 
 
+@pytest.mark.no_engine
 def test_validate_named_files_only(store, tmp_path):
     store.segment("broken", "criteria:\n  total_spend: 1\n")
     elsewhere = tmp_path / "elsewhere.yaml"
@@ -284,6 +295,7 @@ def test_validate_named_files_only(store, tmp_path):
     assert missing.stderr == f"Error: no segment file {tmp_path / 'nope.yaml'}\n"
 
 
+@pytest.mark.no_engine
 def test_validate_named_file_of_the_directory(store):
     broken = store.segment("broken", "criteria:\n  total_spend: 1\n")
     result = store("segment", "validate", broken)
@@ -295,6 +307,7 @@ def test_validate_named_file_of_the_directory(store):
     ]
 
 
+@pytest.mark.no_engine
 def test_validate_named_file_spelled_differently(store, monkeypatch):
     broken = store.segment("broken", "criteria:\n  total_spend: 1\n")
     monkeypatch.chdir(store.segments.parent)
@@ -311,6 +324,7 @@ def test_validate_named_file_spelled_differently(store, monkeypatch):
     ],
     ids=["another-file", "a-built-in"],
 )
+@pytest.mark.no_engine
 def test_validate_reports_a_name_used_twice(store, name, text):
     path = store.segment(name, text)
     result = store("segment", "validate")
@@ -321,6 +335,7 @@ def test_validate_reports_a_name_used_twice(store, name, text):
     assert "1 problem in 1 of 3 files" in result.stderr
 
 
+@pytest.mark.no_engine
 def test_validate_named_file_with_a_name_used_twice(store):
     path = store.segment("zz-dup", "name: vip\ncriteria:\n  orders_count: 2\n")
     result = store("segment", "validate", path)
@@ -333,6 +348,7 @@ def test_validate_named_file_with_a_name_used_twice(store):
     ]
 
 
+@pytest.mark.no_engine
 def test_list_shows_a_file_whose_name_is_used_twice(store):
     path = store.segment("zz-dup", "name: vip\ncriteria:\n  orders_count: 2\n")
     result = store("segment", "list", "--format", "json")
@@ -429,6 +445,7 @@ def test_calculate_criteria_quick_filter(store):
     )
 
 
+@pytest.mark.no_engine
 def test_calculate_criteria_with_problems(store):
     result = store("segment", "calculate", "--criteria", "total_spend: {gt: 1}")
     assert result.exit_code == 1
@@ -439,6 +456,7 @@ def test_calculate_criteria_with_problems(store):
     )
 
 
+@pytest.mark.no_engine
 def test_calculate_unknown_segment(store):
     result = store("segment", "calculate", "vpi", "--format", "csv")
     assert result.exit_code == 1
@@ -466,6 +484,7 @@ def test_calculate_segment_with_problems(store):
     assert csv_lines(named.stdout) == calculated_csv([CALCULATED[-1]])
 
 
+@pytest.mark.no_engine
 def test_calculate_segment_using_a_broken_one(store):
     broken = store.segment("broken", "criteria:\n  total_spend: 1\n")
     uses = store.segment("uses", "criteria:\n  in_segment: broken\n")
@@ -480,6 +499,7 @@ def test_calculate_segment_using_a_broken_one(store):
     ]
 
 
+@pytest.mark.no_engine
 def test_calculate_missing_database(segcli):
     result = segcli("segment", "calculate", "--format", "csv")
     assert result.exit_code == 1
@@ -492,6 +512,7 @@ def test_calculate_missing_database(segcli):
 
 
 @pytest.mark.parametrize("as_of", ["2024-13-01", "last tuesday", "2024-02-30"])
+@pytest.mark.no_engine
 def test_calculate_bad_as_of_is_a_usage_error(store, as_of):
     result = store("segment", "calculate", "--as-of", as_of)
     assert result.exit_code == 2
@@ -562,6 +583,7 @@ def test_show_limit(store):
     assert result.stdout.endswith("\n\nfirst 2 of 6; --limit N for more\n")
 
 
+@pytest.mark.no_engine
 def test_show_bad_sort_field_is_a_usage_error(store):
     result = store("segment", "show", "everyone", "--sort", "-bogus")
     assert result.exit_code == 2
@@ -569,6 +591,7 @@ def test_show_bad_sort_field_is_a_usage_error(store):
     assert "Invalid value for --sort: 'bogus' is not sortable; use one of" in result.stderr
 
 
+@pytest.mark.no_engine
 def test_show_bad_limit_is_a_usage_error(store):
     result = store("segment", "show", "everyone", "--limit", "0")
     assert result.exit_code == 2
@@ -743,6 +766,7 @@ def test_export_fields_json_keeps_types(store):
     ]
 
 
+@pytest.mark.no_engine
 def test_export_unknown_field(store):
     result = store("segment", "export", "everyone", "--fields", "customer_id,emial")
     assert result.exit_code == 1
@@ -862,6 +886,7 @@ def test_export_unexpected_failure_leaves_no_file(
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(f".{out.name}")]
 
 
+@pytest.mark.no_engine
 def test_export_to_a_directory(store, tmp_path):
     result = store("segment", "export", "everyone", "-o", tmp_path)
     assert result.exit_code == 1
@@ -869,6 +894,7 @@ def test_export_to_a_directory(store, tmp_path):
     assert result.stderr == f"Error: -o {tmp_path} is a directory; give a file name\n"
 
 
+@pytest.mark.no_engine
 def test_export_to_a_missing_directory(store, tmp_path):
     out = tmp_path / "nope" / "members.csv"
     result = store("segment", "export", "everyone", "-o", out)
@@ -932,7 +958,10 @@ def test_export_json_is_never_escaped(segcli):
     ]
 
 
+# The SQLite engine's Python writers, called directly; DuckDB's writer is checked against
+# them, cell by cell, in test_duckdb_export.py.
 @pytest.mark.parametrize("output_format", ["csv", "tsv"])
+@pytest.mark.only_engine("sqlite")
 def test_export_escapes_tab_and_carriage_return(output_format):
     # Import trims cells, so a leading tab or CR only reaches an export through the writer.
     members = [{"customer_id": "-1", "first_name": "\tTab", "last_name": "\rCR"}]
@@ -983,6 +1012,7 @@ def test_export_quotes_delimiters_and_quotes_inside_cells(segcli, output_format)
     ]
 
 
+@pytest.mark.no_engine
 def test_export_unknown_segment(store):
     result = store("segment", "export", "vipp")
     assert result.exit_code == 1
@@ -1017,6 +1047,7 @@ def test_export_broken_pipe_exits_quietly(segcli, tmp_path):
 
 
 # --- segment sql ---------------------------------------------------------------------
+# The SQL shown is SQLite's whatever the engine: these run on SQLite alone.
 
 TRICKY = """\
 title: Tricky
@@ -1028,6 +1059,7 @@ criteria:
 """
 
 
+@pytest.mark.only_engine("sqlite")
 def test_sql_prints_query_and_parameters(store):
     store.segment("tricky", TRICKY)
     result = store("segment", "sql", "tricky", "--as-of", AS_OF)
@@ -1049,6 +1081,7 @@ def test_sql_prints_query_and_parameters(store):
     assert params["as_of_end"] == "2024-07-01 00:00:00"
 
 
+# On both engines: SQLite's printed SQL selects the members either engine exports.
 def test_sql_runs_and_gives_the_exported_members(store):
     store.segment("tricky", TRICKY)
     result = store("segment", "sql", "tricky", "--as-of", AS_OF)
@@ -1064,6 +1097,7 @@ def test_sql_runs_and_gives_the_exported_members(store):
     assert exported.stdout == "customer_id\nC1\nC2\n"
 
 
+@pytest.mark.only_engine("sqlite")
 def test_sql_unknown_segment(store):
     result = store("segment", "sql", "nope")
     assert result.exit_code == 1

@@ -617,9 +617,10 @@ def test_templates_table_shows_every_name_and_default_whole_on_a_terminal():
 
 
 @pytest.fixture(scope="module")
-def made_from_defaults(tmp_path_factory, store_db):
+def made_from_defaults(tmp_path_factory, store_db, engine):
     """``segment new made-T --template T`` for every template T in one segments directory,
-    then one validate and one calculate of them all (one command each: the module is fast)."""
+    then one validate and one calculate of them all (one command each: the module is fast);
+    made once per engine (``engine``), which the commands evaluate with."""
     shop = _on_store(tmp_path_factory.mktemp("defaults"), store_db)
     examples = _examples()
     made = {name: _new(shop, f"made-{name}", examples[name], {}) for name in examples}
@@ -629,6 +630,7 @@ def made_from_defaults(tmp_path_factory, store_db):
     return shop, examples, made, validate, counts
 
 
+@pytest.mark.both_engines
 @pytest.mark.slow
 @pytest.mark.parametrize("template", TEMPLATE_NAMES)
 def test_a_template_made_with_its_defaults_has_the_templates_members(made_from_defaults, template):
@@ -647,6 +649,7 @@ def test_a_template_made_with_its_defaults_has_the_templates_members(made_from_d
     assert counts[f"made-{template}"] == counts[template]
 
 
+@pytest.mark.both_engines
 @pytest.mark.slow
 def test_segment_validate_accepts_every_template_made_with_its_defaults(made_from_defaults):
     shop, examples, made, validate, counts = made_from_defaults
@@ -666,7 +669,8 @@ def _set_one_by_one(shop: SegmentStore, cases: list[tuple[str, Template, dict[st
 
 
 @pytest.fixture(scope="module")
-def each_parameter_set(tmp_path_factory, store_db):
+def each_parameter_set(tmp_path_factory, store_db, engine):
+    """Each parameter set on its own; made and counted once per engine."""
     shop = _on_store(tmp_path_factory.mktemp("each"), store_db)
     examples = _examples()
     cases = {}
@@ -678,6 +682,7 @@ def each_parameter_set(tmp_path_factory, store_db):
     return shop, cases, made, counts
 
 
+@pytest.mark.both_engines
 @pytest.mark.slow
 @pytest.mark.parametrize("parameter", PARAMETERS, ids=lambda p: p.id)
 def test_each_parameter_of_each_template_can_be_set(each_parameter_set, parameter):
@@ -692,7 +697,8 @@ def test_each_parameter_of_each_template_can_be_set(each_parameter_set, paramete
 
 
 @pytest.fixture(scope="module")
-def all_parameters_set(tmp_path_factory, store_db):
+def all_parameters_set(tmp_path_factory, store_db, engine):
+    """Every parameter of a template set at once; made and counted once per engine."""
     shop = _on_store(tmp_path_factory.mktemp("all"), store_db)
     examples = _examples()
     cases = {}
@@ -704,6 +710,7 @@ def all_parameters_set(tmp_path_factory, store_db):
     return shop, cases, made, counts
 
 
+@pytest.mark.both_engines
 @pytest.mark.slow
 @pytest.mark.parametrize("template", WITH_PARAMETERS)
 def test_every_parameter_of_a_template_can_be_set_at_once(all_parameters_set, template):
@@ -716,6 +723,7 @@ def test_every_parameter_of_a_template_can_be_set_at_once(all_parameters_set, te
     assert counts[name] == _count(shop, "--criteria", _criteria_text(text))
 
 
+@pytest.mark.both_engines
 @pytest.mark.parametrize("parameter", OWN["every-kind"].parameters, ids=lambda p: p.name)
 def test_each_kind_of_parameter_is_written_where_it_is_declared(shop, own_templates, parameter):
     template = OWN["every-kind"]
@@ -724,6 +732,7 @@ def test_each_kind_of_parameter_is_written_where_it_is_declared(shop, own_templa
     _same_members_as_its_criteria(shop, "tuned", text)
 
 
+@pytest.mark.both_engines
 def test_a_template_made_in_a_new_directory_counts_as_its_criteria(shop):
     template = _examples()[MODEL]
     text = _made_with(shop, template, {})
@@ -791,6 +800,7 @@ def _value(kind: str):
     return st.one_of(st.integers(0, 3_000), st.integers(0, 10**9)).map(str)
 
 
+@pytest.mark.both_engines
 @pytest.mark.slow
 @pytest.mark.skipif(not NUMERIC, reason="no example template has a numeric parameter")
 @settings(max_examples=fuzz_examples(8), deadline=None)
@@ -858,6 +868,7 @@ def test_a_texts_parameter_at_a_block_list_is_refused_by_validate_or_can_be_set(
     _made_with(shop, OWN["block-list"], {"collections": "Food,Beauty"})
 
 
+@pytest.mark.both_engines
 def test_a_value_the_segment_language_refuses_writes_nothing(shop, own_templates):
     result = checked(
         shop,
@@ -1102,6 +1113,7 @@ def test_an_unknown_template_is_refused_with_a_hint(merchant, template, hint):
 # 6. The blank skeleton
 
 
+@pytest.mark.both_engines
 def test_the_blank_skeleton_is_commented_validates_and_counts(shop):
     result = checked(shop, "segment", "new", "first-try")
     path = shop.segments / "first-try.yaml"
@@ -1147,6 +1159,7 @@ all:
 """
 
 
+@pytest.mark.both_engines
 @pytest.mark.parametrize(
     "criteria",
     [
@@ -1240,6 +1253,7 @@ def test_save_title_and_force_without_what_they_need_are_usage_errors(shop, args
 # 8. A merchant's two commands
 
 
+@pytest.mark.both_engines
 def test_a_merchant_makes_a_segment_from_a_template_and_counts_it(shop):
     template = _examples()[MODEL]
     settings = []

@@ -25,6 +25,8 @@ from segcli.rules.parse import parse_criteria_text
 from segcli.segments.unmatched import unmatched_values
 from segcli.store.db import open_store
 
+pytestmark = pytest.mark.both_engines
+
 CUSTOMERS = """\
 customer_id,email,country,region,city,tags,customer_group,channel,loyalty_tier
 C1,ann@example.com,FR,Île-de-France,Paris,"vip, gold",Wholesale,pos,gold
@@ -219,6 +221,7 @@ def test_a_used_segment_is_checked_too(store):
     ]
 
 
+@pytest.mark.no_engine
 def test_validate_warns_with_a_database_and_still_passes(store):
     segments = store.dir / "segments"
     store.write("segments/vip.yaml", "criteria:\n  tags: vpi\n")
@@ -228,6 +231,7 @@ def test_validate_warns_with_a_database_and_still_passes(store):
     assert "no problems" in result.stderr
 
 
+@pytest.mark.no_engine
 def test_validate_without_a_database_checks_only_the_files(segcli, monkeypatch):
     """No --db and no segcli.db here: nothing to look names up in, and none is created."""
     monkeypatch.chdir(segcli.dir)
@@ -240,6 +244,7 @@ def test_validate_without_a_database_checks_only_the_files(segcli, monkeypatch):
     assert not os.path.exists(segcli.dir / "segcli.db")
 
 
+@pytest.mark.no_engine
 def test_validate_finds_the_default_database(store, monkeypatch):
     monkeypatch.chdir(store.dir)
     monkeypatch.delenv("SEGCLI_DB", raising=False)
@@ -265,6 +270,7 @@ def test_explain_without_the_segment_is_quiet(store):
 STORED = ["FR", "US", "de", "Ísland", "New York"]
 
 
+@pytest.mark.no_engine
 @given(value=st.sampled_from([*STORED, "fr", "us", "DE", "ísland", "NEW YORK", "ES", "York"]))
 def test_a_name_is_warned_about_exactly_when_no_stored_value_folds_to_it(value, tmp_path_factory):
     directory = tmp_path_factory.mktemp("rule")
