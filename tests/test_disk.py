@@ -507,7 +507,14 @@ def test_an_export_that_cannot_write_the_analytic_copy_says_so(databases, tmp_pa
     """DuckDB's copy of the store cannot be written under the limit: said of the copy
     beside the database, with the way around it; nothing else is left behind."""
     attempts = _under_limits(
-        tmp_path, databases["orders"], [32 * KiB, 64 * KiB], *EXPORT, "-o", "members.csv"
+        tmp_path,
+        databases["orders"],
+        [32 * KiB, 64 * KiB],
+        "--engine",
+        "duckdb",
+        *EXPORT,
+        "-o",
+        "members.csv",
     )
     for attempt in attempts:
         _failed_plainly(attempt.result)
