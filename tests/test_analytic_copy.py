@@ -33,18 +33,13 @@ def example_store(segcli: Segcli) -> None:
         assert result.exit_code == 0, result.stderr
 
 
+# Every example segment counted, in CSV: the command the tests compare.
+CALCULATE = ("--segments", str(SEGMENTS), "segment", "calculate", "--as-of", AS_OF)
+CALCULATE += ("--format", "csv")
+
+
 def calculated(segcli: Segcli, *options: str) -> str:
-    result = segcli(
-        *options,
-        "--segments",
-        SEGMENTS,
-        "segment",
-        "calculate",
-        "--as-of",
-        AS_OF,
-        "--format",
-        "csv",
-    )
+    result = segcli(*options, *CALCULATE)
     assert result.exit_code == 0, result.stderr
     return result.stdout
 
@@ -230,17 +225,7 @@ def _segcli(db: Path, *args: str) -> list[str]:
 def test_two_processes_at_once_both_answer_and_share_the_copy(segcli):
     example_store(segcli)
     expected = calculated(segcli, "--engine", "sqlite")
-    command = _segcli(
-        segcli.db,
-        "--segments",
-        str(SEGMENTS),
-        "segment",
-        "calculate",
-        "--as-of",
-        AS_OF,
-        "--format",
-        "csv",
-    )
+    command = _segcli(segcli.db, *CALCULATE)
     for _ in range(3):
         shutil.rmtree(copy_directory(segcli.db), ignore_errors=True)
         children = [

@@ -15,7 +15,6 @@ import hashlib
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator
 from datetime import date
 from fractions import Fraction
 from pathlib import Path
@@ -28,10 +27,10 @@ from segcli.analytic.macros import install
 from segcli.errors import StoreError
 from segcli.files import OWNER_ONLY
 from segcli.rules import ast
-from segcli.rules.compile import Context, Params, as_of_params, compile_condition, compile_segment
+from segcli.rules.compile import Context, Params, as_of_params, compile_segment
 from segcli.rules.compile import PeopleSet as PeopleSetSQL
 from segcli.rules.dialect import DUCKDB
-from segcli.segments.evaluate import Figures
+from segcli.segments.evaluate import Answers, Figures
 from segcli.store.db import Store
 
 # DuckDB's memory while evaluating: it spills to the copy's directory beyond this, so an
@@ -148,7 +147,7 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-class DuckEvaluation:
+class DuckEvaluation(Answers):
     """Segments of one store as of one date, evaluated by DuckDB (see the module)."""
 
     engine = "duckdb"
@@ -318,6 +317,9 @@ class DuckEvaluation:
                 hint="--engine sqlite evaluates within the store instead",
             ) from error
 
+    def _query(self, sql: str, params: dict[str, object]) -> Any:
+        return self.execute(sql, params)
+
     def _scalar(self, sql: str, params: dict[str, object] | None = None) -> Any:
         row = self.execute(sql, params).fetchone()
         return None if row is None else row[0]
@@ -401,22 +403,6 @@ class DuckEvaluation:
             condition = f"({condition}) AND f.accepts_marketing = 1"
         return f"SELECT f.* FROM facts f WHERE {condition} ORDER BY f.position", params
 
-    def members(
-        self, segment: ast.Segment, *, order_by: str = "", limit: int | None = None
-    ) -> Iterator[dict]:
-        """Members as dicts of facts, in ``order_by`` order (a trusted ORDER BY clause)."""
-        condition, params = self.compile(segment)
-        columns = ", ".join(f"f.{name}" for name in self.columns)
-        sql = f"SELECT {columns} FROM facts f WHERE {condition} ORDER BY {order_by or 'f.position'}"
-        if limit is not None:
-            sql += " LIMIT $row_limit"
-            params["row_limit"] = limit
-        cursor = self.execute(sql, params)
-        names = [column[0] for column in cursor.description]
-        while block := cursor.fetchmany(10_000):
-            for row in block:
-                yield dict(zip(names, row, strict=True))
-
     def export(
         self,
         segment: ast.Segment,
@@ -433,14 +419,6 @@ class DuckEvaluation:
         sql, params = self.member_sql(segment, subscribed_only=subscribed_only)
         return write_members(self.con, sql, bound(sql, params), fields, output_format, out, raw=raw)
 
-    def is_member(self, condition: ast.Condition, person_id: int) -> bool:
-        context = Context(self.as_of, self.segments, Params(DUCKDB), dialect=DUCKDB)
-        sql = compile_condition(condition, context)
-        params = {**self.base_params, **context.params.values, "person": person_id}
-        row = self.execute(f"SELECT {sql} FROM facts f WHERE f.person_id = $person", params)
-        found = row.fetchone()
-        return bool(found and found[0])
-
     def distinct_values(self, table: str, column: str) -> Counter[str] | None:
         """A column's distinct values in the copy, each with its number of rows, in the
         order SQLite groups them (hints pick among equal counts by it); None for a column
@@ -453,18 +431,3 @@ class DuckEvaluation:
             f"WHERE {column} IS NOT NULL GROUP BY 1 ORDER BY 1"
         ).fetchall()
         return Counter({str(value): count for value, count in rows})
-
-    def count(self, sql: str, params: dict[str, object], person_id: int) -> int:
-        """``sql`` (a count over one person's records) for the person."""
-        query = f"SELECT {sql} FROM facts f WHERE f.person_id = $person"
-        return int(self._scalar(query, {**self.base_params, **params, "person": person_id}))
-
-    def person(self, person_id: int) -> dict | None:
-        cursor = self.execute(
-            f"SELECT {', '.join(self.columns)} FROM facts WHERE person_id = $person",
-            {"person": person_id},
-        )
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        return dict(zip([c[0] for c in cursor.description], row, strict=True))

@@ -278,6 +278,18 @@ def joined(terms: list[str], word: str) -> str:
     return "(" + separator.join(terms) + ")"
 
 
+def _tags_test(
+    name: str, check: Callable[[Any, list[Any]], bool], *, listing: bool = False
+) -> Primitive:
+    """A test of a person's folded tags, whose SQL is the dialect's ``tags_test``;
+    ``listing``: its values are only what follows IN (a long list may be a set)."""
+
+    def sql(d: Dialect, x: str, v: list[str]) -> str:
+        return d.tags_test(name, x, v)
+
+    return _listing(name, sql, check) if listing else Primitive(name, sql, check)
+
+
 def _set(x: object) -> bool:
     return x is not None
 
@@ -346,31 +358,11 @@ PRIMITIVES: dict[str, Primitive] = {
         ),
         # Tags: the operand is the person's tags (never unset), compared folded; the SQL
         # is the dialect's (Dialect.tags_test).
-        _listing(
-            "has_any",
-            lambda d, x, v: d.tags_test("has_any", x, v),
-            lambda a, v: any(tag in v for tag in a),
-        ),
-        _listing(
-            "has_none",
-            lambda d, x, v: d.tags_test("has_none", x, v),
-            lambda a, v: not any(tag in v for tag in a),
-        ),
-        Primitive(
-            "has_all",
-            lambda d, x, v: d.tags_test("has_all", x, v),
-            lambda a, v: all(tag in a for tag in v),
-        ),
-        Primitive(
-            "same_tags",
-            lambda d, x, v: d.tags_test("same_tags", x, v),
-            lambda a, v: set(a) == set(v),
-        ),
-        Primitive(
-            "other_tags",
-            lambda d, x, v: d.tags_test("other_tags", x, v),
-            lambda a, v: set(a) != set(v),
-        ),
+        _tags_test("has_any", lambda a, v: any(tag in v for tag in a), listing=True),
+        _tags_test("has_none", lambda a, v: not any(tag in v for tag in a), listing=True),
+        _tags_test("has_all", lambda a, v: all(tag in a for tag in v)),
+        _tags_test("same_tags", lambda a, v: set(a) == set(v)),
+        _tags_test("other_tags", lambda a, v: set(a) != set(v)),
         Primitive(
             "has_tags",
             lambda d, x, v: f"({d.tag_count(x)} > 0) = {v[0]}",

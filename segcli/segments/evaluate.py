@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from segcli.errors import StoreError
 from segcli.rules import ast
 from segcli.rules.compile import Context, Params, as_of_params, compile_condition, compile_segment
-from segcli.rules.dialect import SQLITE
+from segcli.rules.dialect import SQLITE, Dialect
 from segcli.rules.operators import compare_custom, fold
 from segcli.segments.kept import KeptSets
 from segcli.store.db import Store, cannot_write, set_indexes_aside
@@ -165,7 +165,76 @@ def open_evaluation(
     return DuckEvaluation(store, as_of, segments, person=person)
 
 
-class Evaluation:
+class Answers:
+    """The questions both engines answer alike over their facts ``f``: the members, one
+    person's facts, and whether a person meets a condition. An engine gives its dialect,
+    its facts' columns and parameters, and ``_query``."""
+
+    dialect: Dialect
+    as_of: date
+    segments: dict[str, ast.Segment]
+    base_params: dict[str, object]
+    columns: list[str]
+
+    def _query(self, sql: str, params: dict[str, object]) -> Any:
+        """Run ``sql``; a cursor with ``description``, ``fetchone`` and ``fetchmany``."""
+        raise NotImplementedError
+
+    def compile(self, segment: ast.Segment) -> tuple[str, dict[str, object]]:
+        raise NotImplementedError
+
+    def members(
+        self, segment: ast.Segment, *, order_by: str = "", limit: int | None = None
+    ) -> Iterator[dict]:
+        """Members as dicts of facts, in ``order_by`` order (a trusted ORDER BY clause)."""
+        condition, params = self.compile(segment)
+        columns = ", ".join(f"f.{name}" for name in self.columns)
+        # The facts are numbered in person-key order: position is that order.
+        sql = f"SELECT {columns} FROM facts f WHERE {condition} ORDER BY {order_by or 'f.position'}"
+        if limit is not None:
+            sql += f" LIMIT {self.dialect.placeholder('row_limit')}"
+            params["row_limit"] = limit
+        cursor = self._query(sql, params)
+        names = [column[0] for column in cursor.description]
+        while block := cursor.fetchmany(10_000):
+            for row in block:
+                yield dict(zip(names, row, strict=True))
+
+    def is_member(self, condition: ast.Condition, person_id: int) -> bool:
+        # Where the engine searches indexes, the person's records are found through them.
+        context = Context(
+            self.as_of,
+            self.segments,
+            Params(self.dialect),
+            one_person=self.dialect.searches_indexes,
+            dialect=self.dialect,
+        )
+        sql = compile_condition(condition, context)
+        params = {**self.base_params, **context.params.values, "person": person_id}
+        row = self._query(f"SELECT {sql} FROM facts f WHERE {self._person()}", params).fetchone()
+        return bool(row and row[0])
+
+    def count(self, sql: str, params: dict[str, object], person_id: int) -> int:
+        """``sql`` (a count over one person's records) for the person."""
+        query = f"SELECT {sql} FROM facts f WHERE {self._person()}"
+        row = self._query(query, {**self.base_params, **params, "person": person_id}).fetchone()
+        return int(row[0])
+
+    def person(self, person_id: int) -> dict | None:
+        cursor = self._query(
+            f"SELECT {', '.join(self.columns)} FROM facts f WHERE {self._person()}",
+            {"person": person_id},
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return dict(zip([c[0] for c in cursor.description], row, strict=True))
+
+    def _person(self) -> str:
+        return f"f.person_id = {self.dialect.placeholder('person')}"
+
+
+class Evaluation(Answers):
     """Segments of one store as of one date. Builds the per-person facts once, or uses
     the stored ones, and reads one state of the database for as long as it is used.
 
@@ -338,6 +407,9 @@ class Evaluation:
         compiled = compile_segment(segment.criteria, context)
         return compiled.sql(self.kept.place), {**self.base_params, **compiled.params}
 
+    def _query(self, sql: str, params: dict[str, object]) -> Any:
+        return self.store.execute(sql, params)
+
     def keep(self) -> None:
         """Keep the sets of people computed, for the next command (``KeptSets.keep``).
         It ends the evaluation's read of one state of the database."""
@@ -367,22 +439,6 @@ class Evaluation:
         return write_sqlite_segment(
             self, segment, fields, output_format, out, raw=raw, subscribed_only=subscribed_only
         )
-
-    def members(
-        self, segment: ast.Segment, *, order_by: str = "", limit: int | None = None
-    ) -> Iterator[dict]:
-        """Members as dicts of facts, in ``order_by`` order (a trusted ORDER BY clause)."""
-        condition, params = self.compile(segment)
-        columns = ", ".join(f"f.{name}" for name in self.columns)
-        # The facts are stored in person-key order: position is that order, without a sort.
-        sql = f"SELECT {columns} FROM facts f WHERE {condition} ORDER BY {order_by or 'f.position'}"
-        if limit is not None:
-            sql += " LIMIT :row_limit"
-            params["row_limit"] = limit
-        cursor = self.store.execute(sql, params)
-        names = [column[0] for column in cursor.description]
-        for row in cursor:
-            yield dict(zip(names, row, strict=True))
 
     def rows(
         self,
@@ -424,29 +480,6 @@ class Evaluation:
             depth[node] = depth.get(parent, -1) + 1
             lines.append("  " * depth[node] + detail)
         return lines
-
-    def is_member(self, condition: ast.Condition, person_id: int) -> bool:
-        context = Context(self.as_of, self.segments, Params(), one_person=True)
-        sql = compile_condition(condition, context)
-        params = {**self.base_params, **context.params.values, "person": person_id}
-        row = self.store.execute(
-            f"SELECT {sql} FROM facts f WHERE f.person_id = :person", params
-        ).fetchone()
-        return bool(row and row[0])
-
-    def count(self, sql: str, params: dict[str, object], person_id: int) -> int:
-        """``sql`` (a count over one person's records) for the person."""
-        query = f"SELECT {sql} FROM facts f WHERE f.person_id = :person"
-        return int(self.store.scalar(query, {**self.base_params, **params, "person": person_id}))
-
-    def person(self, person_id: int) -> dict | None:
-        cursor = self.store.execute(
-            f"SELECT {', '.join(self.columns)} FROM facts WHERE person_id = ?", (person_id,)
-        )
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        return dict(zip([c[0] for c in cursor.description], row, strict=True))
 
     def standalone_sql(self, segment: ast.Segment) -> tuple[str, dict[str, object]]:
         """One self-contained query for the segment's members, with its parameters."""
