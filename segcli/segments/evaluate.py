@@ -196,7 +196,8 @@ class Answers:
             params["row_limit"] = limit
         cursor = self._query(sql, params)
         names = [column[0] for column in cursor.description]
-        while block := cursor.fetchmany(10_000):
+        # Blocks as small as the export writes: a member is written soon after it is read.
+        while block := cursor.fetchmany(1_000):
             for row in block:
                 yield dict(zip(names, row, strict=True))
 
