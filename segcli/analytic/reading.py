@@ -78,12 +78,12 @@ class StoreReader:
                 "copied",
                 pa.RecordBatchReader.from_batches(batches.schema, _typed_row_dropped(batches)),
             )
-            from segcli.analytic.copy import KEYED_BY_DIGEST
+            from segcli.analytic.copy import KEYED_BY_DIGEST, ORDER_KEY_SQL
 
             select = "SELECT * FROM copied"
             if table in KEYED_BY_DIGEST:
                 key = KEYED_BY_DIGEST[table]
-                select = f"SELECT * REPLACE (md5_number({key}) AS {key}) FROM copied"
+                select = f"SELECT * REPLACE ({ORDER_KEY_SQL.format(key=key)} AS {key}) FROM copied"
             if table == "people":
                 select = (
                     "SELECT row_number() OVER (ORDER BY person_key) AS position, * "
