@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -329,3 +331,29 @@ def test_a_database_from_a_newer_segcli_is_refused_and_left_alone(segcli, monkey
     assert result.stdout == ""
     assert "newer" in result.stderr, result.stderr
     assert dump(segcli.db) == before
+
+
+def test_the_store_knows_its_newest_migration_without_loading_the_schema():
+    # open_store opens a database that has applied exactly these without sqlite-utils.
+    from segcli.store.schema import MIGRATION_NAMES
+
+    assert (
+        MIGRATION_NAMES[-1],
+        len(MIGRATION_NAMES),
+    ) == (store_db.NEWEST_MIGRATION, store_db.MIGRATIONS)
+
+
+def test_a_current_store_is_opened_without_loading_sqlite_utils(segcli):
+    # A quick command (customer show, segment list) does not pay for loading sqlite-utils.
+    result = segcli("import", "orders", segcli.write("orders.csv", MORE_ORDERS))
+    assert result.exit_code == 0, result.stderr
+    script = (
+        "import sys\n"
+        "from segcli.store.db import open_store\n"
+        f"store = open_store({str(segcli.db)!r}, create=False)\n"
+        "print(store.schema_version(), 'sqlite_utils' in sys.modules)\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert found == [str(NEWEST), "False"]
