@@ -23,6 +23,13 @@ from typing import IO, Any
 import duckdb
 
 from segcli.analytic.copy import COPIED, AnalyticCopy, forget_facts, forget_sets
+from segcli.analytic.facts import (
+    COUNTED_ORDERS_SQL,
+    FACTS_SQL,
+    REPEAT_TIME_SQL,
+    facts_key,
+    kept_facts,
+)
 from segcli.analytic.macros import install
 from segcli.errors import StoreError
 from segcli.files import OWNER_ONLY
@@ -37,102 +44,10 @@ from segcli.store.db import Store
 # evaluating command stays under 1 GB at a million people.
 MEMORY_LIMIT = "600MB"
 
-# Counted orders up to the end of the as-of day, per person (COUNTED_ORDERS_SQL).
-COUNTED_ORDERS_SQL = """
-SELECT person_id, count(*) AS orders_count, sum(total) AS total_spent,
-    min(created_at) AS first_order_at, max(created_at) AS last_order_at
-FROM orders
-WHERE counted = 1 AND created_at < $as_of_end AND person_id IS NOT NULL
-GROUP BY person_id
-"""
-
-# The sums of the average repeat-purchase time A (REPEAT_TIME_SQL): whole days between
-# the calendar dates of each repeat customer's first and last counted order.
-REPEAT_TIME_SQL = """
-SELECT coalesce(sum(date_diff('day', CAST(first_order_at[1:10] AS DATE),
-        CAST(last_order_at[1:10] AS DATE))), 0),
-    coalesce(sum(orders_count - 1), 0)
-FROM counted_orders WHERE orders_count >= 2
-"""
-
-# Each person's consent as of the as-of day (FACTS_SQL's accepts_marketing): the newest
-# subscriber row (undated rows the oldest; on a tie unsubscribed wins), else the customer
-# row's, else the answer given with the latest order (on a tie, no), else no.
-CONSENT_SQL = """
-subscribed AS (
-    SELECT person_id, arg_max(CAST(status = 'subscribed' AS INTEGER),
-        {'dated': subscribed_at IS NOT NULL, 'at': subscribed_at,
-         'unsubscribed': status = 'unsubscribed'}) AS answer
-    FROM subscribers
-    WHERE person_id IS NOT NULL AND (subscribed_at IS NULL OR subscribed_at < $as_of_end)
-    GROUP BY person_id
-),
-ordered AS (
-    SELECT person_id, arg_max(accepts_marketing,
-        {'at': created_at, 'no': -accepts_marketing}) AS answer
-    FROM orders
-    WHERE person_id IS NOT NULL AND accepts_marketing IS NOT NULL
-        AND created_at < $as_of_end
-    GROUP BY person_id
-),
-carted AS (
-    SELECT DISTINCT person_id FROM carts
-    WHERE person_id IS NOT NULL AND created_at < $as_of_end
-)
-"""
-
-FACTS_SQL = f"""
-WITH {CONSENT_SQL}
-SELECT position, person_id, person_key, customer_id, email, email_domain, first_name, last_name,
-    created_at, accepts_marketing, country, region, city, tags, customer_group, channel,
-    custom, orders_count, total_spent, first_order_at, last_order_at, days_since_last_order,
-    has_cart, tags_folded,
-    CASE
-        WHEN orders_count = 1 THEN 'first-time-buyers'
-        WHEN orders_count >= 2 AND days_since_last_order * $repeat_den < $repeat_num
-            THEN 'active-repeat'
-        WHEN orders_count >= 2 AND days_since_last_order * $repeat_den < 3 * $repeat_num
-            THEN 'at-risk-repeat'
-        WHEN orders_count >= 2 THEN 'inactive-repeat'
-        WHEN accepts_marketing = 1 THEN 'prospects'
-        WHEN has_cart = 1 THEN 'potential-customers'
-        ELSE 'unengaged'
-    END AS lifecycle
-FROM (
-    SELECT p.position, p.person_id, p.person_key, p.customer_id, p.email,
-        CASE WHEN instr(p.email, '@') > 0 THEN substr(p.email, instr(p.email, '@') + 1) END
-            AS email_domain,
-        p.first_name, p.last_name, p.created_at,
-        CAST(coalesce(s.answer, p.customer_accepts_marketing, o2.answer, 0) <> 0 AS INTEGER)
-            AS accepts_marketing,
-        p.country, p.region, p.city, p.tags, p.customer_group, p.channel, p.custom,
-        list_transform(json_extract_string(p.tags, '$[*]'), lambda tag: segcli_fold(tag))
-            AS tags_folded,
-        coalesce(o.orders_count, 0) AS orders_count,
-        CAST(coalesce(o.total_spent, 0) AS BIGINT) AS total_spent,
-        o.first_order_at, o.last_order_at,
-        date_diff('day', CAST(o.last_order_at[1:10] AS DATE), CAST($as_of AS DATE))
-            AS days_since_last_order,
-        CAST(k.person_id IS NOT NULL AS INTEGER) AS has_cart
-    FROM people p
-    LEFT JOIN counted_orders o ON o.person_id = p.person_id
-    LEFT JOIN subscribed s ON s.person_id = p.person_id
-    LEFT JOIN ordered o2 ON o2.person_id = p.person_id
-    LEFT JOIN carted k ON k.person_id = p.person_id
-    -- A person is in once any of their dates is on or before the as-of day, or when
-    -- no date is known for them at all.
-    WHERE p.first_seen_at IS NULL OR p.first_seen_at < $as_of_end
-    /* one person */
-)
-"""
-
 # Rows per row group of the kept facts. The writer holds a row group of a million
 # people's wide rows per thread: under the memory limit, 122,880 rows (DuckDB's default)
 # spilled and took 11 s at a million people, 32,768 took 2.8 s.
 _FACTS_ROW_GROUP = 32_768
-
-# The tables everyone's facts are built from.
-_FACTS_TABLES = ("people", "orders", "subscribers", "carts")
 
 _PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -158,13 +73,10 @@ class DuckEvaluation(Answers):
         store: Store,
         as_of: date,
         segments: dict[str, ast.Segment],
-        *,
-        person: int | None = None,
     ):
         self.store = store
         self.as_of = as_of
         self.segments = segments
-        self.one_person = person is not None
         self.copy = AnalyticCopy(store)
         files = self.copy.open()
         self.con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT})
@@ -174,9 +86,7 @@ class DuckEvaluation(Answers):
         try:
             self._prepare(files)
             self.base_params: dict[str, object] = as_of_params(as_of)
-            self._facts(person)
-            if person is not None:
-                self._only_records_of(person)
+            self._facts()
         except BaseException:
             self.close()
             raise
@@ -193,37 +103,11 @@ class DuckEvaluation(Answers):
             # Table names and paths are segcli's own (the copy's), never a user's text.
             run(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({_literal(str(path))})")
 
-    def _only_records_of(self, person: int) -> None:
-        """Asking about one person (customer show): their records, read once into small
-        tables that stand for the store's, so that each condition asked of them reads a
-        handful of rows instead of every order and line item. The facts (and the
-        store-wide repeat time in them) are everyone's, built before."""
-        files = self.copy.files
-        read = {table: f"read_parquet({_literal(str(files[table]))})" for table in files}
-        own: dict[str, object] = {"person": person}
-        for table in ("orders", "reviews", "carts", "subscribers"):
-            self.execute(f"DROP VIEW {table}")
-            self.execute(
-                f"CREATE TABLE {table} AS SELECT * FROM {read[table]} WHERE person_id = $person",
-                own,
-            )
-        self.execute("DROP VIEW items")
-        self.execute(
-            f"CREATE TABLE items AS SELECT * FROM {read['items']} "
-            "WHERE order_id IN (SELECT order_id FROM orders)"
-        )
-        if self._kept_facts_used:
-            self.execute("ALTER VIEW facts RENAME TO everyone_facts")
-            self.execute(
-                "CREATE TABLE facts AS SELECT * FROM everyone_facts WHERE person_id = $person",
-                own,
-            )
-
-    def _facts(self, person: int | None) -> None:
+    def _facts(self) -> None:
         """Everyone's facts of the as-of date: kept in the copy's directory for the next
         command of the same date and data (a Parquet file named after both), else built
-        and kept. For one person without kept facts, only theirs are built."""
-        key = self._facts_key()
+        and kept; built in memory when they cannot be kept."""
+        key = facts_key(self.copy.files, self.as_of)
         # Sets of people are kept beside the facts, named after the as-of date and every
         # table of the copy (a set reads line items, products and reviews too), then the
         # set's own digest; sets of other data go when a new one is kept.
@@ -231,12 +115,7 @@ class DuckEvaluation(Answers):
         self._sets_prefix = (
             f"set-{self.as_of.isoformat()}-{hashlib.sha256(every.encode()).hexdigest()[:16]}"
         )
-        kept = self._kept_facts(key)
-        if kept is None and person is None:
-            kept = self._build_facts(key)
-        if kept is None:
-            self._sets_prefix = None
-        self._kept_facts_used = kept is not None
+        kept = self._kept_facts(key) or self._build_facts(key)
         if kept is not None:
             path, days, gaps = kept
             self._repeat(days, gaps)
@@ -244,10 +123,9 @@ class DuckEvaluation(Answers):
                 f"CREATE VIEW facts AS SELECT * FROM read_parquet({_literal(str(path))})"
             )
         else:
+            self._sets_prefix = None
             self._counted_orders()
-            who = "" if person is None else "AND p.person_id = $person"
-            facts = FACTS_SQL.replace("/* one person */", who)
-            self.execute(f"CREATE TABLE facts AS {facts}", {**self.base_params, "person": person})
+            self.execute(f"CREATE TABLE facts AS {FACTS_SQL}", self.base_params)
             self.execute("DROP TABLE counted_orders")
         self.people = int(self._scalar("SELECT count(*) FROM facts"))
         self.columns = [
@@ -270,19 +148,10 @@ class DuckEvaluation(Answers):
             {"repeat_num": days, "repeat_den": gaps} if gaps else {"repeat_num": 0, "repeat_den": 1}
         )
 
-    def _facts_key(self) -> str:
-        """What kept facts of the as-of date must be built from: the files of the tables
-        the facts read (named after their data versions), and the facts' own SQL."""
-        files = " ".join(self.copy.files[table].name for table in _FACTS_TABLES)
-        text = f"{files} {FACTS_SQL} {COUNTED_ORDERS_SQL} {REPEAT_TIME_SQL}"
-        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-        return f"facts-{self.as_of.isoformat()}-{digest}"
-
     def _kept_facts(self, key: str) -> tuple[Path, int, int] | None:
-        for path in sorted(self.copy.directory.glob(f"{key}-*.parquet")):
-            days, gaps = path.stem[len(key) + 1 :].split("-")
+        for path, days, gaps in kept_facts(self.copy.directory, key):
             if self.copy.hold(path):
-                return path, int(days), int(gaps)
+                return path, days, gaps
         return None
 
     def _build_facts(self, key: str) -> tuple[Path, int, int] | None:
@@ -293,7 +162,7 @@ class DuckEvaluation(Answers):
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             self.execute(
-                f"COPY ({FACTS_SQL.replace('/* one person */', '')}) "
+                f"COPY ({FACTS_SQL}) "
                 f"TO {_literal(str(temporary))} (FORMAT parquet, COMPRESSION zstd, "
                 f"ROW_GROUP_SIZE {_FACTS_ROW_GROUP})",
                 self.base_params,

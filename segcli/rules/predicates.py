@@ -114,9 +114,9 @@ def _stored(
     return f"(SELECT value FROM ({distinct}) WHERE {fold_call('value')} IN {folded})"
 
 
-def _values(table: str, column: str, folded: str, context: Context, row: str | None) -> str:
+def _values(table: str, column: str, folded: str, context: Context) -> str:
     """``_stored`` as a bare SELECT, to be combined with UNION."""
-    return _stored(table, column, folded, context, row=row)[1:-1]
+    return _stored(table, column, folded, context)[1:-1]
 
 
 def _of_products(alias: str, products: str) -> list[str]:
@@ -150,12 +150,28 @@ def _product_match(
     (``_of_products``). Returns the alternatives, any of which matches.
     """
     folded = _folded(names, context)
-    row = alias if context.one_person else None
     named = _products_named(("product_id", "sku", "title"), folded, context)
+    if context.one_person:
+        # One person's few records: each record's own values folded, and the named
+        # products found once (in a UNION with the record's value, they were found
+        # again for every record).
+        fold_call = context.dialect.fold_call
+        alternatives = [
+            f"{fold_call(f'{alias}.product_id')} IN {folded}",
+            f"{alias}.product_id IN (SELECT product_id FROM {named})",
+            f"{fold_call(f'{alias}.sku')} IN {folded}",
+            f"{alias}.sku IN (SELECT sku FROM {named})",
+        ]
+        if by_title:
+            alternatives += [
+                f"{fold_call(f'{alias}.title')} IN {folded}",
+                _of_products(alias, named)[-1],
+            ]
+        return alternatives
     # One IN list per column (the stored values that match, and those of the named
     # products), so that SQLite searches each column's index instead of scanning.
-    product_ids = _values(table, "product_id", folded, context, row)
-    skus = _values(table, "sku", folded, context, row)
+    product_ids = _values(table, "product_id", folded, context)
+    skus = _values(table, "sku", folded, context)
     alternatives = [
         f"{alias}.product_id IN ({product_ids} UNION SELECT product_id FROM {named})",
         f"{alias}.sku IN ({skus} UNION SELECT sku FROM {named})",
@@ -163,7 +179,7 @@ def _product_match(
     if by_title:
         # The line's own title, and a line without ids is of the products with its title.
         alternatives += [
-            f"{alias}.title IN {_stored(table, 'title', folded, context, row=row)}",
+            f"{alias}.title IN {_stored(table, 'title', folded, context)}",
             _of_products(alias, named)[-1],
         ]
     return alternatives

@@ -95,8 +95,13 @@ def explain(evaluation: AnyEvaluation, segment: ast.Segment, person_id: int) -> 
         if isinstance(node, ast.Compare):
             actual = show_field(facts, node.field)
         elif (row := PREDICATES.get(type(node))) is not None and row.where is not None:
+            # Where the engine searches indexes, the person's records are found through them.
             context = Context(
-                evaluation.as_of, evaluation.segments, Params(), dialect=evaluation.dialect
+                evaluation.as_of,
+                evaluation.segments,
+                Params(evaluation.dialect),
+                one_person=evaluation.dialect.searches_indexes,
+                dialect=evaluation.dialect,
             )
             sql = compile_matches(node, context)
             count = evaluation.count(sql, context.params.values, person_id)
