@@ -30,7 +30,6 @@ from segcli.analytic.facts import (
     facts_key,
     kept_facts,
 )
-from segcli.analytic.macros import install
 from segcli.errors import StoreError
 from segcli.files import OWNER_ONLY
 from segcli.rules import ast
@@ -83,6 +82,7 @@ class DuckEvaluation(Answers):
         # Each set of people placed, by digest: the SQL that reads it.
         self._sets: dict[str, str] = {}
         self._sets_prefix: str | None = None
+        self._macros = False
         try:
             self._prepare(files)
             self.base_params: dict[str, object] = as_of_params(as_of)
@@ -98,7 +98,6 @@ class DuckEvaluation(Answers):
         run(f"SET threads = {max(os.cpu_count() or 1, 1)}")
         # Every member list is ordered by position: no other order needs keeping.
         run("SET preserve_insertion_order = false")
-        install(self.con)
         for table, path in files.items():
             # Table names and paths are segcli's own (the copy's), never a user's text.
             run(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({_literal(str(path))})")
@@ -177,7 +176,18 @@ class DuckEvaluation(Answers):
         forget_facts(self.copy.directory, keep=path)
         return (path, days, gaps) if self.copy.hold(path) else None
 
+    def _macros_for(self, sql: str) -> None:
+        """Create segcli's macros when ``sql`` is the first to call one: most segments and
+        kept facts need none, and making them costs 40 ms (their tables are read from the
+        running Python)."""
+        if not self._macros and "segcli_" in sql:
+            from segcli.analytic.macros import install
+
+            install(self.con)
+            self._macros = True
+
     def execute(self, sql: str, params: dict[str, object] | None = None) -> Any:
+        self._macros_for(sql)
         try:
             return self.con.execute(sql, bound(sql, params or {}))
         except duckdb.OutOfMemoryException as error:
@@ -266,11 +276,12 @@ class DuckEvaluation(Answers):
     def member_sql(
         self, segment: ast.Segment, *, subscribed_only: bool = False
     ) -> tuple[str, dict[str, object]]:
-        """A query of the members' facts (every column and position), in export order."""
+        """A query of the members' facts (every column, position included), unordered:
+        the export sorts its finished lines by position, once."""
         condition, params = self.compile(segment)
         if subscribed_only:
             condition = f"({condition}) AND f.accepts_marketing = 1"
-        return f"SELECT f.* FROM facts f WHERE {condition} ORDER BY f.position", params
+        return f"SELECT f.* FROM facts f WHERE {condition}", params
 
     def export(
         self,
@@ -286,6 +297,7 @@ class DuckEvaluation(Answers):
         from segcli.analytic.export import write_members
 
         sql, params = self.member_sql(segment, subscribed_only=subscribed_only)
+        self._macros_for(sql)
         return write_members(self.con, sql, bound(sql, params), fields, output_format, out, raw=raw)
 
     def distinct_values(self, table: str, column: str) -> Counter[str] | None:

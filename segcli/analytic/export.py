@@ -11,7 +11,10 @@ ensure_ascii=False)`` escapes them.
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
@@ -187,14 +190,13 @@ def lines_sql(
     output_format: str,
     *,
     raw: bool,
-    keeps_order: bool = False,
 ) -> tuple[str, dict[str, object]]:
-    """A query of one column, each member's finished line in order, and its parameters.
+    """A query of one column, each member's finished line in position order, and its
+    parameters. ``members_sql`` selects the members' facts, position included, in any
+    order: the lines are sorted once, as they are made.
 
     CSV, TSV and JSON Lines lines end with a newline; a JSON array's begin with the
-    ``,\\n  `` that comes before every object but the first. With ``keeps_order`` (the
-    connection preserves insertion order), the lines come in the members' order without
-    a sort of their own."""
+    ``,\\n  `` that comes before every object but the first."""
     if not fields:
         raise ValueError("an export needs at least one field")
     parameters = _Parameters(params)
@@ -229,10 +231,8 @@ def lines_sql(
     # One concat() of every part: a chain of || copies the line so far at each step.
     sql = (
         f"SELECT concat({', '.join(parts)}) AS line "
-        f"FROM (SELECT {inner}, f.position FROM ({members_sql}) AS f)"
+        f"FROM (SELECT {inner}, f.position FROM ({members_sql}) AS f) ORDER BY position"
     )
-    if not keeps_order:
-        sql += " ORDER BY position"
     return sql, parameters.values
 
 
@@ -246,20 +246,17 @@ def write_members(
     *,
     raw: bool,
 ) -> int:
-    """Write the members ``members_sql`` selects (every column of ``facts f``, in export
-    order) to ``out`` as segment export writes them; returns how many were written."""
+    """Write the members ``members_sql`` selects (every column of ``facts f``, in any
+    order) to ``out`` in position order, as segment export writes them; returns how many
+    were written."""
     if _non_text_custom(con, members_sql, params, fields):
         # The importer stores custom fields as text only; a store written by another tool
         # may hold any JSON value, which the Python writers write as Python reads it.
-        with con.sql(members_sql, params=dict(params)).to_arrow_reader(_LINES_PER_BATCH) as read:
+        ordered = f"SELECT * FROM ({members_sql}) ORDER BY position"
+        with con.sql(ordered, params=dict(params)).to_arrow_reader(_LINES_PER_BATCH) as read:
             members = (member for batch in read for member in batch.to_pylist())
             return python_export.write_members(members, fields, output_format, out, raw=raw)
-    # A SELECT keeps the order of the rows it reads when DuckDB preserves insertion order
-    # (its default), which saved sorting the finished lines again: half the time.
-    [(keeps_order,)] = con.sql("SELECT current_setting('preserve_insertion_order')").fetchall()
-    sql, all_params = lines_sql(
-        members_sql, params, fields, output_format, raw=raw, keeps_order=bool(keeps_order)
-    )
+    sql, all_params = lines_sql(members_sql, params, fields, output_format, raw=raw)
     count = 0
     if output_format in ("csv", "tsv"):
         out.write(delimited_line(fields, "," if output_format == "csv" else "\t"))
@@ -267,18 +264,35 @@ def write_members(
         out.write("[")
     # Closed when the writing stops, a reader gone away (`| head`) included: an open reader
     # holds the connection.
+    binary = _binary(out)
     with con.sql(sql, params=all_params).to_arrow_reader(_LINES_PER_BATCH) as reader:
         for lines, text in _blocks(reader):
             # The first object of a JSON array has no comma before it.
-            out.write(text[1:] if output_format == "json" and count == 0 else text)
+            text = text[1:] if output_format == "json" and count == 0 else text
+            if binary is None:
+                out.write(str(text, "utf-8"))
+            else:
+                binary.write(text)
             count += lines
     if output_format == "json":
         out.write("\n]\n" if count else "]\n")
     return count
 
 
-def _blocks(reader: Iterable[Any]) -> Iterator[tuple[int, str]]:
-    """Each Arrow batch's number of lines, and its lines as one text."""
+def _binary(out: IO[str]) -> IO[bytes] | None:
+    """The bytes under ``out`` when writing the lines' UTF-8 there is what writing them to
+    ``out`` would do (stdout and the export file are such): no text is decoded and encoded
+    again (a fifth of a large export's writing). ``out`` is flushed first."""
+    if not isinstance(out, io.TextIOWrapper) or os.linesep != "\n":
+        return None
+    if codecs.lookup(out.encoding).name != "utf-8":
+        return None
+    out.flush()
+    return out.buffer
+
+
+def _blocks(reader: Iterable[Any]) -> Iterator[tuple[int, memoryview]]:
+    """Each Arrow batch's number of lines, and its lines as one block of UTF-8."""
     import pyarrow as pa  # type: ignore[import-untyped]
 
     for batch in reader:
@@ -287,16 +301,24 @@ def _blocks(reader: Iterable[Any]) -> Iterator[tuple[int, str]]:
             continue
         if lines.null_count:
             raise ValueError("an export line is NULL")
-        if not pa.types.is_large_string(lines.type):
-            lines = lines.cast(pa.large_string())
+        if pa.types.is_string(lines.type):
+            width = 4
+        else:
+            # Strings with 64-bit offsets; string views (other settings of DuckDB's)
+            # become such strings first, which loads pyarrow.compute (60 ms).
+            if not pa.types.is_large_string(lines.type):
+                lines = lines.cast(pa.large_string())
+            width = 8
         # A string array keeps its values one after the other in one buffer: the lines
         # are read from there whole, with no Python object made per line.
         _, offsets, data = lines.buffers()
         start, end = (
-            int.from_bytes(offsets[8 * at : 8 * at + 8].to_pybytes(), "little", signed=True)
+            int.from_bytes(
+                offsets[width * at : width * (at + 1)].to_pybytes(), "little", signed=True
+            )
             for at in (lines.offset, lines.offset + len(lines))
         )
-        yield len(lines), str(memoryview(data)[start:end], "utf-8")
+        yield len(lines), memoryview(data)[start:end]
 
 
 def _non_text_custom(
