@@ -103,7 +103,7 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _character_class(chars: Iterable[str]) -> str:
+def character_class(chars: Iterable[str]) -> str:
     """An RE2 character class of ``chars``, in ranges of consecutive code points."""
     ranges: list[list[int]] = []
     for point in sorted(map(ord, chars)):
@@ -121,7 +121,7 @@ def _character_class(chars: Iterable[str]) -> str:
     )
 
 
-_SPACE = _character_class(SPACES)
+_SPACE = character_class(SPACES)
 # operators._NUMBER in RE2's words: the same pattern, with Python's spaces spelt out
 # (RE2's own \s is ASCII only).
 _NUMBER_SQL = _NUMBER.pattern.replace(r"\s", _SPACE)
@@ -183,7 +183,7 @@ MACROS: tuple[str, ...] = (
     _macro(
         "segcli_fold(text)",
         "CASE WHEN strlen(text) = length(text) THEN lower(text) "
-        f"WHEN regexp_matches(text, {_literal(_character_class(FOLDING_DIFFERS))}) "
+        f"WHEN regexp_matches(text, {_literal(character_class(FOLDING_DIFFERS))}) "
         "THEN segcli_fold_lowered(lower(replace(text, "
         f"{_literal(_DOTTED_CAPITAL_I)}, {_literal(_DOTTED_CAPITAL_I.lower())}))) "
         f"ELSE lower(replace(text, {_literal(_DOTTED_CAPITAL_I)}, "

@@ -172,6 +172,8 @@ class CsvFile:
         for lines, rows in self.chunks(1):
             if _unclosed(rows[0]):
                 raise self._unclosed_quote(lines[0])
+            # The line the header ends on: the records start after it.
+            self.header_line = self._reader.line_num
             return rows[0]
         raise ImportRefused(self.path, "is empty: it has no header line")
 

@@ -1,0 +1,187 @@
+"""Reading a plain CSV file with DuckDB: the same records, lines and rejects as the csv module.
+
+Most large files a store exports write no quotes at all (orders, line items, carts: ids,
+dates, amounts). In such a file a record is one physical line and its fields are the line
+split at the separator, so DuckDB's C reader, told every option, reads exactly what
+``reader.CsvFile`` reads, many times faster. A file is plain when a scan of its bytes
+finds no quote, no NUL, no carriage return and no byte 0x1F (the separator the lines are
+read with) and it is not compressed: anything else is read by the csv module as before.
+Whether the text is valid in the file's encoding DuckDB checks as it reads (an invalid
+file fails the fast path, and the csv module then says where).
+
+A batch is the lines of up to ``rows`` records: each kept record's line number and cells
+(shaped to the header's width as ``batches.parse_batch`` shapes them), and the records
+rejected for having more non-blank cells than the header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from segcli.analytic.macros import SPACES, character_class
+from segcli.importer.reader import GZIP_MAGIC
+
+if TYPE_CHECKING:
+    import duckdb
+
+# Bytes that make a file not plain: a quote starts a quoted field, NUL and a lone carriage
+# return are errors to the csv module, and 0x1F is the separator DuckDB reads lines with
+# (the unit separator: no text file writes it). Each is looked for on its own: a search
+# for one byte is memchr, twenty times faster than a regular expression's class.
+_NOT_PLAIN = (b'"', b"\x00", b"\r", b"\x1f")
+_LINE_SEPARATOR = "\x1f"
+_SCAN_BLOCK = 16 << 20
+# DuckDB's longest line: the csv module's longest field is 16 MiB; a longer line fails the
+# fast path and the csv module reads it (and says what is wrong, if anything).
+_MAX_LINE = 32 << 20
+
+
+class Unavailable(Exception):
+    """DuckDB could not read the file exactly as the csv module does: read it with that."""
+
+
+@dataclass(frozen=True)
+class PlainFile:
+    """A plain file (see the module) and its number of physical lines."""
+
+    path: Path
+    delimiter: str
+    lines: int
+
+
+def plain_file(path: Path, *, encoding: str, delimiter: str) -> PlainFile | None:
+    """The file, when it is plain and DuckDB can read it as the csv module does; else None."""
+    if encoding != "utf-8" or len(delimiter) != 1 or delimiter in '"\x00\r\n\x1f':
+        return None
+    newlines = 0
+    last = b""
+    try:
+        with path.open("rb") as handle:
+            if handle.peek(2)[:2] == GZIP_MAGIC:
+                return None
+            while block := handle.read(_SCAN_BLOCK):
+                if any(byte in block for byte in _NOT_PLAIN):
+                    return None
+                newlines += block.count(b"\n")
+                last = block[-1:]
+    except OSError:
+        return None
+    # A last line without a newline is a line too.
+    return PlainFile(path, delimiter, newlines + (1 if last not in (b"", b"\n") else 0))
+
+
+@dataclass
+class PlainBatch:
+    """Records of a plain file: the kept ones as Arrow (``line``, then ``c1`` .. ``cN``, the
+    cells shaped to the header's width), and the lines and reasons of the rejected."""
+
+    records: Any
+    rejects: list[tuple[int, str]]
+
+    def chunk(self) -> tuple[list[int], list[list[str]]]:
+        """The kept records as the csv module's reader gives them: lines, and rows."""
+        columns = [column.to_pylist() for column in self.records.columns]
+        return columns[0], [list(row) for row in zip(*columns[1:], strict=True)]
+
+
+def plain_batches(
+    con: duckdb.DuckDBPyConnection, plain: PlainFile, *, after: int, width: int, rows: int
+) -> Iterator[PlainBatch]:
+    """The records after line ``after`` (the header's), about ``rows`` lines at a time."""
+    import pyarrow as pa  # type: ignore[import-untyped]
+
+    shape = _shape_sql(plain.delimiter, width)
+    params = [plain.delimiter, after]
+    # The lines stream from one connection while each batch is shaped on another, which
+    # keeps each batch's records in order.
+    shaper = con.cursor()
+    shaper.execute("SET preserve_insertion_order = true")
+    line = 0
+    try:
+        for text in _lines(con, plain, rows):
+            first, line = line + 1, line + len(text)
+            if line <= after:
+                continue
+            numbers = pa.array(range(first, line + 1), pa.int64())
+            shaper.register("plain_batch", pa.table({"line": numbers, "text": text}))
+            try:
+                shaped = shaper.sql(shape, params=params).to_arrow_table()
+            finally:
+                shaper.unregister("plain_batch")
+            yield _kept_and_rejected(shaped, width)
+    except Exception as error:  # DuckDB's errors have no common base class
+        raise Unavailable(str(error)) from error
+    finally:
+        shaper.close()
+    if line != plain.lines:
+        # DuckDB read the lines otherwise than the file's newlines count them.
+        raise Unavailable(f"read {line:,} lines of {plain.lines:,}")
+
+
+def _lines(con: duckdb.DuckDBPyConnection, plain: PlainFile, rows: int) -> Iterator[Any]:
+    """Each batch of the file's physical lines, in order, as an Arrow string array."""
+    # Every option given: no sniffing (a file whose first cell starts with # was read as
+    # all comments), no header, no quotes, one column per line.
+    relation = con.sql(
+        "SELECT line FROM read_csv($path, columns = {'line': 'VARCHAR'}, header = false, "
+        f"delim = '{_LINE_SEPARATOR}', quote = '', escape = '', comment = '', "
+        "auto_detect = false, new_line = '\\n', strict_mode = false, "
+        f"max_line_size = {_MAX_LINE}, buffer_size = {2 * _MAX_LINE})",
+        params={"path": str(plain.path)},
+    )
+    with relation.to_arrow_reader(rows) as reader:
+        for batch in reader:
+            if batch.num_rows:
+                yield batch.column(0)
+
+
+def _shape_sql(delimiter: str, width: int) -> str:
+    """A query of ``plain_batch``'s records, shaped to ``width`` cells as
+    ``batches.parse_batch`` shapes them (short ones filled with empty cells, blank cells
+    past the header's dropped), each with its number of cells and whether it has more
+    non-blank cells than the header. $1 is the separator, $2 the header's line; the
+    patterns are segcli's own.
+
+    A record the csv module's reader skips is blank, or only blank cells (CsvFile), and
+    str.strip() strips exactly the characters of Python's ``\\s`` (macros.SPACES)."""
+    # Any character but a space or the separator (which may be a space itself, a tab):
+    # found at once in most records, where matching a whole record against the blanks
+    # read it all.
+    filled = "[^" + character_class(SPACES | {delimiter})[1:]
+    # A record that starts with a printable ASCII character other than the separator is
+    # not blank (no such character is a space): the pattern is searched for in the rest.
+    kept = (
+        f"(ascii(text) BETWEEN 33 AND 126 AND ascii(text) != {ord(delimiter)} "
+        f"OR regexp_matches(text, '{filled}'))"
+    )
+    cells = ", ".join(f"coalesce(cells[{i}], '') AS c{i}" for i in range(1, width + 1))
+    # In the order of plain_batch: the connection keeps insertion order (checked after).
+    return (
+        f"SELECT line, {cells}, len(cells) AS count, len(cells) > {width} "
+        f"AND regexp_matches(array_to_string(cells[{width + 1}:], $1), '{filled}') "
+        "AS overlong FROM (SELECT line, string_split(text, $1) AS cells FROM plain_batch "
+        f"WHERE line > $2 AND {kept})"
+    )
+
+
+def _kept_and_rejected(shaped: Any, width: int) -> PlainBatch:
+    """The batch's kept records, and its rejected ones with the csv path's message."""
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
+
+    lines = shaped.column("line")
+    if len(lines) > 1 and not pc.all(pc.less(lines[:-1], lines[1:])).as_py():
+        raise Unavailable("the records came out of order")
+    overlong = shaped.column("overlong")
+    if not pc.any(overlong).as_py():
+        return PlainBatch(shaped.select(range(width + 1)), [])
+    rejected = shaped.filter(overlong)
+    rejects = [
+        (line, f"the row has {count} fields but the header has {width}")
+        for line, count in zip(
+            rejected.column("line").to_pylist(), rejected.column("count").to_pylist(), strict=True
+        )
+    ]
+    return PlainBatch(shaped.filter(pc.invert(overlong)).select(range(width + 1)), rejects)
