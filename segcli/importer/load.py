@@ -28,6 +28,7 @@ from segcli.importer.items import Scattered
 from segcli.importer.kinds import KINDS, Kind
 from segcli.importer.line_item_form import load_line_item_orders
 from segcli.importer.options import ImportOptions, ImportResult
+from segcli.importer.plain import PlainFile, Unavailable, plain_chunks, plain_file
 from segcli.importer.plan import plan_file
 from segcli.importer.reader import CsvFile
 from segcli.importer.rejects import RejectLog, RejectsFile
@@ -65,11 +66,17 @@ def import_file(
     # Everything that reads the file again (the date scan, --rejects) reads it this way.
     options = replace(options, delimiter=delimiter)
     steps = _Steps(on_start, on_progress, on_phase)
+    # A plain file is read by DuckDB (plain.py); if it cannot read it exactly as the csv
+    # module does, the file is read again with that.
+    plain = plain_file(path, encoding=options.encoding, delimiter=delimiter)
     try:
-        result = _import(store, kind, path, options, rejects_file, steps, direct=True)
+        try:
+            result = _import(store, kind, path, options, rejects_file, steps, plain, direct=True)
+        except Unavailable:
+            result = _import(store, kind, path, options, rejects_file, steps, None, direct=True)
     except Scattered:
         # A line item's order came back after its other lines: number them in SQL.
-        result = _import(store, kind, path, options, rejects_file, steps, direct=False)
+        result = _import(store, kind, path, options, rejects_file, steps, None, direct=False)
     result.delimiter_note = note
     return result
 
@@ -94,6 +101,7 @@ def _import(
     options: ImportOptions,
     rejects_file: RejectsFile | None,
     steps: _Steps,
+    plain: PlainFile | None,
     *,
     direct: bool,
 ) -> ImportResult:
@@ -112,7 +120,16 @@ def _import(
             plan = plan.reading_dates(decisions.date_reader(kind, path, options, plan, result))
             conversion = decisions.currency_conversion(store, kind, path, options)
             chunks: Iterator[Chunk]
-            if translation is None:
+            if translation is None and plain is not None:
+                chunks = plain_chunks(
+                    plain,
+                    after=source.header_line,
+                    width=plan.width,
+                    size=BATCH_ROWS,
+                    on_progress=steps.on_progress,
+                    file_size=source.size,
+                )
+            elif translation is None:
                 chunks = ((lines, rows, None) for lines, rows in source.chunks(BATCH_ROWS))
             else:
                 chunks = record_chunks(translation.records(source.records()))
