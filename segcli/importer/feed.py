@@ -37,7 +37,7 @@ class Feed:
         self,
         kind: Kind,
         plan: ColumnPlan,
-        chunks: Iterable[Chunk],
+        chunks: Iterable[Chunk | Parsed],
         rejects: RejectLog,
         result: ImportResult,
         conversion: Conversion,
@@ -60,15 +60,18 @@ class Feed:
         """Parse each batch, build its stored rows and hand each table's share to its
         consumer; rejected rows go to the rejects."""
         for chunk in self.chunks:
-            parsed = parse_batch(self.plan, chunk)
+            # A batch parsed column by column in DuckDB (columnar.py), or records to parse.
+            parsed = chunk if isinstance(chunk, Parsed) else parse_batch(self.plan, chunk)
             targets, bad = build(parsed)
-            bad = parsed.rejects + bad
-            if self.grouped:
+            if isinstance(chunk, Parsed):
+                self.result.rows_read += len(parsed.lines) + len(parsed.rejects)
+            elif self.grouped:
                 self.result.rows_read += len(set(chunk[0]))
-                if bad:
-                    targets, bad = _without_lines(targets, bad)
             else:
                 self.result.rows_read += len(chunk[0])
+            bad = parsed.rejects + bad
+            if self.grouped and bad:
+                targets, bad = _without_lines(targets, bad)
             for consume, (lines, columns) in zip(consumers, targets, strict=True):
                 if lines:
                     consume(lines, columns)

@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from segcli.importer import decisions, first_file
-from segcli.importer.batches import BATCH_ROWS, Chunk, record_chunks
+from segcli.importer.batches import BATCH_ROWS, Chunk, Parsed, record_chunks
+from segcli.importer.columnar import parsed_batches
 from segcli.importer.currencies import Conversion
 from segcli.importer.dates import format_timestamp
 from segcli.importer.decisions import file_delimiter
@@ -28,7 +29,7 @@ from segcli.importer.items import Scattered
 from segcli.importer.kinds import KINDS, Kind
 from segcli.importer.line_item_form import load_line_item_orders
 from segcli.importer.options import ImportOptions, ImportResult
-from segcli.importer.plain import PlainFile, Unavailable, plain_chunks, plain_file
+from segcli.importer.plain import PlainFile, Unavailable, plain_file
 from segcli.importer.plan import plan_file
 from segcli.importer.reader import CsvFile
 from segcli.importer.rejects import RejectLog, RejectsFile
@@ -119,12 +120,12 @@ def _import(
             plan = plan_file(kind, path, options, source.header, translation, result)
             plan = plan.reading_dates(decisions.date_reader(kind, path, options, plan, result))
             conversion = decisions.currency_conversion(store, kind, path, options)
-            chunks: Iterator[Chunk]
+            chunks: Iterator[Chunk | Parsed]
             if translation is None and plain is not None:
-                chunks = plain_chunks(
+                chunks = parsed_batches(
                     plain,
+                    plan,
                     after=source.header_line,
-                    width=plan.width,
                     size=BATCH_ROWS,
                     on_progress=steps.on_progress,
                     file_size=source.size,

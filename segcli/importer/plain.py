@@ -16,14 +16,12 @@ rejected for having more non-blank cells than the header.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import closing
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from segcli.analytic.macros import SPACES, character_class
-from segcli.importer.batches import Chunk
 from segcli.importer.reader import FIELD_SIZE_LIMIT, GZIP_MAGIC
 
 if TYPE_CHECKING:
@@ -188,55 +186,3 @@ def _kept_and_rejected(shaped: Any, width: int) -> PlainBatch:
         )
     ]
     return PlainBatch(shaped.filter(pc.invert(overlong)).select(range(width + 1)), rejects)
-
-
-# Lines DuckDB reads and shapes at a time: a query per batch costs a millisecond or two.
-_LINES_PER_READ = 65_536
-
-
-def plain_chunks(
-    plain: PlainFile,
-    *,
-    after: int,
-    width: int,
-    size: int,
-    on_progress: Callable[[int], None] | None = None,
-    file_size: int = 0,
-) -> Iterator[Chunk]:
-    """The records after line ``after`` as the importer's chunks of about ``size``
-    records: lines, cells, and each record's problem (the over-long ones), as the csv
-    path gives them to ``batches.parse_batch``. ``on_progress`` is told about how far
-    into the file's ``file_size`` bytes the reading is, from the lines read."""
-    import duckdb
-
-    with closing(duckdb.connect()) as con:
-        for batch in plain_batches(con, plain, after=after, width=width, rows=_LINES_PER_READ):
-            lines, rows = batch.chunk()
-            problems: list[str | None] | None = None
-            if batch.rejects:
-                lines, rows, problems = _with_rejects(lines, rows, batch.rejects, width)
-            for start in range(0, len(lines), size):
-                end = start + size
-                yield (
-                    lines[start:end],
-                    rows[start:end],
-                    None if problems is None else problems[start:end],
-                )
-            if on_progress is not None and lines:
-                on_progress(file_size * lines[-1] // max(plain.lines, 1))
-
-
-def _with_rejects(
-    lines: list[int], rows: list[list[str]], rejects: list[tuple[int, str]], width: int
-) -> tuple[list[int], list[list[str]], list[str | None]]:
-    """The kept and the rejected records together in line order, each with its problem."""
-    merged = sorted(
-        [(line, row, None) for line, row in zip(lines, rows, strict=True)]
-        + [(line, [""] * width, problem) for line, problem in rejects],
-        key=lambda record: record[0],
-    )
-    return (
-        [line for line, _, _ in merged],
-        [row for _, row, _ in merged],
-        [problem for _, _, problem in merged],
-    )
