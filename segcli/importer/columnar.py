@@ -29,9 +29,7 @@ class FastSQL(Protocol):
     """A parser's form in SQL over a text column: the value, and whether the cell must go
     to the parser instead."""
 
-    def value(self, column: str) -> str: ...
-
-    def python(self, column: str) -> str: ...
+    def over(self, column: str) -> tuple[str, str]: ...
 
 
 def no_fast_form(parse: Parser) -> FastSQL | None:
@@ -90,7 +88,8 @@ def _query(plan: ColumnPlan, fast_for: Callable[[Parser], FastSQL | None]) -> tu
         forms.append(form)
         selected.append(f"{cell} AS raw{index}")
         if form is not None:
-            selected += [f"{form.value(cell)} AS fast{index}", f"{form.python(cell)} AS py{index}"]
+            value, python = form.over(cell)
+            selected += [f"{value} AS fast{index}", f"{python} AS py{index}"]
     for position, _ in plan.custom:
         selected.append(f"c{position + 1} AS custom{position}")
     return f"SELECT {', '.join(selected)} FROM records", forms
