@@ -259,6 +259,52 @@ def test_an_older_database_is_migrated_without_losing_a_row(
     assert integrity(segcli.db) == "ok"
 
 
+# The indexes migration m011 drops: only the SQLite engine's whole-store searches used them.
+DROPPED_BY_M011 = {
+    "customers_person",
+    "orders_created_at",
+    "items_product_id",
+    "items_sku",
+    "items_collection",
+    "items_vendor",
+    "items_title",
+    "products_product_id",
+    "products_sku",
+    "product_collections_collection",
+    "reviews_product_id",
+    "reviews_sku",
+}
+
+
+def index_names(db: Path) -> set[str]:
+    with sqlite3.connect(db) as conn:
+        names = {
+            name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        }
+    conn.close()
+    return names
+
+
+def test_a_database_of_version_10_loses_only_the_indexes_the_store_no_longer_keeps(segcli):
+    version = MIGRATIONS.index("m011_import_indexes_only")
+    old_database(segcli.db, version)
+    # Its line items gone, the next items file is a first one: the importer sets the
+    # table's indexes aside and builds back those sqlite_master then names.
+    with sqlite3.connect(segcli.db) as conn:
+        conn.execute("DELETE FROM items")
+    conn.close()
+    before = index_names(segcli.db)
+    assert before >= DROPPED_BY_M011
+
+    items = segcli.write(
+        "items.csv", "order_id,product_id,sku,title,quantity,price\nO1,P1,S1,Teapot,1,5\n"
+    )
+    result = segcli("import", "items", items)
+    assert result.exit_code == 0, result.stderr
+    assert index_names(segcli.db) == before - DROPPED_BY_M011
+    assert segcli.rows("SELECT order_id, line_no, product_id FROM items") == [("O1", 1, "P1")]
+
+
 def test_a_migration_blocked_by_another_writer_leaves_the_database_as_it_was(
     segcli, monkeypatch, newest_schema
 ):
