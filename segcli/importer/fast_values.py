@@ -161,117 +161,94 @@ TAGS = _list(",")
 COLLECTIONS = _list(";")
 
 
-# A decimal number without an exponent, as values._NUMBER reads it; its sign, whole digits
-# and decimals. Its edges are never whitespace, so Python's strip() and trim() agree on it.
-_DECIMAL_FORM = "[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)"
-_DECIMAL_PARTS = "^([+-]?)([0-9]*)\\.?([0-9]*)$"
-
-
-def _part(group: int) -> str:
-    return f"regexp_extract({_TRIMMED}, '{_DECIMAL_PARTS}', {group})"
-
-
-_NEGATIVE = f"starts_with({_TRIMMED}, '-')"
-_WHOLE = _part(2)
-_DECIMALS = _part(3)
-# The whole part's significant digits: the limits are counted in them (10^12, 10^9).
-_SIGNIFICANT = f"length(ltrim({_WHOLE}, '0'))"
-_WHOLE_NUMBER = f"coalesce(TRY_CAST(nullif({_WHOLE}, '') AS BIGINT), 0)"
-
-
-def _signed(magnitude: str) -> str:
-    return f"(CASE WHEN {_NEGATIVE} THEN -1 ELSE 1 END) * ({magnitude})"
-
-
-def _exact_number(whole_digits: int, decimals: int) -> str:
-    """True for an empty cell, or a plain decimal inside the limits and the decimals."""
-    return (
-        f"({_TRIMMED} = '' OR (regexp_full_match({_TRIMMED}, '{_DECIMAL_FORM}') "
-        f"AND {_SIGNIFICANT} <= {whole_digits} "
-        f"AND regexp_full_match(substr({_DECIMALS}, {decimals + 1}), '0*')))"
-    )
-
-
+# The amounts nearly every file writes, inside the limits, read exactly by DuckDB's
+# DECIMAL cast (integer arithmetic, never DOUBLE). Longer decimals, leading zeros past the
+# limit's digits and exponents are Python's: they are rare, and Python reads them.
 _MONEY_DIGITS = len(str(values.MONEY_LIMIT)) - 1
 _SCALE_DIGITS = len(str(values.SCALE)) - 1
+_PLAIN_MONEY = (
+    f"[+-]?(?:[0-9]{{1,{_MONEY_DIGITS}}}(?:\\.[0-9]{{0,{_SCALE_DIGITS}}})?"
+    f"|\\.[0-9]{{1,{_SCALE_DIGITS}}})"
+)
+# Spaces around a number are matched, not trimmed (trim() costs as much as the rest), and
+# DuckDB's casts skip them.
+_MONEY_READ = f"regexp_full_match({_CELL}, ' *(?:{_PLAIN_MONEY})? *')"
 MONEY = Fast(
     value=(
-        # Only amounts inside the limit are computed: a longer one would overflow BIGINT.
-        f"CASE WHEN {_TRIMMED} <> '' AND {_SIGNIFICANT} <= {_MONEY_DIGITS} THEN "
-        + _signed(
-            f"{_WHOLE_NUMBER} * {values.SCALE} + "
-            f"coalesce(TRY_CAST(rpad({_DECIMALS}, {_SCALE_DIGITS}, '0') AS BIGINT), 0)"
-        )
-        + " END"
+        f"CAST(TRY_CAST(CASE WHEN {_MONEY_READ} THEN {_CELL} END "
+        f"AS DECIMAL(38, {_SCALE_DIGITS})) * {values.SCALE} AS BIGINT)"
     ),
-    python=f"NOT {_exact_number(_MONEY_DIGITS, _SCALE_DIGITS)}",
+    python=f"NOT {_MONEY_READ}",
 )
 
+# A whole number, or one written with zero decimals (2.0), under the quantity limit.
 _QUANTITY_DIGITS = len(str(values.QUANTITY_LIMIT)) - 1
-_INTEGER_VALUE = f"CASE WHEN {_TRIMMED} <> '' THEN {_signed(_WHOLE_NUMBER)} END"
-INTEGER = Fast(
-    value=_INTEGER_VALUE,
-    python=f"NOT {_exact_number(_QUANTITY_DIGITS, 0)}",
+_PLAIN_INTEGER = f"[+-]?[0-9]{{1,{_QUANTITY_DIGITS}}}(?:\\.0*)?"
+_INTEGER_READ = f"regexp_full_match({_CELL}, ' *(?:{_PLAIN_INTEGER})? *')"
+_INTEGER_VALUE = (
+    f"TRY_CAST(CASE WHEN {_INTEGER_READ} THEN split_part({_CELL}, '.', 1) END AS INTEGER)"
 )
+INTEGER = Fast(value=_INTEGER_VALUE, python=f"NOT {_INTEGER_READ}")
 RATING = Fast(
     value=_INTEGER_VALUE,
-    python=(
-        f"NOT ({_exact_number(_QUANTITY_DIGITS, 0)} "
-        f"AND coalesce({_INTEGER_VALUE} BETWEEN 1 AND 5, true))"
-    ),
+    python=f"NOT ({_INTEGER_READ} AND coalesce({_INTEGER_VALUE} BETWEEN 1 AND 5, true))",
 )
 
 
-# The ISO forms DateReader reads with datetime.fromisoformat and no offset arithmetic
-# beyond whole minutes: a date, or a date and a time to the minute, the second or a
-# fraction of up to six digits, after a T or a space, with Z or an offset +HH:MM.
+# The ISO forms DateReader reads with datetime.fromisoformat: a date, or a date and a time
+# to the minute, the second or a fraction of up to six digits, after a T or a space, then
+# Z or an offset +HH:MM. Once a cell has this shape, every part is at a known place. A date
+# with whitespace around it is Python's: it is rare, and trim() costs as much as the rest.
 _ISO = (
-    "^(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})"
-    "(?:[T ](?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2})"
-    "(?:\\.(?P<fraction>[0-9]{1,6}))?)?(?P<offset>Z|[+-][0-9]{2}:[0-9]{2})?)?$"
+    "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    "(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:[0-9]{2})?)?"
 )
-_ISO_GROUPS = ("date", "hour", "minute", "second", "fraction", "offset")
-_ISO_PARTS = f"regexp_extract({_TRIMMED}, '{_ISO}', {list(_ISO_GROUPS)})"
-
-
-def _iso(group: str, default: str = "") -> str:
-    part = f"struct_extract({_ISO_PARTS}, '{group}')"
-    return f"coalesce(nullif({part}, ''), '{default}')" if default else part
-
-
-# The date and time to the second, as stored: the fraction and the offset apart.
+_LENGTH = f"length({_CELL})"
+_HAS_OFFSET = f"({_LENGTH} > 16 AND substr({_CELL}, -6, 1) IN ('+', '-'))"
+# The date and the time without the zone.
+_LOCAL_LENGTH = (
+    f"({_LENGTH} - CASE WHEN ends_with({_CELL}, 'Z') THEN 1 WHEN {_HAS_OFFSET} THEN 6 ELSE 0 END)"
+)
+# The date and time to the second, as stored; the fraction apart.
 _WALL = (
-    f"{_iso('date')} || ' ' || {_iso('hour', '00')} || ':' || {_iso('minute', '00')} "
-    f"|| ':' || {_iso('second', '00')}"
+    f"left({_CELL}, 10) || ' ' || CASE {_LOCAL_LENGTH} WHEN 10 THEN '00:00:00' "
+    f"WHEN 16 THEN substr({_CELL}, 12, 5) || ':00' ELSE substr({_CELL}, 12, 8) END"
+)
+_DIGITS = f"CASE WHEN {_LOCAL_LENGTH} > 20 THEN substr({_CELL}, 21, {_LOCAL_LENGTH} - 20) END"
+# Microseconds only when there are some, as datetime.isoformat writes them.
+_FRACTION = f"CASE WHEN ltrim({_DIGITS}, '0') <> '' THEN '.' || rpad({_DIGITS}, 6, '0') ELSE '' END"
+_OFFSET_HOURS = f"substr({_CELL}, -5, 2)"
+_OFFSET_MINUTES = f"substr({_CELL}, -2, 2)"
+_MINUTES_EAST = (
+    f"(CASE WHEN substr({_CELL}, -6, 1) = '-' THEN -1 ELSE 1 END) * "
+    f"(TRY_CAST({_OFFSET_HOURS} AS INTEGER) * 60 + TRY_CAST({_OFFSET_MINUTES} AS INTEGER))"
 )
 _MOMENT = f"TRY_CAST({_WALL} AS TIMESTAMP)"
-_MICROSECONDS = f"rpad({_iso('fraction')}, 6, '0')"
-# Microseconds only when there are some, as datetime.isoformat writes them.
-_FRACTION = (
-    f"CASE WHEN ltrim({_iso('fraction')}, '0') <> '' THEN '.' || {_MICROSECONDS} ELSE '' END"
+# A timestamp without a fraction is written as the stored form is, in years 1 to 9999
+# (others are written with five digits or "(BC)").
+_STORED_SECONDS = (
+    "(?:000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-[0-9]{2}-[0-9]{2} [0-9:]{8}"
 )
-_OFFSET = _iso("offset")
-_OFFSET_MINUTES = (
-    f"(CASE WHEN starts_with({_OFFSET}, '-') THEN -1 ELSE 1 END) * "
-    f"(TRY_CAST(substr({_OFFSET}, 2, 2) AS INTEGER) * 60 "
-    f"+ TRY_CAST(substr({_OFFSET}, 5, 2) AS INTEGER))"
-)
-_UTC = f"({_OFFSET} IN ('', 'Z') OR {_OFFSET_MINUTES} = 0)"
-_IN_UTC = f"{_MOMENT} - to_minutes({_OFFSET_MINUTES})"
+_IN_UTC = f"CAST({_MOMENT} - to_minutes({_MINUTES_EAST}) AS VARCHAR)"
 
+# Each test in a CASE of its own: DuckDB evaluates a CASE's branches only for the rows
+# that reach them, so a plain date in UTC costs no offset arithmetic.
 TIMESTAMP = Fast(
     value=(
-        f"CASE WHEN {_TRIMMED} = '' THEN NULL WHEN {_UTC} THEN {_WALL} || {_FRACTION} "
-        f"ELSE strftime({_IN_UTC}, '%Y-%m-%d %H:%M:%S') || {_FRACTION} END"
+        f"CASE WHEN {_CELL} = '' THEN NULL "
+        f"WHEN NOT {_HAS_OFFSET} THEN {_WALL} || {_FRACTION} "
+        f"ELSE {_IN_UTC} || {_FRACTION} END"
     ),
     python=(
-        f"NOT coalesce({_TRIMMED} = '' OR (regexp_full_match({_TRIMMED}, '{_ISO}') "
-        # A round trip, since a cast may accept what is no date (30 February, hour 24).
-        f"AND NOT starts_with({_WALL}, '0000') "
-        f"AND strftime({_MOMENT}, '%Y-%m-%d %H:%M:%S') = {_WALL} "
-        f"AND ({_UTC} OR (substr({_OFFSET}, 2, 2) <= '23' AND substr({_OFFSET}, 5, 2) <= '59' "
+        f"CASE WHEN {_CELL} = '' THEN false "
+        f"WHEN NOT regexp_full_match({_CELL}, '{_ISO}') THEN true "
+        f"WHEN starts_with({_CELL}, '0000') THEN true "
+        # A round trip, since the cast takes what is no date: it reads 24:00 as midnight.
+        f"WHEN CAST({_MOMENT} AS VARCHAR) IS DISTINCT FROM {_WALL} THEN true "
+        f"WHEN NOT {_HAS_OFFSET} THEN false "
+        f"WHEN {_OFFSET_HOURS} > '23' OR {_OFFSET_MINUTES} > '59' THEN true "
         # Python refuses a moment that its offset takes out of years 1 to 9999.
-        f"AND year({_IN_UTC}) BETWEEN 1 AND 9999))), false)"
+        f"ELSE NOT coalesce(regexp_full_match({_IN_UTC}, '{_STORED_SECONDS}'), false) END"
     ),
 )
 _NO_DATE = Fast(value="NULL", python="true")
