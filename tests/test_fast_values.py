@@ -190,6 +190,7 @@ def test_fast_value_is_the_parsers_wherever_python_is_not_asked(parser, data):
     check_contract(parser, cells)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("reader", READERS, ids=["no order", "day first", "month first"])
 @settings(deadline=None, max_examples=100)
 @given(cells=st.lists(date_cells, min_size=1, max_size=40))
