@@ -3,7 +3,8 @@
 DuckDB reads a plain file (plain.py) and, for each column whose parser has a form in SQL,
 gives the parsed values and which cells it could not read exactly; only those cells are
 parsed in Python, by the same parser, which returns their value or names what is wrong
-with them. A column whose parser has no SQL form is parsed in Python as before
+with them (fast_values.py gives each parser's form). A column whose parser has no SQL
+form (a date format given with --date-format) is parsed in Python as before
 (``batches.parse_column``). The batches are what ``batches.parse_batch`` makes of the
 same records: the same values, and the same rejects with the same messages.
 """
@@ -15,6 +16,7 @@ from contextlib import closing
 from typing import Any, Protocol
 
 from segcli.errors import BadValue
+from segcli.importer import fast_values
 from segcli.importer.batches import Bad, Parsed, _custom, _reject_bad_cells, parse_column
 from segcli.importer.plain import PlainFile, plain_batches
 from segcli.importer.plan import ColumnPlan
@@ -43,7 +45,7 @@ def parsed_batches(
     *,
     after: int,
     size: int,
-    fast_for: Callable[[Parser], FastSQL | None] = no_fast_form,
+    fast_for: Callable[[Parser], FastSQL | None] = fast_values.fast_for,
     on_progress: Callable[[int], None] | None = None,
     file_size: int = 0,
 ) -> Iterator[Parsed]:
