@@ -16,6 +16,7 @@ from segcli.importer.load import import_file
 from segcli.importer.options import ImportOptions
 from segcli.store.db import open_store
 from segcli.store.schema import RECORD_TABLES
+from tests.test_import_columns import REAL_MAPPED
 
 EXAMPLE_DATA = Path(__file__).resolve().parents[1] / "segcli" / "examples" / "data"
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
@@ -109,19 +110,9 @@ def without_quoted_lines(source: Path, target: Path, *, compressed: bool = False
     return target
 
 
-# Online Retail's invoice lines as orders in the line-item form (tests/test_real_files.py).
-RETAIL_OPTIONS = ImportOptions(
-    mapping={
-        "invoiceno": "order_id",
-        "customerid": "customer_id",
-        "invoicedate": "created_at",
-        "stockcode": "sku",
-        "description": "title",
-        "quantity": "quantity",
-        "unitprice": "price",
-        "country": "country",
-    }
-)
+# Online Retail's invoice lines as orders in the line-item form, mapped as the real-file
+# tests map them.
+RETAIL_OPTIONS = ImportOptions(mapping=REAL_MAPPED[0][2])
 
 
 @pytest.mark.skipif(not REAL.exists(), reason="shared/data/real is not here")
