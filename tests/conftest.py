@@ -16,6 +16,17 @@ from segcli.cli import cli
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 # For tests on the real files: a checkout without them beside it skips those tests.
 needs_real_data = pytest.mark.skipif(not REAL_DATA.exists(), reason="shared/data/real is not here")
+# Online Retail's columns as native ones: its invoice lines are orders in the line-item form.
+RETAIL_MAPPING = {
+    "invoiceno": "order_id",
+    "customerid": "customer_id",
+    "invoicedate": "created_at",
+    "stockcode": "sku",
+    "description": "title",
+    "quantity": "quantity",
+    "unitprice": "price",
+    "country": "country",
+}
 
 # Hypothesis runs: the default one (shared machines are noisy, so no deadline), and a long
 # one for fuzzing, chosen with `pytest --hypothesis-profile=long`.

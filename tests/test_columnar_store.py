@@ -16,10 +16,9 @@ from segcli.importer.load import import_file
 from segcli.importer.options import ImportOptions
 from segcli.store.db import open_store
 from segcli.store.schema import RECORD_TABLES
-from tests.test_import_columns import REAL_MAPPED
+from tests.conftest import REAL_DATA, RETAIL_MAPPING, needs_real_data
 
 EXAMPLE_DATA = Path(__file__).resolve().parents[1] / "segcli" / "examples" / "data"
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 KINDS = ("products", "customers", "orders", "items", "reviews", "subscribers", "carts")
 TABLES = (*RECORD_TABLES, "people", "product_collections")
 
@@ -110,22 +109,20 @@ def without_quoted_lines(source: Path, target: Path, *, compressed: bool = False
     return target
 
 
-# Online Retail's invoice lines as orders in the line-item form, mapped as the real-file
-# tests map them.
-RETAIL_OPTIONS = ImportOptions(mapping=REAL_MAPPED[0][2])
+RETAIL_OPTIONS = ImportOptions(mapping=RETAIL_MAPPING)
 
 
-@pytest.mark.skipif(not REAL.exists(), reason="shared/data/real is not here")
+@needs_real_data
 def test_a_day_of_online_retail_imports_the_same(tmp_path):
-    day = without_quoted_lines(REAL / "online-retail" / "2010-12-01.csv", tmp_path / "day.csv")
+    day = without_quoted_lines(REAL_DATA / "online-retail" / "2010-12-01.csv", tmp_path / "day.csv")
     assert_same_store(tmp_path, [("orders", day, RETAIL_OPTIONS)])
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not REAL.exists(), reason="shared/data/real is not here")
+@needs_real_data
 def test_the_whole_online_retail_year_imports_the_same(tmp_path):
     year = without_quoted_lines(
-        REAL / "online-retail" / "online-retail-dataset.csv.gz",
+        REAL_DATA / "online-retail" / "online-retail-dataset.csv.gz",
         tmp_path / "year.csv",
         compressed=True,
     )

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from segcli.examples.demo import EXAMPLE_FILES, example_data_dir
 from segcli.importer.headers import LOOK_ALIKES, likely_column, misspelt_columns, normalised
 from segcli.importer.kinds import KINDS, known_columns
-from tests.conftest import REAL_DATA, checked
+from tests.conftest import REAL_DATA, RETAIL_MAPPING, checked
 from tests.import_checks import lines, refused
 
 
@@ -359,16 +359,7 @@ REAL_MAPPED = [
     (
         "orders",
         REAL_DATA / "online-retail" / "2010-12-01.csv",
-        {
-            "invoiceno": "order_id",
-            "customerid": "customer_id",
-            "invoicedate": "created_at",
-            "stockcode": "sku",
-            "description": "title",
-            "quantity": "quantity",
-            "unitprice": "price",
-            "country": "country",
-        },
+        RETAIL_MAPPING,
     ),
     (
         "products",
