@@ -4,7 +4,6 @@ a column is parsed in Python or by a form in SQL that sends some cells to Python
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -12,33 +11,31 @@ from hypothesis import strategies as st
 
 from segcli.importer import values
 from segcli.importer.batches import Bad, parse_batch
-from segcli.importer.columnar import no_fast_form, parsed_batches
+from segcli.importer.columnar import parsed_batches
+from segcli.importer.fast_values import Fast
 from segcli.importer.kinds import KINDS
 from segcli.importer.options import ImportOptions, ImportResult
 from segcli.importer.plain import plain_file
 from segcli.importer.plan import plan_file
 from segcli.importer.reader import CsvFile
 
-
-@dataclass(frozen=True)
-class Form:
-    """A form in SQL for tests: cells of printable ASCII of even length are read in SQL
-    (as text: the value is the cell); every other cell goes to Python."""
-
-    value: str = "nullif({x}, '')"
-    python: str = "NOT regexp_full_match({x}, '[!-~]*') OR length({x}) % 2 = 1"
-
-    def over(self, column: str) -> tuple[str, str]:
-        return self.value.replace("{x}", column), self.python.replace("{x}", column)
+# Forms in SQL for tests: cells of printable ASCII of even length are read in SQL (as
+# text: the value is the cell); every other cell goes to Python. And every cell of a money
+# column to Python: the parser's rejects come through the SQL path.
+EVEN_ASCII = Fast(
+    value="nullif({x}, '')", python="NOT regexp_full_match({x}, '[!-~]*') OR length({x}) % 2 = 1"
+)
+ALL_TO_PYTHON = Fast(value="NULL", python="true")
 
 
-# Every cell of a money column to Python: the parser's rejects come through the SQL path.
-ALL_TO_PYTHON = Form(value="NULL", python="true")
+def no_fast_form(parse):
+    """Every column parsed in Python."""
+    return None
 
 
 def sql_forms(parse):
     if parse in (values.text, values.identifier):
-        return Form()
+        return EVEN_ASCII
     if parse is values.money:
         return ALL_TO_PYTHON
     return None

@@ -40,7 +40,8 @@ def by_duckdb(path: Path, delimiter: str, *, rows: int = 4) -> tuple[list[str], 
     lines, kept, rejects = [], [], []
     with closing(duckdb.connect()) as con:
         for batch in plain_batches(con, plain, after=after, width=len(header), rows=rows):
-            batch_lines, batch_rows = batch.chunk()
+            columns = [column.to_pylist() for column in batch.records.columns]
+            batch_lines, batch_rows = columns[0], [list(r) for r in zip(*columns[1:], strict=True)]
             lines += batch_lines
             kept += batch_rows
             rejects += batch.rejects

@@ -97,10 +97,10 @@ def parse_batch(plan, chunk: Chunk) -> Parsed:
         if bad:
             bad_columns.append(name)
     if plan.custom:
-        columns["custom"] = [_custom(plan.custom, fields) for fields in rows]
+        columns["custom"] = [custom_fields(plan.custom, fields) for fields in rows]
     parsed = Parsed(lines, columns, rejects)
     if bad_columns:
-        _reject_bad_cells(parsed, bad_columns, plan.labels)
+        reject_bad_cells(parsed, bad_columns, plan.labels)
     return parsed
 
 
@@ -125,7 +125,7 @@ def _shaped(lines, rows, problems, width: int, rejects: list) -> tuple[list, lis
     return kept_lines, kept_rows
 
 
-def _custom(custom: list[tuple[int, str]], fields: list[str]) -> str:
+def custom_fields(custom: list[tuple[int, str]], fields: list[str]) -> str:
     found = {}
     for position, name in custom:
         value = fields[position].strip()
@@ -134,7 +134,7 @@ def _custom(custom: list[tuple[int, str]], fields: list[str]) -> str:
     return json.dumps(found, ensure_ascii=False, sort_keys=True)
 
 
-def _reject_bad_cells(parsed: Parsed, bad_columns: list[str], labels: dict[str, str]) -> None:
+def reject_bad_cells(parsed: Parsed, bad_columns: list[str], labels: dict[str, str]) -> None:
     """Move rows with a bad cell to the rejects, naming every bad cell in column order."""
     problems: dict[int, list[str]] = {}
     for name in bad_columns:

@@ -13,30 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import closing
-from typing import Any, Protocol
+from typing import Any
 
 from segcli.errors import BadValue
 from segcli.importer import fast_values
-from segcli.importer.batches import Bad, Parsed, _custom, _reject_bad_cells, parse_column
+from segcli.importer.batches import Bad, Parsed, custom_fields, parse_column, reject_bad_cells
+from segcli.importer.fast_values import Fast, Parser
 from segcli.importer.plain import PlainFile, plain_batches
 from segcli.importer.plan import ColumnPlan
 
-Parser = Callable[[str], object]
-
 # Lines DuckDB reads, shapes and parses at a time: a query per batch costs a few ms.
 LINES_PER_READ = 65_536
-
-
-class FastSQL(Protocol):
-    """A parser's form in SQL over a text column: the value, and whether the cell must go
-    to the parser instead."""
-
-    def over(self, column: str) -> tuple[str, str]: ...
-
-
-def no_fast_form(parse: Parser) -> FastSQL | None:
-    """No parser has a form in SQL: every column is parsed in Python."""
-    return None
 
 
 def parsed_batches(
@@ -45,7 +32,7 @@ def parsed_batches(
     *,
     after: int,
     size: int,
-    fast_for: Callable[[Parser], FastSQL | None] = fast_values.fast_for,
+    fast_for: Callable[[Parser], Fast | None] = fast_values.fast_for,
     on_progress: Callable[[int], None] | None = None,
     file_size: int = 0,
 ) -> Iterator[Parsed]:
@@ -79,7 +66,7 @@ def _pieces(parsed: Parsed, size: int) -> Iterator[Parsed]:
         )
 
 
-def _query(plan: ColumnPlan, fast_for: Callable[[Parser], FastSQL | None]) -> tuple[str, list]:
+def _query(plan: ColumnPlan, fast_for: Callable[[Parser], Fast | None]) -> tuple[str, list]:
     """The query of ``records`` giving each planned column's values, and each column's
     SQL form (None: parsed in Python)."""
     selected = ["line"]
@@ -117,10 +104,10 @@ def _parsed(found: Any, plan: ColumnPlan, forms: list, rejects: list[tuple[int, 
         # _custom reads each record's fields by position: give it those it reads.
         at = {position: index for index, (position, _) in enumerate(plan.custom)}
         custom = [(at[position], name) for position, name in plan.custom]
-        columns["custom"] = [_custom(custom, list(row)) for row in zip(*cells, strict=True)]
+        columns["custom"] = [custom_fields(custom, list(row)) for row in zip(*cells, strict=True)]
     parsed = Parsed(found.column("line").to_pylist(), columns, list(rejects))
     if bad_columns:
-        _reject_bad_cells(parsed, bad_columns, plan.labels)
+        reject_bad_cells(parsed, bad_columns, plan.labels)
     return parsed
 
 

@@ -82,11 +82,6 @@ class PlainBatch:
     records: Any
     rejects: list[tuple[int, str]]
 
-    def chunk(self) -> tuple[list[int], list[list[str]]]:
-        """The kept records as the csv module's reader gives them: lines, and rows."""
-        columns = [column.to_pylist() for column in self.records.columns]
-        return columns[0], [list(row) for row in zip(*columns[1:], strict=True)]
-
 
 def plain_batches(
     con: duckdb.DuckDBPyConnection, plain: PlainFile, *, after: int, width: int, rows: int
