@@ -166,3 +166,58 @@ def test_a_guest_order_that_loses_its_email_leaves_its_owner(tmp_path, monkeypat
         assert store.execute(person).fetchone() == ("DE", "2024-01-01 00:00:00")
         import_file(store, "orders", anonymous, ImportOptions())
         assert store.execute(person).fetchone() == (None, None)
+
+
+def test_records_of_settled_ids_and_emails_are_linked_as_written(tmp_path, monkeypatch):
+    """Orders of customers whose rows give their email, and guest orders and subscriptions
+    of emails a customer id owns, derive nobody: they are linked as they are written, and
+    only their people's attributes are copied again."""
+    monkeypatch.setattr(identity, "WHOLE_DERIVATION_SHARE", float("inf"))
+    customers = [[f"C{n}", f"p{n}@example.com", f"Name{n}"] for n in range(1, 6)]
+    _write(tmp_path / "customers.csv", ["customer_id", "email", "first_name"], customers)
+    _write(
+        tmp_path / "orders.csv",
+        ["order_id", "customer_id", "email", "created_at", "total", "country"],
+        [
+            ["O1", "C1", "other@example.com", "2024-01-01", "5", "FR"],
+            ["O2", "", "P2@example.com", "2024-02-01", "5", ""],
+            ["O3", "C9", "new@example.com", "2024-03-01", "5", ""],
+        ],
+    )
+    subscribers = [["p3@example.com", "2023-05-01"]]
+    _write(tmp_path / "subscribers.csv", ["email", "subscribed_at"], subscribers)
+    with open_store(tmp_path / "store.db") as store:
+        import_file(store, "customers", tmp_path / "customers.csv", ImportOptions())
+        import_file(store, "orders", tmp_path / "orders.csv", ImportOptions())
+        # C1 and p2@ are settled; C9 (no customer row) is derived.
+        assert store.execute("SELECT customer_id FROM temp.touched_ids").fetchall() == [("C9",)]
+        assert store.execute("SELECT email FROM temp.touched_emails").fetchall() == [
+            ("new@example.com",)
+        ]
+        links = store.execute(
+            """SELECT o.order_id, p.person_key, p.country, p.first_seen_at FROM orders o
+            JOIN people p USING (person_id) ORDER BY 1"""
+        ).fetchall()
+        assert links == [
+            ("O1", "c:C1", "FR", "2024-01-01 00:00:00"),
+            ("O2", "c:C2", None, "2024-02-01 00:00:00"),
+            ("O3", "c:C9", None, "2024-03-01 00:00:00"),
+        ]
+        import_file(store, "subscribers", tmp_path / "subscribers.csv", ImportOptions())
+        assert store.scalar("SELECT count(*) FROM temp.touched_emails") == 0
+        assert store.execute(
+            """SELECT p.person_key, p.first_seen_at FROM subscribers s
+            JOIN people p USING (person_id)"""
+        ).fetchall() == [("c:C3", "2023-05-01 00:00:00")]
+
+
+def test_people_derived_at_once_are_numbered_in_customer_id_order(tmp_path):
+    """Person ids follow customer ids (attributes are then read in the customer index's
+    order), whatever order the file and the emails are in."""
+    customers = [[f"C{n:03}", f"{999 - n}@example.com"] for n in range(200)]
+    customers.reverse()
+    _write(tmp_path / "customers.csv", ["customer_id", "email"], customers[100:] + customers[:100])
+    with open_store(tmp_path / "store.db") as store:
+        import_file(store, "customers", tmp_path / "customers.csv", ImportOptions())
+        ids = [row[0] for row in store.execute("SELECT customer_id FROM people ORDER BY person_id")]
+    assert ids == sorted(ids) and len(ids) == 200

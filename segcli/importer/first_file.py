@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from segcli.importer.feed import Feed
-from segcli.importer.identity import touch
+from segcli.importer.identity import linked_person, touch
 from segcli.importer.sinks import Sink
 from segcli.importer.staging import Counts
 from segcli.store.db import Store, create_indexes, set_indexes_aside
@@ -30,7 +30,8 @@ def load_into_empty(
     phase("building indexes")
     create_indexes(store, [sql for sql in indexes if sql not in deferred])
     if kind.names_people:
-        touch(store, kind.table)
+        # Every row is new: there are no people it was linked to before.
+        touch(store, kind.table, source=f"main.{kind.table}")
     return (rows, 0, 0), deferred
 
 
@@ -39,13 +40,21 @@ def fill_by_key(store: Store, feed: Feed) -> int:
     (ON CONFLICT). Returns the rows written."""
     kind = feed.kind
     key = kind.key_column
-    names = ", ".join(kind.stored)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in kind.stored)
+    columns = list(kind.stored)
+    computed = None
+    if kind.names_people:
+        # Each row is linked to its person as it is written (identity.linked_person).
+        at = {name: f"column{2 + position}" for position, name in enumerate(kind.stored)}
+        computed = linked_person(at.get("customer_id"), at["email"])
+        columns.append("person_id")
+    names = ", ".join(columns)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns)
     sink = Sink(
         store.conn,
         f"INSERT INTO main.{kind.table} ({key}, {names})",
         1 + len(kind.stored),
         f"ON CONFLICT ({key}) DO UPDATE SET {updates}",
+        computed=computed,
     )
     feed.run(feed.stored_rows(), [lambda _, c: sink.add(list(zip(*c, strict=True)))])
     sink.flush()

@@ -18,16 +18,25 @@ class Sink:
     """Rows for one table, written in multi-row statements.
 
     ``into`` is the head of the statement (``INSERT INTO t (a, b)``), ``tail`` what follows
-    the values (an ON CONFLICT clause, or nothing).
+    the values (an ON CONFLICT clause, or nothing). ``computed``, if given, is the SQL of
+    one more value per row, computed from the row's values (``column1`` is its first).
     """
 
-    def __init__(self, conn: sqlite3.Connection, into: str, width: int, tail: str = ""):
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        into: str,
+        width: int,
+        tail: str = "",
+        *,
+        computed: str | None = None,
+    ):
         self.conn = conn
         self.width = width
         self.per_statement = max(1, _PARAMETERS_PER_STATEMENT // width)
         row = "(" + ", ".join("?" * width) + ")"
-        self._many = f"{into} VALUES {', '.join([row] * self.per_statement)} {tail}"
-        self._one = f"{into} VALUES {row} {tail}"
+        self._many = _statement(into, ", ".join([row] * self.per_statement), tail, computed)
+        self._one = _statement(into, row, tail, computed)
         self._pending: list[Sequence] = []
         self.rows = 0
 
@@ -48,6 +57,13 @@ class Sink:
             self.conn.executemany(self._one, self._pending)
             self.rows += len(self._pending)
             self._pending.clear()
+
+
+def _statement(into: str, rows: str, tail: str, computed: str | None) -> str:
+    if computed is None:
+        return f"{into} VALUES {rows} {tail}"
+    # WHERE true: an upsert's SELECT needs a WHERE before its ON CONFLICT (SQLite's parser).
+    return f"{into} SELECT *, {computed} FROM (VALUES {rows}) WHERE true {tail}"
 
 
 class StageSink(Sink):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from segcli.importer.feed import Feed
-from segcli.importer.identity import touch
+from segcli.importer.identity import linked_person, touch
 from segcli.importer.sinks import StageSink
 from segcli.store.db import Store
 
@@ -109,22 +109,30 @@ def merge_final(store: Store, kind: Kind) -> None:
     )
     store.execute("CREATE UNIQUE INDEX temp.verdicts_key ON verdicts(key)")
     names = ", ".join(columns)
+    values = names
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns)
     if kind.names_people:
         # The people of the changed rows, before and after, are derived again.
         changed = f"{key} IN (SELECT key FROM temp.verdicts WHERE verdict != {UNCHANGED})"
         touch(store, table, changed)
         touch(store, table, changed, source="temp.final")
-    if kind.keeps_anonymous_rows:
+        # Each row is linked to its person as it is written (identity.linked_person); a
+        # row whose person is not known yet keeps its link until people are derived.
+        customer_id = "final.customer_id" if "customer_id" in columns else None
+        names += ", person_id"
+        values += f", {linked_person(customer_id, 'final.email')}"
         # A row that loses its customer belongs to no one (no later step relinks it).
         updates += (
-            ", person_id = CASE WHEN excluded.customer_id IS NULL AND excluded.email IS NULL "
-            "THEN NULL ELSE person_id END"
+            ", person_id = CASE WHEN excluded.person_id IS NOT NULL THEN excluded.person_id "
+            "WHEN excluded.customer_id IS NULL AND excluded.email IS NULL THEN NULL "
+            "ELSE person_id END"
+            if kind.keeps_anonymous_rows
+            else ", person_id = coalesce(excluded.person_id, person_id)"
         )
     store.execute(
         f"""
         INSERT INTO main.{table} ({key}, {names})
-        SELECT {key}, {names} FROM final
+        SELECT {key}, {values} FROM final
         WHERE {key} IN (SELECT key FROM verdicts WHERE verdict != {UNCHANGED})
         ON CONFLICT ({key}) DO UPDATE SET {updates}
         """
