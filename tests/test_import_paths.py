@@ -586,7 +586,7 @@ def staging_only() -> Iterator[None]:
     staged line items are numbered by SQL (row_number), not as they stream."""
     stage_items = items._stage_items_file
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(load, "_is_empty", lambda store, table: False)
+        patch.setattr(load, "is_empty", lambda store, table: False)
         patch.setattr(
             items,
             "_stage_items_file",

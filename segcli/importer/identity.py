@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from segcli.store.db import Store
+from segcli.store.db import Store, create_indexes, is_empty, set_indexes_aside
 
 # Every record that names a person, with the date used to pick the newest email.
 _ID_REFERENCES = """
@@ -384,6 +384,9 @@ def resolve_people(store: Store, before_attributes: Callable[[], None] | None = 
     # New people are numbered in key order, so that their ids follow their customer ids:
     # reading people by id then looks customer rows up in index order (copying a million
     # people's attributes took 7.5 s in email order, 4 s less in this one).
+    # Everyone new (the first file that names people): the index on emails is built once
+    # afterwards, not kept in order person by person (at a million, 6.3 s to 4.3 s).
+    indexes = set_indexes_aside(store, "people") if is_empty(store, "people") else []
     run(
         """
         INSERT INTO people (person_key, customer_id, email)
@@ -393,6 +396,7 @@ def resolve_people(store: Store, before_attributes: Callable[[], None] | None = 
         WHERE people.email IS NOT excluded.email
         """
     )
+    create_indexes(store, indexes)
 
     run(
         """

@@ -35,7 +35,7 @@ from segcli.importer.reader import CsvFile
 from segcli.importer.rejects import RejectLog, RejectsFile
 from segcli.importer.staging import Counts, drop_temp_tables, loaded_rows
 from segcli.output import counted
-from segcli.store.db import Store, create_indexes
+from segcli.store.db import Store, create_indexes, is_empty
 from segcli.store.settings import keep_store_currency
 
 SHOWN_REJECTS = 20
@@ -201,13 +201,9 @@ def _load(store: Store, feed: Feed, steps: _Steps, *, direct: bool) -> tuple[Cou
     kind = feed.kind
     if feed.plan.line_items:
         return load_line_item_orders(store, feed, steps.phase), []
-    if direct and kind.fill_empty is not None and _is_empty(store, kind.table):
+    if direct and kind.fill_empty is not None and is_empty(store, kind.table):
         return first_file.load_into_empty(store, feed, steps.phase)
     return kind.merge(store, feed, steps.phase, numbered=direct), []
-
-
-def _is_empty(store: Store, table: str) -> bool:
-    return store.scalar(f"SELECT NOT EXISTS (SELECT 1 FROM main.{table})") == 1
 
 
 def _anonymous(store: Store, table: str) -> int:

@@ -299,6 +299,11 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
+def is_empty(store: Store, table: str) -> bool:
+    """Whether one of the store's tables has no rows."""
+    return bool(store.scalar(f"SELECT NOT EXISTS (SELECT 1 FROM main.{table})"))
+
+
 def set_indexes_aside(store: Store, table: str) -> list[str]:
     """Drop a table's own indexes (not its key's) before a bulk load; returns the SQL that
     creates them again, as the schema defines them."""
