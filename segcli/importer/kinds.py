@@ -110,7 +110,18 @@ def _product_ref(row: Row) -> str:
 
 
 def _composite(*parts: object) -> str:
+    """The parts as a JSON list, as ``json.dumps(parts, ensure_ascii=False)`` writes it.
+
+    Keys of texts and empty values are written here: json.dumps took 4 us a key, most of
+    a subscribers file's Python time."""
+    if all(part is None or type(part) is str for part in parts):
+        texts = cast("tuple[str | None, ...]", parts)
+        return "[" + ", ".join("null" if p is None else _json_text(p) for p in texts) + "]"
     return json.dumps(parts, ensure_ascii=False)
+
+
+# The json module's own string writer (in C where it can be), as dumps uses it.
+_json_text = json.encoder.encode_basestring
 
 
 def customer_row(row: Row) -> tuple:
