@@ -83,6 +83,17 @@ def test_a_generated_store_imports_the_same(tmp_path):
     assert_same_store(tmp_path, files)
 
 
+def test_files_with_windows_line_ends_import_the_same(tmp_path):
+    """As a spreadsheet saves them: every line ends in a carriage return and a newline."""
+    files = []
+    for kind in KINDS:
+        text = (EXAMPLE_DATA / f"{kind}.csv").read_text(encoding="utf-8")
+        path = tmp_path / f"{kind}.csv"
+        path.write_bytes(text.replace("\n", "\r\n").encode("utf-8"))
+        files.append((kind, path, ImportOptions()))
+    assert_same_store(tmp_path, files)
+
+
 def test_bad_rows_are_rejected_alike(tmp_path):
     orders = tmp_path / "orders.csv"
     orders.write_text(

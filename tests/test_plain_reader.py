@@ -80,14 +80,47 @@ def test_a_file_of_every_shape_of_record_reads_the_same(tmp_path):
     "text",
     [
         'a,b\n"1",2\n',  # a quote
-        "a,b\r\n1,2\r\n",  # carriage returns
+        "a,b\r\n1,2\n",  # lines that end in two ways
+        "a,b\n1,2\r\n",
+        "a,b\r1,2\r",  # carriage returns alone
+        "a,b\r\n1\r,2\r\n",
+        "a,b\r\n1,2\r",
         "a,b\n1\x00,2\n",  # NUL
         "a,b\n1\x1f,2\n",  # the line separator DuckDB reads with
     ],
-    ids=["quote", "crlf", "nul", "unit-separator"],
+    ids=["quote", "mixed", "mixed-last", "cr", "cr-in-cell", "cr-last", "nul", "unit-separator"],
 )
 def test_a_file_that_is_not_plain_is_left_to_the_csv_module(tmp_path, text):
     assert plain_file(write(tmp_path, text), encoding="utf-8", delimiter=",") is None
+
+
+def test_a_file_with_windows_line_ends_reads_the_same(tmp_path):
+    text = (
+        "\r\n \r\norder_id,total,status\r\n"
+        "O1,10.00,paid\r\n"
+        "\r\n"
+        " \u00a0, \u3000 ,\t\r\n"
+        "O2,5\r\n"
+        "O3,1,paid,,  \r\n"
+        "O4,1,paid,extra\r\n"
+        "O5,8,paid"  # no line end at the end
+    )
+    path = write(tmp_path, text)
+    plain = plain_file(path, encoding="utf-8", delimiter=",")
+    assert plain is not None and (plain.lines, plain.line_end) == (10, "\r\n")
+    header, lines, rows, rejects = by_duckdb(path, ",")
+    assert (header, lines, rows, rejects) == by_csv_module(path, ",")
+    assert lines == [4, 7, 8, 10]
+    assert rows[2] == ["O3", "1", "paid"]
+    assert rejects == [(9, "the row has 4 fields but the header has 3")]
+
+
+def test_a_line_end_split_between_two_blocks_of_the_scan_is_one(tmp_path, monkeypatch):
+    from segcli.importer import plain as plain_module
+
+    monkeypatch.setattr(plain_module, "_SCAN_BLOCK", 4)  # "a,b\r" | "\n1,2" | "\r\n"
+    plain = plain_file(write(tmp_path, "a,b\r\n1,2\r\n"), encoding="utf-8", delimiter=",")
+    assert plain is not None and (plain.lines, plain.line_end) == (2, "\r\n")
 
 
 def test_a_compressed_or_other_encoding_file_is_left_to_the_csv_module(tmp_path):
@@ -139,6 +172,21 @@ def test_any_plain_file_reads_the_same(tmp_path, lines, delimiter, ending, rows)
     except ImportRefused:
         return  # a file of blank lines has no header
     assert by_duckdb(path, delimiter, rows=rows) == by_csv_module(path, delimiter)
+
+
+@settings(
+    deadline=None, max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(lines=LINES, delimiter=st.sampled_from([",", ";", "\t", "|"]), ending=st.booleans())
+def test_any_plain_file_with_windows_line_ends_reads_the_same(tmp_path, lines, delimiter, ending):
+    path = write(tmp_path, "\r\n".join(lines) + ("\r\n" if ending else ""))
+    try:
+        CsvFile(path, delimiter=delimiter).close()
+    except ImportRefused:
+        return  # a file of blank lines has no header
+    if len(lines) > 1 or ending:
+        assert plain_file(path, encoding="utf-8", delimiter=delimiter) is not None
+    assert by_duckdb(path, delimiter, rows=3) == by_csv_module(path, delimiter)
 
 
 @pytest.mark.slow

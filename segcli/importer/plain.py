@@ -4,8 +4,10 @@ Most large files a store exports write no quotes at all (orders, line items, car
 dates, amounts). In such a file a record is one physical line and its fields are the line
 split at the separator, so DuckDB's C reader, told every option, reads exactly what
 ``reader.CsvFile`` reads, many times faster. A file is plain when a scan of its bytes
-finds no quote, no NUL, no carriage return and no byte 0x1F (the separator the lines are
-read with) and it is not compressed: anything else is read by the csv module as before.
+finds no quote, no NUL and no byte 0x1F (the separator the lines are read with), its
+lines all end alike (a newline, or a carriage return and a newline: a spreadsheet's or
+Windows' file), and it is not compressed: anything else is read by the csv module as
+before.
 Whether the text is valid in the file's encoding DuckDB checks as it reads (an invalid
 file fails the fast path, and the csv module then says where).
 
@@ -27,12 +29,15 @@ from segcli.importer.reader import FIELD_SIZE_LIMIT, GZIP_MAGIC
 if TYPE_CHECKING:
     import duckdb
 
-# Bytes that make a file not plain: a quote starts a quoted field, NUL and a lone carriage
-# return are errors to the csv module, and 0x1F is the separator DuckDB reads lines with
-# (the unit separator: no text file writes it). Each is looked for on its own: a search
-# for one byte is memchr, twenty times faster than a regular expression's class.
-_NOT_PLAIN = (b'"', b"\x00", b"\r", b"\x1f")
+# Bytes that make a file not plain: a quote starts a quoted field, NUL is an error to the
+# csv module, and 0x1F is the separator DuckDB reads lines with (the unit separator: no
+# text file writes it). Each is looked for on its own: a search for one byte is memchr,
+# twenty times faster than a regular expression's class. (A carriage return is counted:
+# plain_file.)
+_NOT_PLAIN = (b'"', b"\x00", b"\x1f")
 _LINE_SEPARATOR = "\x1f"
+# How DuckDB's new_line option spells each line end.
+_LINE_ENDS = {"\n": "\\n", "\r\n": "\\r\\n"}
 _SCAN_BLOCK = 16 << 20
 # DuckDB's longest line, in bytes: the csv module's longest field, in characters. A
 # longer line fails the fast path and the csv module reads it: it refuses a field over
@@ -46,18 +51,19 @@ class Unavailable(Exception):
 
 @dataclass(frozen=True)
 class PlainFile:
-    """A plain file (see the module) and its number of physical lines."""
+    """A plain file (see the module), its number of physical lines, and what ends them."""
 
     path: Path
     delimiter: str
     lines: int
+    line_end: str = "\n"
 
 
 def plain_file(path: Path, *, encoding: str, delimiter: str) -> PlainFile | None:
     """The file, when it is plain and DuckDB can read it as the csv module does; else None."""
     if encoding != "utf-8" or len(delimiter) != 1 or delimiter in '"\x00\r\n\x1f':
         return None
-    newlines = 0
+    newlines = returns = pairs = 0
     last = b""
     try:
         with path.open("rb") as handle:
@@ -67,11 +73,18 @@ def plain_file(path: Path, *, encoding: str, delimiter: str) -> PlainFile | None
                 if any(byte in block for byte in _NOT_PLAIN):
                     return None
                 newlines += block.count(b"\n")
+                returns += block.count(b"\r")
+                # A pair may straddle two blocks.
+                pairs += block.count(b"\r\n") + (last == b"\r" and block[:1] == b"\n")
                 last = block[-1:]
     except OSError:
         return None
-    # A last line without a newline is a line too.
-    return PlainFile(path, delimiter, newlines + (1 if last not in (b"", b"\n") else 0))
+    if returns and not returns == pairs == newlines:
+        # A carriage return alone, or lines that end in two ways.
+        return None
+    # A last line without a line end is a line too.
+    lines = newlines + (1 if last not in (b"", b"\n") else 0)
+    return PlainFile(path, delimiter, lines, "\r\n" if returns else "\n")
 
 
 @dataclass
@@ -124,7 +137,7 @@ def _lines(con: duckdb.DuckDBPyConnection, plain: PlainFile, rows: int) -> Itera
     relation = con.sql(
         "SELECT line FROM read_csv($path, columns = {'line': 'VARCHAR'}, header = false, "
         f"delim = '{_LINE_SEPARATOR}', quote = '', escape = '', comment = '', "
-        "auto_detect = false, new_line = '\\n', strict_mode = false, "
+        f"auto_detect = false, new_line = '{_LINE_ENDS[plain.line_end]}', strict_mode = false, "
         # The smallest buffer that holds the longest line: DuckDB keeps a few per thread,
         # and twice the line took 60 MB more at a million orders.
         f"max_line_size = {_MAX_LINE}, buffer_size = {_MAX_LINE + (1 << 20)})",
