@@ -39,6 +39,11 @@ _EMAIL_ONLY_REFERENCES = """
 
 _RECORD_TABLES = ("customers", "orders", "reviews", "carts")
 
+# The customer id that owns the email ``e.email``: the first of those whose person has it
+# (NULL: none does, and the email is a guest's if any record names it).
+_EMAIL_OWNER = """(SELECT min(customer_id) FROM people
+    WHERE email = e.email AND customer_id IS NOT NULL)"""
+
 
 # A file that touches as many ids and emails as there are people (or more) has everyone
 # derived again: set-based SQL over whole tables is then faster than following each id
@@ -191,8 +196,7 @@ def resolve_touched(store: Store, before_attributes: Callable[[], None] | None =
         f"""
         CREATE TEMP TABLE email_state AS
         SELECT e.email,
-            (SELECT min(customer_id) FROM people
-                WHERE email = e.email AND customer_id IS NOT NULL) AS owner,
+            {_EMAIL_OWNER} AS owner,
             ({guest_references}
                 OR EXISTS (SELECT 1 FROM main.subscribers WHERE email = e.email)) AS referenced
         FROM temp.touched_emails e
@@ -290,11 +294,8 @@ def _set_settled_aside(store: Store) -> int:
         WHERE c.email IS NOT NULL AND p.email = c.email"""
     )
     store.execute(
-        """CREATE TEMP TABLE settled_emails AS SELECT * FROM (
-            SELECT e.email, (
-                SELECT min(customer_id) FROM people
-                WHERE email = e.email AND customer_id IS NOT NULL
-            ) AS owner FROM temp.touched_emails e
+        f"""CREATE TEMP TABLE settled_emails AS SELECT * FROM (
+            SELECT e.email, {_EMAIL_OWNER} AS owner FROM temp.touched_emails e
         ) WHERE owner IS NOT NULL"""
     )
     store.execute(

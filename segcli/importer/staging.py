@@ -116,12 +116,13 @@ def merge_final(store: Store, kind: Kind) -> None:
         changed = f"{key} IN (SELECT key FROM temp.verdicts WHERE verdict != {UNCHANGED})"
         touch(store, table, changed)
         touch(store, table, changed, source="temp.final")
-        # Each row is linked to its person as it is written (identity.linked_person); a
-        # row whose person is not known yet keeps its link until people are derived.
+        # Each row is linked to its person as it is written (identity.linked_person).
         customer_id = "final.customer_id" if "customer_id" in columns else None
         names += ", person_id"
         values += f", {linked_person(customer_id, 'final.email')}"
-        # A row that loses its customer belongs to no one (no later step relinks it).
+        # A row whose person is not known yet keeps its old link for resolution to
+        # correct; a row that loses its customer and email belongs to no one (no later
+        # step relinks it).
         updates += (
             ", person_id = CASE WHEN excluded.person_id IS NOT NULL THEN excluded.person_id "
             "WHEN excluded.customer_id IS NULL AND excluded.email IS NULL THEN NULL "
