@@ -8,7 +8,7 @@ bad cell gets the same message, naming every bad cell, as when rows were parsed 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 
@@ -16,6 +16,9 @@ from segcli.errors import BadValue
 from segcli.importer.reader import Record
 
 BATCH_ROWS = 2_000
+
+# The json module's own string writer (in C where it can be), as dumps uses it.
+_json_text = json.encoder.encode_basestring
 
 Row = dict[str, object]
 # A batch of a file: the lines its records start on, their fields, and for each record the
@@ -97,7 +100,7 @@ def parse_batch(plan, chunk: Chunk) -> Parsed:
         if bad:
             bad_columns.append(name)
     if plan.custom:
-        columns["custom"] = [custom_fields(plan.custom, fields) for fields in rows]
+        columns["custom"] = list(map(custom_writer(plan.custom), rows))
     parsed = Parsed(lines, columns, rejects)
     if bad_columns:
         reject_bad_cells(parsed, bad_columns, plan.labels)
@@ -125,13 +128,28 @@ def _shaped(lines, rows, problems, width: int, rejects: list) -> tuple[list, lis
     return kept_lines, kept_rows
 
 
-def custom_fields(custom: list[tuple[int, str]], fields: list[str]) -> str:
-    found = {}
+def custom_writer(custom: list[tuple[int, str]]) -> Callable[[Sequence[str]], str]:
+    """What a record's custom fields are stored as: the JSON object of its non-blank custom
+    cells (``custom`` gives their positions and names), keys sorted, exactly as
+    ``json.dumps(..., ensure_ascii=False, sort_keys=True)`` writes it; built without it,
+    which took 5.4 s for a million customers' objects. Of two columns of one name, the
+    last non-blank cell is the value."""
+    positions: dict[str, list[int]] = {}
     for position, name in custom:
-        value = fields[position].strip()
-        if value:
-            found[name] = value
-    return json.dumps(found, ensure_ascii=False, sort_keys=True)
+        positions.setdefault(name, []).append(position)
+    keys = [(_json_text(name) + ": ", at[::-1]) for name, at in sorted(positions.items())]
+
+    def write(fields: Sequence[str]) -> str:
+        found = []
+        for key, at in keys:
+            for position in at:
+                value = fields[position].strip()
+                if value:
+                    found.append(key + _json_text(value))
+                    break
+        return "{" + ", ".join(found) + "}"
+
+    return write
 
 
 def reject_bad_cells(parsed: Parsed, bad_columns: list[str], labels: dict[str, str]) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from segcli.errors import BadValue
 from segcli.importer import fast_values
-from segcli.importer.batches import Bad, Parsed, custom_fields, parse_column, reject_bad_cells
+from segcli.importer.batches import Bad, Parsed, custom_writer, parse_column, reject_bad_cells
 from segcli.importer.fast_values import Fast, Parser
 from segcli.importer.plain import PlainFile, plain_batches
 from segcli.importer.plan import ColumnPlan
@@ -104,7 +104,7 @@ def _parsed(found: Any, plan: ColumnPlan, forms: list, rejects: list[tuple[int, 
         # _custom reads each record's fields by position: give it those it reads.
         at = {position: index for index, (position, _) in enumerate(plan.custom)}
         custom = [(at[position], name) for position, name in plan.custom]
-        columns["custom"] = [custom_fields(custom, list(row)) for row in zip(*cells, strict=True)]
+        columns["custom"] = list(map(custom_writer(custom), zip(*cells, strict=True)))
     parsed = Parsed(found.column("line").to_pylist(), columns, list(rejects))
     if bad_columns:
         reject_bad_cells(parsed, bad_columns, plan.labels)
