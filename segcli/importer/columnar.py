@@ -12,7 +12,6 @@ same records: the same values, and the same rejects with the same messages.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import closing
 from typing import Any
 
 from segcli.errors import BadValue
@@ -22,7 +21,7 @@ from segcli.importer.fast_values import Fast, Parser
 from segcli.importer.plain import PlainFile, plain_batches
 from segcli.importer.plan import ColumnPlan
 
-# Lines DuckDB reads, shapes and parses at a time: a query per batch costs a few ms.
+# Lines DuckDB reads, shapes and parses at a time (one query streams the whole file).
 LINES_PER_READ = 65_536
 
 
@@ -37,21 +36,14 @@ def parsed_batches(
     file_size: int = 0,
 ) -> Iterator[Parsed]:
     """The records after line ``after`` parsed by ``plan``, in batches of ``size``."""
-    import duckdb
-
-    query, forms = _query(plan, fast_for)
-    with closing(duckdb.connect()) as con:
-        parser = con.cursor()
-        for batch in plain_batches(con, plain, after=after, width=plan.width, rows=LINES_PER_READ):
-            parser.register("records", batch.records)
-            try:
-                found = parser.sql(query).to_arrow_table()
-            finally:
-                parser.unregister("records")
-            parsed = _parsed(found, plan, forms, batch.rejects)
-            yield from _pieces(parsed, size)
-            if on_progress is not None and parsed.lines:
-                on_progress(file_size * parsed.lines[-1] // max(plain.lines, 1))
+    select, forms = _selected(plan, fast_for)
+    for batch in plain_batches(
+        plain, after=after, width=plan.width, rows=LINES_PER_READ, select=select
+    ):
+        parsed = _parsed(batch.records, plan, forms, batch.rejects)
+        yield from _pieces(parsed, size)
+        if on_progress is not None and parsed.lines:
+            on_progress(file_size * parsed.lines[-1] // max(plain.lines, 1))
 
 
 def _pieces(parsed: Parsed, size: int) -> Iterator[Parsed]:
@@ -66,10 +58,10 @@ def _pieces(parsed: Parsed, size: int) -> Iterator[Parsed]:
         )
 
 
-def _query(plan: ColumnPlan, fast_for: Callable[[Parser], Fast | None]) -> tuple[str, list]:
-    """The query of ``records`` giving each planned column's values, and each column's
-    SQL form (None: parsed in Python)."""
-    selected = ["line"]
+def _selected(plan: ColumnPlan, fast_for: Callable[[Parser], Fast | None]) -> tuple[str, list]:
+    """The SQL over a record's cells giving each planned column's values, and each
+    column's SQL form (None: parsed in Python)."""
+    selected = []
     forms = []
     for index, (position, _, parse) in enumerate(plan.parsers):
         cell = f"c{position + 1}"
@@ -81,7 +73,7 @@ def _query(plan: ColumnPlan, fast_for: Callable[[Parser], Fast | None]) -> tuple
             selected += [f"{value} AS fast{index}", f"{python} AS py{index}"]
     for position, _ in plan.custom:
         selected.append(f"c{position + 1} AS custom{position}")
-    return f"SELECT {', '.join(selected)} FROM records", forms
+    return ", ".join(selected), forms
 
 
 def _parsed(found: Any, plan: ColumnPlan, forms: list, rejects: list[tuple[int, str]]) -> Parsed:
