@@ -3,10 +3,12 @@ and its peer, DuckDB over the generated CSV files, gives segcli's answers."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import importlib.util
 import io
 import json
+import sqlite3
 import subprocess
 import sys
 from decimal import Decimal
@@ -65,6 +67,24 @@ def test_benchmark_runs_every_phase_and_writes_its_figures(tmp_path):
     for phase in phases:
         if phase["name"].startswith("calculate all"):
             assert phase["ratio"] == pytest.approx(phase["seconds"] / peer_phase["seconds"])
+    # Where the sqlite3 shell is, it copies the imported store, every row of every table,
+    # as the floor of what writing the store costs.
+    references = [p for p in phases if p["name"].startswith("reference: sqlite3")]
+    if references:
+        (floor,) = [p for p in phases if p["name"].startswith("floor: ")]
+        assert floor["ratio"] == pytest.approx(floor["seconds"] / references[0]["seconds"])
+        assert floor["rows"] > generated  # people, and the store's own tables
+        copied = {}
+        for name in ("store.db", "floor.db"):
+            with contextlib.closing(sqlite3.connect(tmp_path / "work" / name)) as conn:
+                copied[name] = {
+                    table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                    for table in ("people", "orders", "items", "customers", "subscribers")
+                }
+        # The store gained one more orders file after the floor was measured.
+        assert copied["floor.db"]["people"] > 0
+        assert copied["floor.db"]["items"] == copied["store.db"]["items"]
+        assert copied["floor.db"]["customers"] == copied["store.db"]["customers"]
 
 
 def test_benchmark_script_starts_and_names_its_options():
