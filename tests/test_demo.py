@@ -50,6 +50,14 @@ def test_demo_imports_every_example_file_without_a_reject(segcli):
     assert segcli.value("SELECT count(*) FROM people") == 300
 
 
+def test_the_example_segments_name_only_what_the_example_store_has(segcli):
+    """A new user's first command warns of nothing: every product, region, tag and other
+    name the example segments use is in the example data."""
+    result = segcli("demo")
+    assert result.exit_code == 0, result.stderr
+    assert "warning:" not in result.stderr, result.stderr
+
+
 def test_demo_shows_the_store_and_its_segments_on_stdout(segcli):
     result = segcli("demo")
     assert result.exit_code == 0, result.stderr
