@@ -110,6 +110,24 @@ def test_bad_rows_are_rejected_alike(tmp_path):
     assert_same_store(tmp_path, [("orders", orders, ImportOptions())])
 
 
+def test_a_line_too_long_for_duckdb_is_read_by_the_csv_module_alike(tmp_path):
+    from segcli.importer.plain import _MAX_LINE
+
+    subscribers = tmp_path / "subscribers.csv"
+    subscribers.write_text(
+        "email,subscribed_at,status,source\n"
+        "a@x.com,2026-01-02T10:00:00Z,subscribed,popup\n"
+        f"b@x.com,2026-01-03,subscribed,{'q' * (_MAX_LINE + 10)}\n"
+        "c@x.com,2026-01-04,unsubscribed,\n",
+        encoding="utf-8",
+    )
+    assert_same_store(tmp_path, [("subscribers", subscribers, ImportOptions())])
+    with closing(sqlite3.connect(tmp_path / "columns.db")) as conn:
+        assert conn.execute("SELECT max(length(source)) FROM subscribers").fetchone() == (
+            _MAX_LINE + 10,
+        )
+
+
 def without_quoted_lines(source: Path, target: Path, *, compressed: bool = False) -> Path:
     """A copy of a real file without its lines that quote a cell (a description with a
     comma): the rest is a plain file, which the columnar path reads."""
@@ -140,3 +158,25 @@ def test_the_whole_online_retail_year_imports_the_same(tmp_path):
     assert_same_store(
         tmp_path, [("orders", year, RETAIL_OPTIONS), ("orders", year, RETAIL_OPTIONS)]
     )
+
+
+def test_a_file_is_imported_with_a_small_page_cache_and_the_store_keeps_its_own(tmp_path):
+    """An import's peak memory does not grow with the store: SQLite's page cache is
+    load.IMPORT_CACHE_KIB while a file is imported, and the store's own afterwards."""
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,customer_id,email,created_at,total,status,currency\n"
+        "O1,C1,a@x.com,2026-01-02,10.5,paid,USD\n",
+        encoding="utf-8",
+    )
+    seen = []
+    with closing(open_store(tmp_path / "store.db")) as store:
+        before = store.scalar("PRAGMA cache_size")
+
+        def phase(_: str) -> None:
+            seen.append(store.scalar("PRAGMA cache_size"))
+
+        import_file(store, "orders", orders, ImportOptions(), on_phase=phase)
+        assert store.scalar("PRAGMA cache_size") == before
+    assert seen and set(seen) == {-load.IMPORT_CACHE_KIB}
+    assert before != -load.IMPORT_CACHE_KIB

@@ -139,6 +139,16 @@ def test_text_that_is_not_utf8_fails_the_fast_path(tmp_path):
         list(plain_batches(plain, after=1, width=2, rows=10))
 
 
+def test_a_line_longer_than_duckdb_reads_fails_the_fast_path(tmp_path):
+    from segcli.importer.plain import _MAX_LINE
+
+    path = write(tmp_path, "a,b\n1,2\n3," + "x" * (_MAX_LINE + 1) + "\n")
+    plain = plain_file(path, encoding="utf-8", delimiter=",")
+    assert plain is not None
+    with pytest.raises(Unavailable):
+        list(plain_batches(plain, after=1, width=2, rows=10))
+
+
 def test_lines_read_otherwise_than_counted_fail_the_fast_path(tmp_path):
     path = write(tmp_path, "a,b\n1,2\n3,4\n")
     wrong = PlainFile(path, ",", lines=4)

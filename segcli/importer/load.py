@@ -13,6 +13,7 @@ its ``Kind`` (kinds.py). A file is committed whole or not at all.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,12 @@ from segcli.store.db import Store, create_indexes, is_empty
 from segcli.store.settings import keep_store_currency
 
 SHOWN_REJECTS = 20
+
+# SQLite's page cache while a file is imported, in KiB. A store's own (64 MiB) filled up at
+# a million people and not at 100,000, so an import's peak grew with the store; with
+# 16 MiB a million orders imported into a store of 800,000 customers in the same time
+# (46.0 s against 45.3 s) at 310 MB instead of 368, about what 100,000 orders take.
+IMPORT_CACHE_KIB = 16 * 1024
 
 
 class _Rollback(Exception):
@@ -70,14 +77,17 @@ def import_file(
     # A plain file is read by DuckDB (plain.py); if it cannot read it exactly as the csv
     # module does, the file is read again with that.
     plain = plain_file(path, encoding=options.encoding, delimiter=delimiter)
-    try:
+    with _page_cache(store, IMPORT_CACHE_KIB):
         try:
-            result = _import(store, kind, path, options, rejects_file, steps, plain, direct=True)
-        except Unavailable:
-            result = _import(store, kind, path, options, rejects_file, steps, None, direct=True)
-    except Scattered:
-        # A line item's order came back after its other lines: number them in SQL.
-        result = _import(store, kind, path, options, rejects_file, steps, None, direct=False)
+            try:
+                result = _import(
+                    store, kind, path, options, rejects_file, steps, plain, direct=True
+                )
+            except Unavailable:
+                result = _import(store, kind, path, options, rejects_file, steps, None, direct=True)
+        except Scattered:
+            # A line item's order came back after its other lines: number them in SQL.
+            result = _import(store, kind, path, options, rejects_file, steps, None, direct=False)
     result.delimiter_note = note
     return result
 
@@ -93,6 +103,17 @@ class _Steps:
     def phase(self, name: str) -> None:
         if self.on_phase is not None:
             self.on_phase(name)
+
+
+@contextmanager
+def _page_cache(store: Store, kib: int) -> Iterator[None]:
+    """SQLite's page cache set to ``kib`` KiB for the block, then put back."""
+    before = int(store.scalar("PRAGMA cache_size"))
+    store.execute(f"PRAGMA cache_size = -{int(kib)}")
+    try:
+        yield
+    finally:
+        store.execute(f"PRAGMA cache_size = {before}")
 
 
 def _import(

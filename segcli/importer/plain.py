@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from segcli.analytic.macros import SPACES, character_class
-from segcli.importer.reader import FIELD_SIZE_LIMIT, GZIP_MAGIC
+from segcli.importer.reader import GZIP_MAGIC
 
 if TYPE_CHECKING:
     import duckdb
@@ -41,10 +41,12 @@ _LINE_SEPARATOR = "\x1f"
 # How DuckDB's new_line option spells each line end.
 _LINE_ENDS = {"\n": "\\n", "\r\n": "\\r\\n"}
 _SCAN_BLOCK = 16 << 20
-# DuckDB's longest line, in bytes: the csv module's longest field, in characters. A
-# longer line fails the fast path and the csv module reads it: it refuses a field over
-# its limit, and a line of several fields under it is read as before.
-_MAX_LINE = FIELD_SIZE_LIMIT
+# DuckDB's longest line, in bytes. A longer line fails the fast path and the csv module
+# reads the file, as it read every file before (its own limit is a field of 16 MiB). DuckDB
+# holds a few buffers of a line and a MiB per thread: with lines up to 16 MiB, reading
+# a million orders took 372 MB at its peak, 306 MB with 1 MiB (100,000 orders: 290 and
+# 286 MB), and no plain export writes a line of a MiB.
+_MAX_LINE = 1 << 20
 
 
 class Unavailable(Exception):
@@ -170,8 +172,7 @@ def _lines(con: duckdb.DuckDBPyConnection, plain: PlainFile, rows: int) -> Itera
         "SELECT line FROM read_csv($path, columns = {'line': 'VARCHAR'}, header = false, "
         f"delim = '{_LINE_SEPARATOR}', quote = '', escape = '', comment = '', "
         f"auto_detect = false, new_line = '{_LINE_ENDS[plain.line_end]}', strict_mode = false, "
-        # The smallest buffer that holds the longest line: DuckDB keeps a few per thread,
-        # and twice the line took 60 MB more at a million orders.
+        # The smallest buffer that holds the longest line (_MAX_LINE).
         f"max_line_size = {_MAX_LINE}, buffer_size = {_MAX_LINE + (1 << 20)})",
         params={"path": str(plain.path)},
     )
