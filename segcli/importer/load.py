@@ -42,10 +42,11 @@ from segcli.store.settings import keep_store_currency
 SHOWN_REJECTS = 20
 
 # SQLite's page cache while a file is imported, in KiB. A store's own (64 MiB) filled up at
-# a million people and not at 100,000, so an import's peak grew with the store; with
-# 16 MiB a million orders imported into a store of 800,000 customers in the same time
-# (46.0 s against 45.3 s) at 310 MB instead of 368, about what 100,000 orders take.
-IMPORT_CACHE_KIB = 16 * 1024
+# a million people and not at 100,000, so an import's peak grew with the store. At a
+# million people, 16 MiB imported a million orders as fast as 64 (46.0 s against 45.3 s,
+# 310 MB against 368) but subscribers, which look people up by email, in 18.7 s against
+# 16.3 s (medians of four); 32 MiB took 16.2-16.6 s.
+IMPORT_CACHE_KIB = 32 * 1024
 
 
 class _Rollback(Exception):
