@@ -17,8 +17,9 @@ from segcli.importer.reader import Record
 
 BATCH_ROWS = 2_000
 
-# The json module's own string writer (in C where it can be), as dumps uses it.
-_json_text = json.encoder.encode_basestring
+# The json module's own string writer (in C where it can be), as dumps uses it: a text as
+# a JSON string, for JSON that segcli writes without dumps (record keys, custom fields).
+json_text = json.encoder.encode_basestring
 
 Row = dict[str, object]
 # A batch of a file: the lines its records start on, their fields, and for each record the
@@ -137,7 +138,7 @@ def custom_writer(custom: list[tuple[int, str]]) -> Callable[[Sequence[str]], st
     positions: dict[str, list[int]] = {}
     for position, name in custom:
         positions.setdefault(name, []).append(position)
-    keys = [(_json_text(name) + ": ", at[::-1]) for name, at in sorted(positions.items())]
+    keys = [(json_text(name) + ": ", at[::-1]) for name, at in sorted(positions.items())]
 
     def write(fields: Sequence[str]) -> str:
         found = []
@@ -145,7 +146,7 @@ def custom_writer(custom: list[tuple[int, str]]) -> Callable[[Sequence[str]], st
             for position in at:
                 value = fields[position].strip()
                 if value:
-                    found.append(key + _json_text(value))
+                    found.append(key + json_text(value))
                     break
         return "{" + ", ".join(found) + "}"
 

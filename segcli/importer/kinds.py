@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, cast
 
 from segcli.errors import BadValue
 from segcli.importer import values
+from segcli.importer.batches import json_text
 from segcli.importer.first_file import fill_by_key
 from segcli.importer.items import fill_items, merge_items_file
 from segcli.importer.staging import merge_by_key, merge_products
@@ -116,12 +117,8 @@ def _composite(*parts: object) -> str:
     a subscribers file's Python time."""
     if all(part is None or type(part) is str for part in parts):
         texts = cast("tuple[str | None, ...]", parts)
-        return "[" + ", ".join("null" if p is None else _json_text(p) for p in texts) + "]"
+        return "[" + ", ".join("null" if p is None else json_text(p) for p in texts) + "]"
     return json.dumps(parts, ensure_ascii=False)
-
-
-# The json module's own string writer (in C where it can be), as dumps uses it.
-_json_text = json.encoder.encode_basestring
 
 
 def customer_row(row: Row) -> tuple:

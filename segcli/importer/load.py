@@ -13,7 +13,6 @@ its ``Kind`` (kinds.py). A file is committed whole or not at all.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +35,7 @@ from segcli.importer.reader import CsvFile
 from segcli.importer.rejects import RejectLog, RejectsFile
 from segcli.importer.staging import Counts, drop_temp_tables, loaded_rows
 from segcli.output import counted
-from segcli.store.db import Store, create_indexes, is_empty
+from segcli.store.db import Store, create_indexes, is_empty, page_cache
 from segcli.store.settings import keep_store_currency
 
 SHOWN_REJECTS = 20
@@ -78,7 +77,7 @@ def import_file(
     # A plain file is read by DuckDB (plain.py); if it cannot read it exactly as the csv
     # module does, the file is read again with that.
     plain = plain_file(path, encoding=options.encoding, delimiter=delimiter)
-    with _page_cache(store, IMPORT_CACHE_KIB):
+    with page_cache(store, IMPORT_CACHE_KIB):
         try:
             try:
                 result = _import(
@@ -104,17 +103,6 @@ class _Steps:
     def phase(self, name: str) -> None:
         if self.on_phase is not None:
             self.on_phase(name)
-
-
-@contextmanager
-def _page_cache(store: Store, kib: int) -> Iterator[None]:
-    """SQLite's page cache set to ``kib`` KiB for the block, then put back."""
-    before = int(store.scalar("PRAGMA cache_size"))
-    store.execute(f"PRAGMA cache_size = -{int(kib)}")
-    try:
-        yield
-    finally:
-        store.execute(f"PRAGMA cache_size = {before}")
 
 
 def _import(

@@ -133,7 +133,7 @@ def plain_batches(
 
     with closing(duckdb.connect()) as reading, closing(duckdb.connect()) as shaping:
         # The records must come out in the lines' order (checked in each batch and between
-        # them): with two threads, a stream of a million customers' lines did not.
+        # them): with two threads, the records of 800,000 lines did not.
         shaping.execute("SET preserve_insertion_order = true")
         shaping.execute("SET threads = 1")
         last = 0
