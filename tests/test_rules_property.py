@@ -33,7 +33,7 @@ from segcli.rules.parse import LIFECYCLE_STAGES, parse_criteria_text
 from segcli.rules.problems import Pos
 from segcli.rules.validate import walk
 from segcli.segments.builtins import BUILTINS
-from segcli.segments.evaluate import Evaluation, open_evaluation
+from segcli.segments.evaluate import Evaluation, Figures, open_evaluation
 from segcli.store.db import Store, open_store
 from tests.conftest import ENGINES
 from tests.helpers import DATE_FIELDS, TEXT_FIELDS
@@ -801,6 +801,131 @@ def test_sets_kept_for_the_next_command_equal_the_reference(files, as_of, seed):
     for text, condition in cases:
         assert sql_members(second, condition) == reference.members(condition), text
     assert second.kept._fresh == {}
+
+
+@pytest.mark.slow
+@store_settings(40)
+@given(files=stores(), as_of=as_of_dates, seed=seeds)
+def test_figures_of_many_segments_at_once_equal_the_reference(files, as_of, seed):
+    """A command's segments evaluated together (DuckDB finds the sets of people they
+    read in shared passes over the records): each segment's members and spend are the
+    reference's, on each engine. Most of the conditions are purchases naming products,
+    so that several sets share the pass over the line items."""
+    with stored(files) as store:
+        reference = Reference(read_records(store.conn), as_of, dict(BUILTINS))
+        probe = Conditions(random.Random(seed), reference)
+        texts: list[str] = []
+        while len(texts) < 12:
+            word, text = probe.predicate(saved=False)
+            if word != "purchased" and len(texts) % 3:
+                continue
+            texts.append(text if probe.coin() else f"not: {{{text}}}")
+        texts.append("any: [" + ", ".join("{" + text + "}" for text in texts[:3]) + "]")
+        chosen = [segment(parsed(text), f"s{n}") for n, text in enumerate(texts)]
+        expected = []
+        for probe_segment in chosen:
+            members = reference.members(probe_segment.criteria)
+            spent = sum(reference.facts[key]["total_spent"] for key in members)
+            expected.append(Figures(len(members), spent))
+        with by_each_engine(store, as_of, dict(BUILTINS)) as evaluations:
+            for engine, evaluation in evaluations.items():
+                got = evaluation.all_figures(chosen)
+                for text, mine, theirs in zip(texts, got, expected, strict=True):
+                    assert mine == theirs, f"{engine}\n{text}\nas of {as_of}"
+
+
+def test_sets_found_together_are_those_found_one_by_one(tmp_path):
+    """On DuckDB, the purchases of a command's segments are found in one pass over the
+    line items and the other sets in one pass over each table; every segment's figures
+    are those of a command that evaluates it alone."""
+    store = load(TOGETHER, tmp_path / "store.db")
+    texts = [
+        "purchased: {product_type: shoes}",
+        "purchased: {product_type: hats, after: 2024-03-01}",
+        "purchased: {collection: summer, times: {gte: 2}}",
+        "purchased: {vendor: acme, times: 0}",
+        "purchased: {product: [S1, P3]}",
+        "has_order: {status: refunded}",
+        "has_order: {total: {gte: 50}}",
+        "not: {purchased: {collection: summer}}",
+    ]
+    chosen = [segment(parsed(text), f"s{n}") for n, text in enumerate(texts)]
+    as_of = date(2024, 12, 31)
+    with open_evaluation(store, as_of, dict(BUILTINS), engine="duckdb") as together:
+        figures = together.all_figures(chosen)
+        # Six purchases by their lines (the `not` reads one without times), two sets of
+        # orders by their status and their total.
+        assert together.found_together == 8
+    for text, seg, found in zip(texts, chosen, figures, strict=True):
+        with open_evaluation(store, as_of, dict(BUILTINS), engine="duckdb") as alone:
+            assert alone.all_figures([seg]) == [found], text
+            assert alone.found_together == 0
+        with open_evaluation(store, as_of, dict(BUILTINS), engine="sqlite") as other:
+            assert other.figures(seg) == found, text
+    # By hand: O4 is refunded, so not counted as a purchase; C5 has no order.
+    assert [f.members for f in figures] == [1, 2, 1, 4, 1, 1, 2, 4]
+
+
+def _order(n: int, customer: str, day: str, total: str, status: str = "paid") -> dict:
+    return {
+        "order_id": f"O{n}",
+        "customer_id": customer,
+        "email": "",
+        "created_at": day,
+        "total": total,
+        "status": status,
+    }
+
+
+def _product(n: int, collections: str, product_type: str, vendor: str) -> dict:
+    return {
+        "product_id": f"P{n}",
+        "sku": f"S{n}",
+        "collections": collections,
+        "product_type": product_type,
+        "vendor": vendor,
+    }
+
+
+def _line(order: int, product: int, price: str) -> dict:
+    return {
+        "order_id": f"O{order}",
+        "product_id": f"P{product}",
+        "sku": f"S{product}",
+        "title": f"T{product}",
+        "quantity": "1",
+        "price": price,
+    }
+
+
+TOGETHER: dict[str, list[dict]] = {
+    "customers": [
+        {"customer_id": f"C{n}", "email": f"c{n}@example.com", "first_name": f"N{n}"}
+        for n in range(1, 6)
+    ],
+    "products": [
+        _product(1, "Summer", "Shoes", "Acme"),
+        _product(2, "", "Hats", "Zed"),
+        _product(3, "Summer", "Hats", "Zed"),
+    ],
+    "orders": [
+        _order(1, "C1", "2024-01-05", "20"),
+        _order(2, "C1", "2024-04-05", "60"),
+        _order(3, "C2", "2024-02-01", "30"),
+        _order(4, "C3", "2024-05-01", "70", "refunded"),
+        _order(5, "C4", "2024-06-01", "10"),
+    ],
+    "items": [
+        _line(1, 1, "20"),
+        _line(2, 3, "60"),
+        _line(3, 2, "30"),
+        _line(4, 1, "70"),
+        _line(5, 2, "10"),
+    ],
+    "reviews": [],
+    "subscribers": [],
+    "carts": [],
+}
 
 
 @pytest.mark.slow

@@ -203,7 +203,7 @@ def calculate_command(app, segments, as_of, output_format, criteria, save_as, ti
 def _calculated(app, catalog, chosen, as_of) -> tuple[AnyEvaluation, list]:
     """The evaluation, and each chosen segment with its figures."""
     with _evaluation(app, catalog, as_of, chosen) as evaluation:
-        rows = [(segment, evaluation.figures(segment)) for segment in chosen]
+        rows = list(zip(chosen, evaluation.all_figures(list(chosen)), strict=True))
     return evaluation, rows
 
 

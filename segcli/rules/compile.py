@@ -115,12 +115,27 @@ class PeopleSet:
 
     sql: str
     params: dict[str, object]
+    # How the SQL is made, for an evaluation that finds many sets in one pass (SetParts).
+    records: tuple[str, str] | None = None
+    lines: str | None = None
 
     @property
     def digest(self) -> str:
         values = [repr(value) for value in self.params.values()]
         text = json.dumps([self.sql, sorted(self.params), values])
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class SetParts:
+    """What a set of people's SQL is made of, noted while its predicate compiles it."""
+
+    # The set is the people of the records that meet a condition: the table (with its
+    # alias) and the condition.
+    records: tuple[str, str] | None = None
+    # Conditions on line items: the set's orders are those with a line that meets one,
+    # and its SQL holds it once, as ``predicates.lines_clause`` writes it.
+    lines: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -150,6 +165,8 @@ class Context:
     dialect: Dialect = SQLITE
     # Sets of people compiled apart (compile_segment), or None to write them in place.
     sets: list[PeopleSet] | None = None
+    # Compiling one such set: what it is made of.
+    parts: SetParts | None = None
 
     def __post_init__(self) -> None:
         self.params.dialect = self.dialect
@@ -165,10 +182,12 @@ class Context:
         segment for the evaluation) as a mark for a set compiled with its own parameters."""
         if self.sets is None or self.one_person:
             return build(self)
-        own = replace(self, params=Params(self.dialect), sets=None)
+        parts = SetParts()
+        own = replace(self, params=Params(self.dialect), sets=None, parts=parts)
         sql = build(own)
         named = {name: as_of_params(self.as_of)[name] for name in sorted(own.params.named)}
-        self.sets.append(PeopleSet(sql, {**own.params.values, **named}))
+        lines = parts.lines[0] if len(parts.lines) == 1 else None
+        self.sets.append(PeopleSet(sql, {**own.params.values, **named}, parts.records, lines))
         return f"{_SET_MARK}{len(self.sets) - 1}{_SET_MARK}"
 
 

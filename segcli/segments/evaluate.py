@@ -223,6 +223,13 @@ class Answers:
             for row in block:
                 yield dict(zip(names, row, strict=True))
 
+    def figures(self, segment: ast.Segment) -> Figures:
+        raise NotImplementedError
+
+    def all_figures(self, segments: list[ast.Segment]) -> list[Figures]:
+        """Each segment's figures, in order (an engine may share work among them)."""
+        return [self.figures(segment) for segment in segments]
+
     def is_member(self, condition: ast.Condition, person_id: int) -> bool:
         # Where the engine searches indexes, the person's records are found through them.
         context = Context(
