@@ -857,6 +857,9 @@ def test_sets_found_together_are_those_found_one_by_one(tmp_path):
         # orders by their status and their total.
         assert together.found_together == 8
     for text, seg, found in zip(texts, chosen, figures, strict=True):
+        # The sets the first evaluation kept go, so that this one finds its own.
+        for kept in (tmp_path / "store.db.analytic").glob("set-*"):
+            kept.unlink()
         with open_evaluation(store, as_of, dict(BUILTINS), engine="duckdb") as alone:
             assert alone.all_figures([seg]) == [found], text
             assert alone.found_together == 0
@@ -864,6 +867,14 @@ def test_sets_found_together_are_those_found_one_by_one(tmp_path):
             assert other.figures(seg) == found, text
     # By hand: O4 is refunded, so not counted as a purchase; C5 has no order.
     assert [f.members for f in figures] == [1, 2, 1, 4, 1, 1, 2, 4]
+    # One purchase by its lines and a set of orders: one pass over the orders finds
+    # both, the purchase's lines searched within it. (Another day: the sets of the
+    # first are kept, and read as kept.)
+    pair = [chosen[0], chosen[5]]
+    later = as_of + timedelta(days=1)
+    with open_evaluation(store, later, dict(BUILTINS), engine="duckdb") as together:
+        assert together.all_figures(pair) == [figures[0], figures[5]]
+        assert together.found_together == 2
 
 
 def _order(n: int, customer: str, day: str, total: str, status: str = "paid") -> dict:
