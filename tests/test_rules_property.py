@@ -834,7 +834,7 @@ def test_figures_of_many_segments_at_once_equal_the_reference(files, as_of, seed
                     assert mine == theirs, f"{engine}\n{text}\nas of {as_of}"
 
 
-def test_sets_found_together_are_those_found_one_by_one(tmp_path):
+def test_sets_found_together_are_those_found_one_by_one(tmp_path, monkeypatch):
     """On DuckDB, the purchases of a command's segments are found in one pass over the
     line items and the other sets in one pass over each table; every segment's figures
     are those of a command that evaluates it alone."""
@@ -875,6 +875,12 @@ def test_sets_found_together_are_those_found_one_by_one(tmp_path):
     with open_evaluation(store, later, dict(BUILTINS), engine="duckdb") as together:
         assert together.all_figures(pair) == [figures[0], figures[5]]
         assert together.found_together == 2
+    # The purchases' orders marked in several masks (two sets to a mask here, some sixty
+    # in use): the same figures.
+    monkeypatch.setattr("segcli.analytic.evaluate._MASK_BITS", 2)
+    with open_evaluation(store, later + timedelta(days=1), dict(BUILTINS)) as masked:
+        assert masked.all_figures(chosen) == figures
+        assert masked.found_together == 8
 
 
 def _order(n: int, customer: str, day: str, total: str, status: str = "paid") -> dict:

@@ -49,6 +49,9 @@ MEMORY_LIMIT = "600MB"
 # spilled and took 11 s at a million people, 32,768 took 2.8 s.
 _FACTS_ROW_GROUP = 32_768
 
+# Sets of people per mask of matched_orders (bits of a BIGINT, the sign's left alone).
+_MASK_BITS = 62
+
 _PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -91,10 +94,10 @@ class DuckEvaluation(Answers):
         self._sets: dict[str, str] = {}
         self._sets_prefix: str | None = None
         # Sets of people found together (_find_together), by digest: the SQL that reads
-        # each; those whose orders were found together, the column of matched_orders
-        # that says an order is theirs; the tables made for them.
+        # each; those whose orders were found together, the mask of matched_orders and
+        # the bit that say an order is theirs; the tables made for them.
         self._together: dict[str, str] = {}
-        self._lines: dict[str, str] = {}
+        self._lines: dict[str, tuple[str, int]] = {}
         self._together_tables: list[str] = []
         # How many sets the last all_figures found together (for tests and profiles).
         self.found_together = 0
@@ -286,7 +289,7 @@ class DuckEvaluation(Answers):
             table, where = people.records
             if digest in self._lines and people.lines is not None:
                 table = "matched_orders o"
-                where = where.replace(lines_clause(people.lines), f"o.{self._lines[digest]}")
+                where = where.replace(lines_clause(people.lines), self._line_flag(digest, "o."))
             passes.setdefault(table, []).append((digest, where, people.params))
         for table, sets in passes.items():
             if len(sets) >= 2:
@@ -326,22 +329,26 @@ class DuckEvaluation(Answers):
         kinds, matching = "line_kinds", "line_kinds_matching"
         self._together_tables += [kinds, matching, "matched_orders"]
         self.execute(f"CREATE TABLE {kinds} AS SELECT DISTINCT {', '.join(columns)} FROM items")
-        flags: list[str] = []
+        masks: dict[str, list[str]] = {}
         wanted: list[str] = []
         params: dict[str, object] = {}
-        for n, (digest, people) in enumerate(sets.items(), 1):
+        for n, (digest, people) in enumerate(sets.items()):
             lines, values = _renamed(people.lines or "", people.params, f"l{n}_")
             params |= values
-            flags.append(f"coalesce({lines}, false) AS line_set_{n}")
+            # A bit per set, some sixty to a mask: OR-ing integers per order costs less
+            # than a bool_or per set (at a million people, 1.5 s against 1.8 s).
+            mask, bit = f"line_mask_{n // _MASK_BITS}", n % _MASK_BITS
+            masks.setdefault(mask, []).append(f"CASE WHEN {lines} THEN {1 << bit} ELSE 0 END")
             wanted.append(f"({lines})")
-            self._lines[digest] = f"line_set_{n}"
+            self._lines[digest] = (mask, bit)
+        made = ", ".join(f"CAST({' | '.join(bits)} AS BIGINT) AS {m}" for m, bits in masks.items())
         self.execute(
             f"CREATE TABLE {matching} AS WITH items AS (FROM {kinds}) "
-            f"SELECT i.*, {', '.join(flags)} FROM items i WHERE {' OR '.join(wanted)}",
+            f"SELECT i.*, {made} FROM items i WHERE {' OR '.join(wanted)}",
             params,
         )
         same = " AND ".join(f"i.{column} IS NOT DISTINCT FROM k.{column}" for column in columns)
-        any_of = ", ".join(f"bool_or(k.{flag}) AS {flag}" for flag in self._lines.values())
+        any_of = ", ".join(f"bit_or(k.{mask}) AS {mask}" for mask in masks)
         # Every such set reads counted orders of known people (predicates._purchased_where).
         self.execute(
             "CREATE TABLE matched_orders AS SELECT o.* EXCLUDE (order_id), m.* EXCLUDE (order_id) "
@@ -351,6 +358,11 @@ class DuckEvaluation(Answers):
         )
         self.execute(f"DROP TABLE {matching}")
         self.execute(f"DROP TABLE {kinds}")
+
+    def _line_flag(self, digest: str, alias: str = "") -> str:
+        """SQL true for an order of matched_orders that is one of the set's own."""
+        mask, bit = self._lines[digest]
+        return f"({alias}{mask} & {1 << bit}) <> 0"
 
     def _place(self, people: PeopleSetSQL) -> str:
         """SQL reading a set of people: kept by an earlier command of the same facts, or
@@ -369,7 +381,8 @@ class DuckEvaluation(Answers):
             elif digest in self._lines and people.lines is not None:
                 # Its orders, found with the others': the orders the set reads, shadowed.
                 sql = (
-                    f"WITH orders AS (SELECT * FROM matched_orders WHERE {self._lines[digest]}) "
+                    "WITH orders AS (SELECT * FROM matched_orders "
+                    f"WHERE {self._line_flag(digest)}) "
                     + sql.replace(lines_clause(people.lines), "true")
                 )
             self.execute(
