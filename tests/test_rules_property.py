@@ -878,7 +878,9 @@ def test_sets_found_together_are_those_found_one_by_one(tmp_path, monkeypatch):
     # The purchases' orders marked in several masks (two sets to a mask here, some sixty
     # in use): the same figures.
     monkeypatch.setattr("segcli.analytic.evaluate._MASK_BITS", 2)
-    with open_evaluation(store, later + timedelta(days=1), dict(BUILTINS)) as masked:
+    with open_evaluation(
+        store, later + timedelta(days=1), dict(BUILTINS), engine="duckdb"
+    ) as masked:
         assert masked.all_figures(chosen) == figures
         assert masked.found_together == 8
 

@@ -241,9 +241,11 @@ class DuckEvaluation(Answers):
     def compile(self, segment: ast.Segment) -> tuple[str, dict[str, object]]:
         """The segment's condition as DuckDB SQL over ``facts f``, and its parameters;
         each costly set of people computed once per command."""
-        context = Context(self.as_of, self.segments, Params(DUCKDB), dialect=DUCKDB)
-        compiled = compile_segment(segment.criteria, context)
+        compiled = compile_segment(segment.criteria, self._context())
         return compiled.sql(self._place), {**self.base_params, **compiled.params}
+
+    def _context(self) -> Context:
+        return Context(self.as_of, self.segments, Params(DUCKDB), dialect=DUCKDB)
 
     def _kept_set(self, people: PeopleSetSQL) -> Path:
         return self.copy.directory / f"{self._sets_prefix}-{people.digest[:16]}.parquet"
@@ -269,8 +271,7 @@ class DuckEvaluation(Answers):
         one join the orders of every set found by its lines."""
         pending: dict[str, PeopleSetSQL] = {}
         for segment in segments:
-            context = Context(self.as_of, self.segments, Params(DUCKDB), dialect=DUCKDB)
-            for people in compile_segment(segment.criteria, context).sets:
+            for people in compile_segment(segment.criteria, self._context()).sets:
                 if people.digest not in self._sets and not self._kept_set(people).exists():
                     pending[people.digest] = people
         by_lines = {
@@ -316,8 +317,8 @@ class DuckEvaluation(Answers):
 
     def _match_lines(self, sets: dict[str, PeopleSetSQL]) -> None:
         """Table matched_orders: the counted orders of known people that have a line
-        meeting some set's conditions on lines, with a column for each set that says
-        whether the order is one of its own.
+        meeting some set's conditions on lines, with a bit for each set (in integer
+        masks, ``_line_flag``) that says whether the order is one of its own.
 
         What a line item is matched by (its product, sku, title, collection, vendor)
         takes a few thousand distinct values where there are millions of lines: each
