@@ -109,7 +109,7 @@ class SegcliGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SegcliError as error:
-            raise click.ClickException(str(error)) from error
+            raise _failure(str(error), error.exit_code) from error
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except BrokenPipeError:
@@ -125,6 +125,15 @@ class SegcliGroup(click.Group):
                 f"unexpected error: {type(error).__name__}: {error} "
                 "(run with SEGCLI_DEBUG=1 for details)"
             ) from error
+
+
+def _failure(message: str, exit_code: int) -> click.ClickException:
+    """A segcli error as click reports it: ``Error: ...``, and the error's exit code (a
+    class of its own: click reads the code from the class)."""
+    if exit_code == click.ClickException.exit_code:
+        return click.ClickException(message)
+    failure = type("SegcliFailure", (click.ClickException,), {"exit_code": exit_code})
+    return failure(message)
 
 
 def _is_database_error(error: Exception) -> bool:

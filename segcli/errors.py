@@ -6,7 +6,10 @@ from pathlib import Path
 
 
 class SegcliError(Exception):
-    """A problem the user can fix: reported as one clear message and exit code 1."""
+    """A problem the user can fix: reported as one clear message and exit code 1 (or a
+    code of its own that scripts act on: ``exit_code``)."""
+
+    exit_code = 1
 
     def __init__(self, message: str, *, hint: str | None = None):
         super().__init__(message)

@@ -15,6 +15,8 @@ import hashlib
 import os
 import re
 from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from fractions import Fraction
 from pathlib import Path
@@ -102,6 +104,8 @@ class DuckEvaluation(Answers):
         # How many sets the last all_figures found together (for tests and profiles).
         self.found_together = 0
         self._macros = False
+        # Whether the facts are a table of this connection (else a view of a kept file).
+        self._facts_table = False
         try:
             self._prepare(files)
             self.base_params: dict[str, object] = as_of_params(as_of)
@@ -141,16 +145,37 @@ class DuckEvaluation(Answers):
                 f"CREATE VIEW facts AS SELECT * FROM read_parquet({_literal(str(path))})"
             )
         else:
-            self._sets_prefix = None
-            self._counted_orders()
-            self.execute(f"CREATE TABLE facts AS {FACTS_SQL}", self.base_params)
-            self.execute("DROP TABLE counted_orders")
+            self._facts_in_memory()
         self.people = int(self._scalar("SELECT count(*) FROM facts"))
         self.columns = [
             row[0]
             for row in self.con.execute("DESCRIBE facts").fetchall()
             if row[0] not in ("position", "tags_folded")
         ]
+
+    def _facts_in_memory(self) -> None:
+        """Everyone's facts of the as-of date as a table of this connection, kept by no
+        one; so are the sets of people."""
+        self._sets_prefix = None
+        self._counted_orders()
+        self.execute(f"CREATE TABLE facts AS {FACTS_SQL}", self.base_params)
+        self.execute("DROP TABLE counted_orders")
+        self._facts_table = True
+
+    def move_to(self, as_of: date) -> None:
+        """Evaluate as of another date on the same connection, the facts built in memory
+        (segment history asks of many dates, once each: at 100,000 people 0.25 s a date,
+        against 0.42 s for a new evaluation that keeps its facts)."""
+        self.execute("DROP TABLE facts" if self._facts_table else "DROP VIEW facts")
+        for found in self._sets.values():
+            # SQL reading a set computed now is "SELECT person_id FROM people_set_N".
+            if found.startswith("SELECT person_id FROM people_set_"):
+                self.execute(f"DROP TABLE IF EXISTS {found.rsplit(' ', 1)[1]}")
+        self._sets.clear()
+        self.as_of = as_of
+        self.base_params = as_of_params(as_of)
+        self._facts_in_memory()
+        self.people = int(self._scalar("SELECT count(*) FROM facts"))
 
     def _counted_orders(self) -> tuple[int, int]:
         """Everyone's counted orders (table counted_orders); the repeat-time sums."""
@@ -219,8 +244,9 @@ class DuckEvaluation(Answers):
         return self.execute(sql, params)
 
     def _scalar(self, sql: str, params: dict[str, object] | None = None) -> Any:
-        row = self.execute(sql, params).fetchone()
-        return None if row is None else row[0]
+        # Every row fetched: a result left open refuses the connection's next relation.
+        rows = self.execute(sql, params).fetchall()
+        return rows[0][0] if rows else None
 
     # -----------------------------------------------------------------------------
     # The interface segments/evaluate.py's Evaluation has
@@ -252,10 +278,30 @@ class DuckEvaluation(Answers):
 
     def all_figures(self, segments: list[ast.Segment]) -> list[Figures]:
         """Each segment's figures; the sets of people they read found together first."""
+        with self._found_together(segments):
+            return [self.figures(segment) for segment in segments]
+
+    def all_member_keys(self, segments: list[ast.Segment]) -> list[Sequence[str]]:
+        """Each segment's person keys (Arrow arrays: no Python object per member); the
+        sets of people they read found together first."""
+        with self._found_together(segments):
+            return [self.member_key_array(segment) for segment in segments]
+
+    def member_key_array(self, segment: ast.Segment) -> Any:
+        """The members' person keys as an Arrow array of text."""
+        condition, params = self.compile(segment)
+        sql = f"SELECT f.person_key FROM facts f WHERE {condition}"
+        self._macros_for(sql)
+        table = self.con.sql(sql, params=bound(sql, params)).to_arrow_table()
+        return table.column(0).combine_chunks()
+
+    @contextmanager
+    def _found_together(self, segments: list[ast.Segment]) -> Iterator[None]:
+        """Within this block, the sets of people ``segments`` read are found together."""
         self._find_together(segments)
         self.found_together = len(self._together.keys() | self._lines.keys())
         try:
-            return [self.figures(segment) for segment in segments]
+            yield
         finally:
             for table in self._together_tables:
                 self.execute(f"DROP TABLE IF EXISTS {table}")
@@ -415,11 +461,11 @@ class DuckEvaluation(Answers):
 
     def figures(self, segment: ast.Segment) -> Figures:
         condition, params = self.compile(segment)
-        members, spent = self.execute(
+        [(members, spent)] = self.execute(
             "SELECT count(*), CAST(coalesce(sum(f.total_spent), 0) AS BIGINT) FROM facts f "
             f"WHERE {condition}",
             params,
-        ).fetchone()
+        ).fetchall()
         return Figures(int(members), int(spent))
 
     def member_sql(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
@@ -229,6 +229,32 @@ class Answers:
     def all_figures(self, segments: list[ast.Segment]) -> list[Figures]:
         """Each segment's figures, in order (an engine may share work among them)."""
         return [self.figures(segment) for segment in segments]
+
+    def member_keys(self, segment: ast.Segment) -> list[str]:
+        """The members' person keys (``c:CUSTOMER_ID`` or ``e:EMAIL``), in no order."""
+        condition, params = self.compile(segment)
+        cursor = self._query(f"SELECT f.person_key FROM facts f WHERE {condition}", params)
+        return [row[0] for row in cursor.fetchall()]
+
+    def all_member_keys(self, segments: list[ast.Segment]) -> list[Sequence[str]]:
+        """Each segment's ``member_keys``, in order (an engine may share work among them)."""
+        return [self.member_keys(segment) for segment in segments]
+
+    def facts_of(self, keys: Iterable[str]) -> dict[str, dict]:
+        """The facts of the people with these person keys who are known on the as-of
+        date, by person key."""
+        values = tuple(sorted(set(keys)))
+        if not values:
+            return {}
+        columns = ", ".join(f"f.{name}" for name in self.columns)
+        wanted = self.dialect.json_values(self.dialect.placeholder("keys"))
+        cursor = self._query(
+            f"SELECT {columns} FROM facts f WHERE f.person_key IN ({wanted})",
+            {"keys": self.dialect.bound_list(values)},
+        )
+        names = [column[0] for column in cursor.description]
+        found = (dict(zip(names, row, strict=True)) for row in cursor.fetchall())
+        return {facts["person_key"]: facts for facts in found}
 
     def is_member(self, condition: ast.Condition, person_id: int) -> bool:
         # Where the engine searches indexes, the person's records are found through them.
