@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -385,6 +386,38 @@ def evaluation_phases(
             segcli(db, *segments, "customer", "show", key, *explain, "--as-of", AS_OF)
         )
         phases.append(Phase(f"customer show --explain, {state}", 1, seconds, peak))
+
+    # Membership over time: every segment's snapshot as of the benchmark's day (every
+    # member recorded), then of the day after (only who entered and left), each with
+    # nothing kept, as "calculate all, nothing kept" is; then a year of weekly points of
+    # one segment, computed (no snapshot of those dates).
+    after = (date.fromisoformat(AS_OF) + timedelta(days=1)).isoformat()
+    for day, which in ((AS_OF, "first"), (after, "the day after")):
+        forget_kept(db)
+        seconds, peak = run(segcli(db, *segments, "segment", "snapshot", "--as-of", day))
+        phases.append(
+            Phase(f"snapshot all {count} segments, {which}", count, seconds, peak, seconds / every)
+        )
+    with sqlite3.connect(db) as conn:
+        changes = conn.execute("SELECT count(*) FROM snapshot_changes").fetchone()[0]
+    phases.append(Phase("  snapshot changes recorded (rows; not a time)", changes, 0.0, 0.0))
+    start = (date.fromisoformat(AS_OF) - timedelta(weeks=51)).isoformat()
+    seconds, peak = run(
+        segcli(
+            db,
+            *segments,
+            "segment",
+            "history",
+            "repeat-customers",
+            "--from",
+            start,
+            "--to",
+            AS_OF,
+            "--format",
+            "csv",
+        )
+    )
+    phases.append(Phase("history of repeat-customers, 52 weekly points", 52, seconds, peak))
 
     # One more orders file: the copy reads again what it changed (orders, and the people
     # it brought), not the line items.

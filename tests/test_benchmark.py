@@ -8,6 +8,7 @@ import csv
 import importlib.util
 import io
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -85,6 +86,22 @@ def test_benchmark_runs_every_phase_and_writes_its_figures(tmp_path):
         assert copied["floor.db"]["people"] > 0
         assert copied["floor.db"]["items"] == copied["store.db"]["items"]
         assert copied["floor.db"]["customers"] == copied["store.db"]["customers"]
+    # Every segment's snapshot of two days, timed against calculate; a year of weekly
+    # points of one segment.
+    count = next(p for p in phases if p["name"].startswith("calculate all"))["rows"]
+    for which in ("first", "the day after"):
+        (snapshot,) = [p for p in phases if p["name"] == f"snapshot all {count} segments, {which}"]
+        assert snapshot["ratio"] > 0
+    with contextlib.closing(sqlite3.connect(tmp_path / "work" / "store.db")) as conn:
+        taken = conn.execute("SELECT count(*), count(DISTINCT as_of) FROM snapshots").fetchone()
+    assert taken == (2 * count, 2)
+    assert "history of repeat-customers, 52 weekly points" in names
+
+    # A year of daily snapshots, here three days of it, on the benchmark's store.
+    done = script("snapshots.py", tmp_path / "work" / "store.db", "--days", 3)
+    assert done.returncode == 0, done.stderr
+    assert "3 daily snapshots of every segment" in done.stdout
+    assert re.search(r"snapshot tables: [0-9.]+ MB", done.stdout)
 
 
 def test_benchmark_script_starts_and_names_its_options():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
 import click
 
@@ -79,3 +80,30 @@ def format_option(*formats: str, help: str | None = None, unset_means: str | Non
         help=help
         or "table for people; csv, tsv, json or jsonl for scripts (exact values). On stdout.",
     )
+
+
+class Percent(click.ParamType):
+    """A percentage: ``20`` or ``20%``, at least 0."""
+
+    name = "PERCENT"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, Decimal):
+            return value
+        text = str(value).strip().removesuffix("%").strip()
+        try:
+            percent = Decimal(text)
+        except InvalidOperation:
+            percent = Decimal(-1)
+        if not percent.is_finite() or percent < 0:
+            self.fail(f"{value!r} is not a percentage: use a number such as 20 or 20%", param, ctx)
+        return percent
+
+
+def max_change_option(function):
+    return click.option(
+        "--max-change",
+        type=Percent(),
+        help="Refuse (exit 4, nothing written) when a segment's size moved more than "
+        "PERCENT since its last snapshot.",
+    )(function)

@@ -11,7 +11,13 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from segcli.commands.options import as_of_option, criteria_option, format_option, today
+from segcli.commands.options import (
+    as_of_option,
+    criteria_option,
+    format_option,
+    max_change_option,
+    today,
+)
 from segcli.errors import SegcliError
 from segcli.money import to_decimal
 from segcli.output import (
@@ -460,10 +466,11 @@ def _members_table(segment, figures, as_of, members) -> Table:
 )
 @click.option("--subscribed-only", is_flag=True, help="Only people who accept marketing.")
 @click.option("--raw", is_flag=True, help="Do not escape cells that spreadsheets run as formulas.")
+@max_change_option
 @criteria_option
 @click.pass_obj
 def export_command(
-    app, segment, as_of, output, output_format, fields, subscribed_only, raw, criteria
+    app, segment, as_of, output, output_format, fields, subscribed_only, raw, max_change, criteria
 ):
     """Write the members of SEGMENT as CSV, TSV, JSON or JSON Lines."""
     if segment is None and criteria is None:
@@ -477,6 +484,11 @@ def export_command(
         exporter.check_output_path(Path(output))
     catalog, [chosen] = _chosen(app, (segment,) if segment else (), criteria)
     with _evaluation(app, catalog, as_of, [chosen]) as evaluation:
+        if max_change is not None:
+            from segcli.commands.membership import guard
+
+            size = evaluation.figures(chosen).members
+            guard(evaluation.store, [(chosen.name, as_of, size)], max_change, "nothing written")
 
         def write(out) -> int:
             return exporter.write_segment(
@@ -543,3 +555,7 @@ def sql_command(app, segment, as_of, criteria, plan):
         out.write(f"--   :{name} = {value!r}\n")
     # Inside the command, so that a reader gone away (`| head`) ends it quietly.
     out.flush()
+
+
+# The membership commands (snapshot, changes) are segment commands of their own module.
+from segcli.commands import membership as _membership  # noqa: E402, F401

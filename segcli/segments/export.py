@@ -97,8 +97,12 @@ def _is_custom(name: str) -> bool:
 
 
 def _type(name: str) -> str | None:
-    """The registry's type of a field, which says how its value is written."""
+    """The registry's type of a field, which says how its value is written; a figure at
+    one of two dates (``total_spent_from``, ``total_spent_to``: segment changes) has its
+    field's type."""
     field = F.PERSON_FIELDS.get(name)
+    if field is None and name.endswith(("_from", "_to")):
+        field = F.PERSON_FIELDS.get(name.rsplit("_", 1)[0])
     return None if field is None else field.type
 
 

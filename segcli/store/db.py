@@ -25,8 +25,8 @@ BUSY_TIMEOUT_MS = 30_000
 # (tests/test_upgrades.py checks both). A database that has applied exactly these is
 # opened without loading sqlite-utils, which applies them: it takes 50 ms to load, a
 # sixth of a quick command.
-NEWEST_MIGRATION = "m011_import_indexes_only"
-MIGRATIONS = 11
+NEWEST_MIGRATION = "m012_membership_snapshots"
+MIGRATIONS = 12
 # Where sqlite-utils' migrations record what they applied, and segcli's set's name there.
 MIGRATIONS_TABLE = "_sqlite_migrations"
 MIGRATION_SET = "segcli"

@@ -419,3 +419,57 @@ def m011_import_indexes_only(db: Database) -> None:
         DROP INDEX IF EXISTS reviews_sku;
         """
     )
+
+
+@migration
+def m012_membership_snapshots(db: Database) -> None:
+    """Who was in each segment on a date, and what hooks were told (segments/snapshots.py,
+    segments/hooks.py).
+
+    A snapshot records a segment's members as of a date as the changes since the
+    segment's snapshot of the date before it: the first one holds every member as an
+    entry (+1), each later one only who entered (+1) or left (-1). A person was a member
+    at a snapshot when their changes up to its date add up to 1. People are numbered once
+    (snapshot_people) so that a change is three small integers. ``definition`` is a digest
+    of the segment's criteria (with the segments it uses), so that a changed file is told
+    apart from changed customers. Not derived data: a snapshot keeps what the store said
+    when it was taken, which later imports do not change.
+
+    deliveries: each change a hook command was run for and succeeded, so that a rerun
+    runs it only for the others.
+    """
+    db.executescript(
+        """
+        CREATE TABLE snapshot_people (
+            key_id INTEGER PRIMARY KEY,
+            person_key TEXT NOT NULL UNIQUE
+        );
+        CREATE TABLE snapshots (
+            snapshot_id INTEGER PRIMARY KEY,
+            segment TEXT NOT NULL,
+            as_of TEXT NOT NULL,
+            definition TEXT NOT NULL,
+            members INTEGER NOT NULL,
+            entered INTEGER NOT NULL,
+            exited INTEGER NOT NULL,
+            taken_at TEXT NOT NULL,
+            UNIQUE (segment, as_of)
+        );
+        CREATE TABLE snapshot_changes (
+            snapshot_id INTEGER NOT NULL,
+            key_id INTEGER NOT NULL,
+            change INTEGER NOT NULL,
+            PRIMARY KEY (snapshot_id, key_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE deliveries (
+            segment TEXT NOT NULL,
+            command TEXT NOT NULL,
+            from_date TEXT NOT NULL,
+            to_date TEXT NOT NULL,
+            person_key TEXT NOT NULL,
+            change TEXT NOT NULL,
+            delivered_at TEXT NOT NULL,
+            PRIMARY KEY (segment, command, from_date, to_date, person_key, change)
+        ) WITHOUT ROWID;
+        """
+    )
