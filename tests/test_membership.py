@@ -306,18 +306,33 @@ def test_definition_digest_is_the_meaning(tmp_path):
 # The guard
 
 
+# A move of more than 50%, in segments of any size.
+GUARD_50 = ("--max-change", "50", "--max-change-min", "0")
+
+
 def test_the_guard_trips_and_writes_nothing(store, segcli):
     _ok(store("segment", "snapshot", "big", "--as-of", "2024-01-31"))
     before = store.segcli.rows("SELECT * FROM snapshots")
     # 1 -> 2 members is a move of 100%.
     result = _ok(
-        store("segment", "snapshot", "big", "--as-of", "2024-02-29", "--max-change", "50%"), 4
+        store(
+            "segment",
+            "snapshot",
+            "big",
+            "--as-of",
+            "2024-02-29",
+            "--max-change",
+            "50%",
+            "--max-change-min",
+            "0",
+        ),
+        4,
     )
     assert "big: 1 -> 2 members (100.0%) since 2024-01-31" in result.stderr
     assert store.segcli.rows("SELECT * FROM snapshots") == before
     out = segcli.dir / "big.csv"
     result = _ok(
-        store("segment", "export", "big", "--as-of", "2024-02-29", "-o", out, "--max-change", "50"),
+        store("segment", "export", "big", "--as-of", "2024-02-29", "-o", out, *GUARD_50),
         4,
     )
     assert not out.exists() and result.stdout == ""
@@ -329,8 +344,7 @@ def test_the_guard_trips_and_writes_nothing(store, segcli):
             "big",
             "--to",
             "2024-02-29",
-            "--max-change",
-            "50",
+            *GUARD_50,
             "--exec",
             f"cat >> {log}",
         ),
@@ -344,6 +358,33 @@ def test_the_guard_trips_and_writes_nothing(store, segcli):
         store("segment", "export", "big", "--as-of", "2024-02-29", "-o", out, "--max-change", "100")
     )
     assert out.exists()
+
+
+def test_the_guard_leaves_small_segments_out(store):
+    _ok(store("segment", "snapshot", "big", "--as-of", "2024-01-31"))
+    # 1 -> 2 members: 100%, but under 20 members at both dates (the default floor).
+    result = _ok(store("segment", "snapshot", "big", "--as-of", "2024-02-29", "--max-change", "5"))
+    assert store.segcli.rows("SELECT count(*) FROM snapshots") == [(2,)]
+    result = _ok(
+        store(
+            "segment",
+            "snapshot",
+            "big",
+            "--as-of",
+            "2024-03-31",
+            "--max-change",
+            "5",
+            "--max-change-min",
+            "3",
+        ),
+        4,
+    )
+    assert "big: 2 -> 3 members (50.0%) since 2024-02-29" in result.stderr
+    # A segment without an earlier snapshot is said, not compared.
+    result = _ok(
+        store("segment", "snapshot", "everyone", "--as-of", "2024-03-31", "--max-change", "5")
+    )
+    assert "--max-change: everyone has no snapshot before 2024-03-31 yet" in result.stderr
 
 
 def test_a_bad_percentage_is_a_usage_error(store):

@@ -35,20 +35,32 @@ from segcli.output import (
 from segcli.segments import export as exporter
 
 
-def guard(store, moves: list[tuple[str, date, int]], limit: Decimal | None, what: str) -> None:
+def guard(
+    store,
+    moves: list[tuple[str, date, int]],
+    limit: Decimal | None,
+    smallest: int,
+    what: str,
+) -> None:
     """The --max-change check: each (segment, date, size then) against the segment's
-    latest snapshot before that date."""
+    latest snapshot before that date; segments under ``smallest`` members at both dates
+    are left out."""
     from segcli.segments.snapshots import check_moves, latest_before
 
     if limit is None:
         return
     compared = []
+    first = []
     for name, day, size in moves:
         previous = latest_before(store, name, day)
         if previous is None:
-            say(f"--max-change: {name} has no snapshot before {day.isoformat()} to compare with")
-            continue
-        compared.append((name, previous.as_of, previous.members, size))
+            first.append(name)
+        elif max(previous.members, size) >= smallest:
+            compared.append((name, previous.as_of, previous.members, size))
+    if first:
+        names = first[0] if len(first) == 1 else f"{len(first)} segments ({first[0]}, ...)"
+        have = "has" if len(first) == 1 else "have"
+        say(f"--max-change: {names} {have} no snapshot before {moves[0][1].isoformat()} yet")
     check_moves(compared, limit, what)
 
 
@@ -74,7 +86,7 @@ def _open(app, catalog, as_of, chosen):
 @max_change_option
 @click.option("-v", "--verbose", is_flag=True, help="Say what was recorded, also off a terminal.")
 @click.pass_obj
-def snapshot_command(app, segments, as_of, replace, max_change, verbose):
+def snapshot_command(app, segments, as_of, replace, max_change, max_change_min, verbose):
     """Record who is in SEGMENTS (default: all) as of a date, for changes and history.
 
     Quiet on success, unless on a terminal or with --verbose; taking the same snapshot
@@ -107,7 +119,7 @@ def snapshot_command(app, segments, as_of, replace, max_change, verbose):
                 existing = snapshot_on(store, segment.name, as_of)
                 assert existing is not None
                 sizes.append((segment.name, as_of, existing.members))
-        guard(store, sizes, max_change, "no snapshot was recorded")
+        guard(store, sizes, max_change, max_change_min, "no snapshot was recorded")
         taken = record(store, as_of, [(s.name, digests[s.name], keys[s.name]) for s in wanted])
     kept = [
         Taken(s.name, as_of, "kept", size, 0, 0)
@@ -202,6 +214,7 @@ def changes_command(
     command,
     jobs,
     max_change,
+    max_change_min,
 ):
     """Who entered and who left SEGMENT between two dates, with their figures at both.
 
@@ -258,6 +271,7 @@ def changes_command(
             store,
             [(chosen.name, last, len(changes.end.keys))],
             max_change,
+            max_change_min,
             "no change was written or delivered",
         )
         rows = list(subscribed(changes.rows)) if subscribed_only else changes.rows
@@ -328,12 +342,16 @@ def _deliver(store, changes, rows, command, names, jobs) -> None:
 
     result = deliver(store, changes.segment, rows, command, names, jobs=jobs, on_wait=waiting)
     before = f" ({result.before:,} delivered before)" if result.before else ""
-    say(f"{changes.segment}: the command ran for {counted(result.delivered, 'change')}{before}")
+    if result.delivered:
+        done = f"delivered {counted(result.delivered, 'change')} to the command"
+    else:
+        done = "nothing new to deliver" if rows else "no change to deliver"
+    say(f"{changes.segment}: {done}{before}")
     if result.failures:
         for failure in result.failures:
             say(f"  failed: {failure}")
         raise HooksFailed(
-            f"the command failed for {result.failures.__len__():,} of "
+            f"the command failed for {len(result.failures):,} of "
             f"{result.delivered + len(result.failures):,} changes",
             hint="the next run delivers only those that failed",
         )

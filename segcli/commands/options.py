@@ -100,7 +100,22 @@ class Percent(click.ParamType):
         return percent
 
 
+# Segments smaller than this at both dates are not compared by --max-change: one member
+# more in a segment of two is a move of 50%, and no sign of a broken import.
+MAX_CHANGE_MIN = 20
+
+
 def max_change_option(function):
+    """``--max-change PERCENT`` and ``--max-change-min N``: the guard for automated sends."""
+    function = click.option(
+        "--max-change-min",
+        type=click.IntRange(min=0),
+        default=MAX_CHANGE_MIN,
+        show_default=True,
+        metavar="N",
+        help="With --max-change: segments with fewer than N members at both dates are not "
+        "compared.",
+    )(function)
     return click.option(
         "--max-change",
         type=Percent(),

@@ -470,7 +470,17 @@ def _members_table(segment, figures, as_of, members) -> Table:
 @criteria_option
 @click.pass_obj
 def export_command(
-    app, segment, as_of, output, output_format, fields, subscribed_only, raw, max_change, criteria
+    app,
+    segment,
+    as_of,
+    output,
+    output_format,
+    fields,
+    subscribed_only,
+    raw,
+    max_change,
+    max_change_min,
+    criteria,
 ):
     """Write the members of SEGMENT as CSV, TSV, JSON or JSON Lines."""
     if segment is None and criteria is None:
@@ -488,7 +498,13 @@ def export_command(
             from segcli.commands.membership import guard
 
             size = evaluation.figures(chosen).members
-            guard(evaluation.store, [(chosen.name, as_of, size)], max_change, "nothing written")
+            guard(
+                evaluation.store,
+                [(chosen.name, as_of, size)],
+                max_change,
+                max_change_min,
+                "nothing written",
+            )
 
         def write(out) -> int:
             return exporter.write_segment(
