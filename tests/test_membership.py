@@ -667,3 +667,29 @@ def test_history_points_by_the_calendar():
     assert len(points(date(2024, 3, 31), "week", None)) == 13
     assert len(points(date(2024, 3, 31), "day", None)) == 31
     assert points(date(2024, 3, 31), "day", date(2024, 3, 31)) == [date(2024, 3, 31)]
+
+
+@pytest.mark.only_engine("duckdb")
+def test_the_members_cache_is_only_a_shortcut(store, segcli):
+    cache = Path(f"{segcli.db}.analytic") / "snapshot-members.parquet"
+    _ok(store("segment", "snapshot", "big", "--as-of", "2024-01-31"))
+    assert cache.exists() and stat.S_IMODE(cache.stat().st_mode) == 0o600
+    stale = cache.read_bytes()
+    # The snapshot of 31 January taken again with another meaning (C3's 90 is over 80):
+    # the cache of the old one, put back, no longer names the snapshot's members.
+    store.segment("big", BIG.replace("gt: 100", "gt: 80"))
+    _ok(store("segment", "snapshot", "big", "--as-of", "2024-01-31"))
+    cache.write_bytes(stale)
+    _ok(store("segment", "snapshot", "big", "--as-of", "2024-02-29"))
+    # 31 Jan: C1, C3; 29 Feb: C1, C2, C3. Only C2 entered.
+    assert store.segcli.rows(
+        "SELECT p.person_key, c.change FROM snapshot_changes c JOIN snapshots s "
+        "USING (snapshot_id) JOIN snapshot_people p USING (key_id) WHERE s.as_of = '2024-02-29'"
+    ) == [("c:C2", 1)]
+    # A damaged cache is read as none.
+    cache.write_bytes(b"not parquet")
+    _ok(store("segment", "snapshot", "big", "--as-of", "2024-03-31"))
+    assert store.segcli.rows(
+        "SELECT p.person_key, c.change FROM snapshot_changes c JOIN snapshots s "
+        "USING (snapshot_id) JOIN snapshot_people p USING (key_id) WHERE s.as_of = '2024-03-31'"
+    ) == [("e:guest@example.com", 1)]

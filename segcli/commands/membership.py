@@ -6,7 +6,6 @@ import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.table import Table
@@ -95,6 +94,7 @@ def snapshot_command(app, segments, as_of, replace, max_change, max_change_min, 
     from segcli.segments.snapshots import (
         Taken,
         definition_digest,
+        members_cache,
         needs_taking,
         record,
         snapshot_on,
@@ -104,28 +104,31 @@ def snapshot_command(app, segments, as_of, replace, max_change, max_change_min, 
     digests = {segment.name: definition_digest(segment, catalog.segments) for segment in chosen}
     with app.open_store(create=False) as store:
         wanted = [s for s in chosen if needs_taking(store, s.name, as_of, digests[s.name], replace)]
-    keys: dict[str, Any] = {}
+        existing = {s.name: snapshot_on(store, s.name, as_of) for s in chosen if s not in wanted}
+    sizes = {name: snapshot.members for name, snapshot in existing.items() if snapshot}
+    taken = []
     if wanted:
         store, evaluation = _open(app, catalog, as_of, wanted)
-        with store, evaluation:
-            for segment, members in zip(wanted, evaluation.all_member_keys(wanted), strict=True):
-                keys[segment.name] = members
-    sizes = []
-    with app.open_store(create=False) as store:
-        for segment in chosen:
-            if segment.name in keys:
-                sizes.append((segment.name, as_of, len(keys[segment.name])))
-            else:
-                existing = snapshot_on(store, segment.name, as_of)
-                assert existing is not None
-                sizes.append((segment.name, as_of, existing.members))
-        guard(store, sizes, max_change, max_change_min, "no snapshot was recorded")
-        taken = record(store, as_of, [(s.name, digests[s.name], keys[s.name]) for s in wanted])
-    kept = [
-        Taken(s.name, as_of, "kept", size, 0, 0)
-        for s, (_, _, size) in zip(chosen, sizes, strict=True)
-        if s.name not in keys
-    ]
+        with store, evaluation, evaluation.members_table(wanted) as con:
+            counted_members = dict(
+                con.execute("SELECT i, count(*) FROM snap_keys GROUP BY i").fetchall()
+            )
+            for i, segment in enumerate(wanted):
+                sizes[segment.name] = counted_members.get(i, 0)
+            moves = [(s.name, as_of, sizes[s.name]) for s in chosen]
+            guard(store, moves, max_change, max_change_min, "no snapshot was recorded")
+            taken = record(
+                store,
+                as_of,
+                [(s.name, digests[s.name]) for s in wanted],
+                con,
+                members_cache(store),
+            )
+    else:
+        with app.open_store(create=False) as store:
+            moves = [(s.name, as_of, sizes[s.name]) for s in chosen]
+            guard(store, moves, max_change, max_change_min, "no snapshot was recorded")
+    kept = [Taken(s.name, as_of, "kept", sizes[s.name], 0, 0) for s in chosen if s not in wanted]
     if verbose or sys.stderr.isatty():
         for t in sorted([*taken, *kept], key=lambda t: t.segment):
             detail = (

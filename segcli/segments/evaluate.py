@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
@@ -239,6 +240,38 @@ class Answers:
     def all_member_keys(self, segments: list[ast.Segment]) -> list[Sequence[str]]:
         """Each segment's ``member_keys``, in order (an engine may share work among them)."""
         return [self.member_keys(segment) for segment in segments]
+
+    @contextmanager
+    def members_table(self, segments: list[ast.Segment]) -> Iterator[Any]:
+        """A DuckDB connection with tables ``snap_keys (i, position)``, the members of
+        ``segments[i]`` by their position in the facts, and ``snap_people (position,
+        person_key)`` (segments/snapshots.py records them)."""
+        import duckdb
+        import pyarrow as pa
+
+        con = duckdb.connect(config={"threads": 2})
+        try:
+            people = self._query("SELECT f.position, f.person_key FROM facts f", {}).fetchall()
+            con.register(
+                "snap_people",
+                pa.table(
+                    {
+                        "position": pa.array([row[0] for row in people], pa.int64()),
+                        "person_key": pa.array([row[1] for row in people], pa.string()),
+                    }
+                ),
+            )
+            con.execute("CREATE TABLE snap_keys (i BIGINT, position BIGINT)")
+            for i, segment in enumerate(segments):
+                condition, params = self.compile(segment)
+                found = self._query(f"SELECT f.position FROM facts f WHERE {condition}", params)
+                positions = pa.array([row[0] for row in found.fetchall()], pa.int64())
+                con.register("snap_taking", pa.table({"position": positions}))
+                con.execute(f"INSERT INTO snap_keys SELECT {i}, position FROM snap_taking")
+                con.unregister("snap_taking")
+            yield con
+        finally:
+            con.close()
 
     def facts_of(self, keys: Iterable[str]) -> dict[str, dict]:
         """The facts of the people with these person keys who are known on the as-of

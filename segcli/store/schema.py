@@ -453,6 +453,9 @@ def m012_membership_snapshots(db: Database) -> None:
             entered INTEGER NOT NULL,
             exited INTEGER NOT NULL,
             taken_at TEXT NOT NULL,
+            -- random, new each time the row is written: names this snapshot's members
+            -- in the cache beside the store (segments/snapshots.py)
+            token INTEGER NOT NULL,
             UNIQUE (segment, as_of)
         );
         CREATE TABLE snapshot_changes (
