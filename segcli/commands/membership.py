@@ -1,4 +1,5 @@
-"""segcli segment snapshot|changes: who was in a segment on a date, who entered and left."""
+"""segcli segment snapshot|changes|history: who was in a segment on a date, who entered and
+left, and how its members moved over time."""
 
 from __future__ import annotations
 
