@@ -392,6 +392,11 @@ def evaluation_phases(
     # nothing kept, as "calculate all, nothing kept" is; then a year of weekly points of
     # one segment, computed (no snapshot of those dates).
     after = (date.fromisoformat(AS_OF) + timedelta(days=1)).isoformat()
+    # A reused store may hold snapshots of an earlier run: the first one is timed anew.
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        for table in ("snapshot_changes", "snapshots", "snapshot_people"):
+            conn.execute(f"DELETE FROM {table}")
+    (copy_of(db) / "snapshot-members.parquet").unlink(missing_ok=True)
     for day, which in ((AS_OF, "first"), (after, "the day after")):
         forget_kept(db)
         seconds, peak = run(segcli(db, *segments, "segment", "snapshot", "--as-of", day))
