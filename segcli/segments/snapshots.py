@@ -258,10 +258,6 @@ def _joined(arrays: list[pa.Array], kind: Any) -> pa.Array:
     return pa.concat_arrays(arrays) if arrays else pa.array([], kind)
 
 
-# Changes written to the store per executemany.
-_WRITE_BATCH = 100_000
-
-
 class _Recording:
     """One transaction's snapshots: segment i of ``taking`` is ``i`` in every table of
     the DuckDB connection ``con``."""
@@ -378,9 +374,14 @@ class _Recording:
             "FROM (SELECT DISTINCT p.person_key FROM snap_numbered p "
             "SEMI JOIN snap_keys k USING (position) WHERE p.key_id IS NULL)"
         )
-        fresh = con.execute("SELECT key_id, person_key FROM snap_fresh ORDER BY key_id")
-        self.store.conn.executemany(
-            "INSERT INTO snapshot_people (key_id, person_key) VALUES (?, ?)", fresh.fetchall()
+        # Numbered from ``first`` in person-key order: the n-th of the list is first + n.
+        [(fresh,)] = con.execute(
+            "SELECT to_json(list(person_key ORDER BY key_id)) FROM snap_fresh"
+        ).fetchall()
+        self.store.execute(
+            "INSERT INTO snapshot_people (key_id, person_key) "
+            "SELECT ? + key, value FROM json_each(?)",
+            (first, fresh or "[]"),
         )
         con.execute(
             "CREATE TABLE snap_current AS SELECT c.i, coalesce(n.key_id, f.key_id) AS key_id "
@@ -565,32 +566,21 @@ class _Recording:
 
     def _write(self, table: str, ids: dict[int, int]) -> None:
         """Write the rows of ``table`` (i, key_id, change) as snapshot_changes of the
-        snapshot ``ids[i]``, in key order."""
-        import pyarrow as pa
-
-        if not ids:
-            return
-        self.con.register(
-            "snap_written_ids",
-            pa.table(
-                {
-                    "i": pa.array(list(ids), type=pa.int64()),
-                    "snapshot_id": pa.array(list(ids.values()), type=pa.int64()),
-                }
-            ),
-        )
-        rows = self.con.sql(
-            f"SELECT w.snapshot_id, t.key_id, t.change FROM {table} t "
-            "JOIN snap_written_ids w USING (i) ORDER BY 1, 2"
-        )
-        # In batches: seven million rows as Python values at once took 600 MB.
-        with rows.to_arrow_reader(_WRITE_BATCH) as reader:
-            for batch in reader:
-                self.store.conn.executemany(
-                    "INSERT INTO snapshot_changes (snapshot_id, key_id, change) VALUES (?, ?, ?)",
-                    zip(*(batch.column(n).to_pylist() for n in range(3)), strict=True),
+        snapshot ``ids[i]``: each snapshot's entries and exits as one JSON array of
+        numbers that SQLite reads with json_each (at two million rows 0.85 s, against
+        3.0 s for executemany)."""
+        for i, snapshot_id in ids.items():
+            lists = self.con.execute(
+                f"SELECT change, to_json(list(key_id ORDER BY key_id)) FROM {table} "
+                "WHERE i = ? GROUP BY change ORDER BY change DESC",
+                [i],
+            ).fetchall()
+            for change, keys in lists:
+                self.store.execute(
+                    "INSERT INTO snapshot_changes (snapshot_id, key_id, change) "
+                    "SELECT ?, value, ? FROM json_each(?)",
+                    (snapshot_id, int(change), keys),
                 )
-        self.con.unregister("snap_written_ids")
 
 
 def _quoted(text: str) -> str:
