@@ -233,3 +233,77 @@ def test_a_damaged_gzip_file_is_refused_whole(segcli):
     assert "is a damaged gzip file" in result.stderr
     assert "Traceback" not in result.stderr
     assert segcli.value("SELECT count(*) FROM orders") == 0
+
+
+def test_snapshots_changes_and_history_on_the_online_retail_year(segcli):
+    """A year of a real shop's invoices: snapshots taken out of date order, the changes
+    between them, and the history read from them, each against the members exported as
+    of its date."""
+    result = segcli("import", "orders", RETAIL_FULL, *RETAIL_MAP)
+    assert result.exit_code == 0, result.stderr
+    days = ["2011-03-31", "2011-06-30", "2011-09-30", "2011-12-31"]
+    segments = ("--segments", example_segments_dir())
+
+    def members(name: str, day: str) -> set[str]:
+        exported = segcli(
+            *segments,
+            "segment",
+            "export",
+            name,
+            "--as-of",
+            day,
+            "--fields",
+            "person_key",
+            "--format",
+            "json",
+        )
+        assert exported.exit_code == 0, exported.stderr
+        return {row["person_key"] for row in json.loads(exported.stdout)}
+
+    for day in (days[2], days[0], days[3], days[1]):
+        taken = segcli(*segments, "segment", "snapshot", "--as-of", day)
+        assert taken.exit_code == 0, taken.stderr
+    for name in ("repeat-customers", "at-risk-repeat", "win-back"):
+        at = {day: members(name, day) for day in days}
+        for start, end in zip(days, days[1:], strict=False):
+            changes = segcli(
+                *segments,
+                "segment",
+                "changes",
+                name,
+                "--from",
+                start,
+                "--to",
+                end,
+                "--format",
+                "json",
+            )
+            assert changes.exit_code == 0, changes.stderr
+            assert "(read from its snapshot) to" in changes.stderr
+            rows = json.loads(changes.stdout)
+            assert {r["person_key"] for r in rows if r["change"] == "entered"} == (
+                at[end] - at[start]
+            ), (name, start, end)
+            assert {r["person_key"] for r in rows if r["change"] == "exited"} == (
+                at[start] - at[end]
+            ), (name, start, end)
+        history = segcli(
+            *segments,
+            "segment",
+            "history",
+            name,
+            "--from",
+            days[0],
+            "--to",
+            days[3],
+            "--every",
+            "month",
+            "--format",
+            "json",
+        )
+        assert history.exit_code == 0, history.stderr
+        points = {row["date"]: row for row in json.loads(history.stdout)}
+        for day in days:
+            assert points[day]["source"] == "snapshot"
+            assert points[day]["members"] == len(at[day]), (name, day)
+    assert len(members("repeat-customers", days[3])) > 1_000
