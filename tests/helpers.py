@@ -83,3 +83,21 @@ def split_sql(stdout: str) -> tuple[str, dict]:
         assert match, line
         params[match[1]] = ast.literal_eval(match[2])
     return sql, params
+
+
+def exported_keys(run, segment: str, day: str, *options: str) -> set[str]:
+    """The person keys ``segment export`` writes as of ``day`` (``run`` runs segcli)."""
+    result = run(
+        *options,
+        "segment",
+        "export",
+        segment,
+        "--as-of",
+        day,
+        "--fields",
+        "person_key",
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0, result.stderr
+    return {row["person_key"] for row in json.loads(result.stdout)}

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from segcli.segments.catalog import open_catalog
 from segcli.segments.snapshots import definition_digest
 from tests.conftest import Segcli, SegmentStore, segment_store, table_rows
+from tests.helpers import exported_keys
 
 pytestmark = pytest.mark.both_engines
 
@@ -72,20 +73,7 @@ def _changes(store: SegmentStore, *args: str) -> list[dict]:
 
 
 def _members(store: SegmentStore, segment: str, day: str) -> set[str]:
-    result = _ok(
-        store(
-            "segment",
-            "export",
-            segment,
-            "--as-of",
-            day,
-            "--fields",
-            "person_key",
-            "--format",
-            "json",
-        )
-    )
-    return {row["person_key"] for row in json.loads(result.stdout)}
+    return exported_keys(store, segment, day)
 
 
 def test_the_hand_worked_members(store):

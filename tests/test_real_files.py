@@ -17,6 +17,7 @@ from segcli.segments.catalog import load_catalog
 from segcli.segments.evaluate import open_evaluation
 from segcli.store.db import open_store
 from tests.conftest import ENGINES, REAL_DATA
+from tests.helpers import exported_keys
 
 pytestmark = pytest.mark.skipif(not REAL_DATA.exists(), reason="shared/data/real is not here")
 
@@ -245,20 +246,7 @@ def test_snapshots_changes_and_history_on_the_online_retail_year(segcli):
     segments = ("--segments", example_segments_dir())
 
     def members(name: str, day: str) -> set[str]:
-        exported = segcli(
-            *segments,
-            "segment",
-            "export",
-            name,
-            "--as-of",
-            day,
-            "--fields",
-            "person_key",
-            "--format",
-            "json",
-        )
-        assert exported.exit_code == 0, exported.stderr
-        return {row["person_key"] for row in json.loads(exported.stdout)}
+        return exported_keys(segcli, name, day, *segments)
 
     for day in (days[2], days[0], days[3], days[1]):
         taken = segcli(*segments, "segment", "snapshot", "--as-of", day)

@@ -35,33 +35,18 @@ from segcli.output import (
 from segcli.segments import export as exporter
 
 
-def guard(
-    store,
-    moves: list[tuple[str, date, int]],
-    limit: Decimal | None,
-    smallest: int,
-    what: str,
-) -> None:
-    """The --max-change check: each (segment, date, size then) against the segment's
-    latest snapshot before that date; segments under ``smallest`` members at both dates
-    are left out."""
-    from segcli.segments.snapshots import check_moves, latest_before
+def guard(store, moves, limit: Decimal | None, smallest: int, what: str) -> None:
+    """The --max-change check (segments/snapshots.py), and a line for the segments that
+    have no snapshot to compare with yet."""
+    from segcli.segments.snapshots import guard as check
 
     if limit is None:
         return
-    compared = []
-    first = []
-    for name, day, size in moves:
-        previous = latest_before(store, name, day)
-        if previous is None:
-            first.append(name)
-        elif max(previous.members, size) >= smallest:
-            compared.append((name, previous.as_of, previous.members, size))
+    first = check(store, moves, limit, smallest, what)
     if first:
         names = first[0] if len(first) == 1 else f"{len(first)} segments ({first[0]}, ...)"
         have = "has" if len(first) == 1 else "have"
         say(f"--max-change: {names} {have} no snapshot before {moves[0][1].isoformat()} yet")
-    check_moves(compared, limit, what)
 
 
 def _open(app, catalog, as_of, chosen):
@@ -95,6 +80,7 @@ def snapshot_command(app, segments, as_of, replace, max_change, max_change_min, 
     from segcli.segments.snapshots import (
         Taken,
         definition_digest,
+        member_counts,
         members_cache,
         needs_taking,
         record,
@@ -111,9 +97,7 @@ def snapshot_command(app, segments, as_of, replace, max_change, max_change_min, 
     if wanted:
         store, evaluation = _open(app, catalog, as_of, wanted)
         with store, evaluation, evaluation.members_table(wanted) as con:
-            counted_members = dict(
-                con.execute("SELECT i, count(*) FROM snap_keys GROUP BY i").fetchall()
-            )
+            counted_members = member_counts(con)
             for i, segment in enumerate(wanted):
                 sizes[segment.name] = counted_members.get(i, 0)
             moves = [(s.name, as_of, sizes[s.name]) for s in chosen]
@@ -144,28 +128,17 @@ def snapshot_command(app, segments, as_of, replace, max_change, max_change_min, 
 
 
 def _dates(store, segment, since, start, end) -> tuple[date, date]:
-    """The two dates of ``segment changes``: --since or --from, else the segment's latest
-    snapshot before the end date; the end date --to, else today."""
-    from segcli.segments.snapshots import latest_before
+    """The two dates of ``segment changes`` (segments/changes.py says the defaults)."""
+    from segcli.segments.changes import dates_of
 
     if since is not None and start is not None:
         raise click.UsageError("give --since or --from, not both")
-    end = end or today()
-    start = since or start
-    if start is None:
-        previous = latest_before(store, segment.name, end)
-        if previous is None:
-            raise SegcliError(
-                f"{segment.name} has no snapshot before {end.isoformat()} to start from",
-                hint="give --since DATE, or take one: segcli segment snapshot "
-                f"{segment.name} --as-of DATE",
-            )
-        start = previous.as_of
-    if start >= end:
+    first, last = dates_of(store, segment.name, since or start, end or today())
+    if first >= last:
         raise click.UsageError(
-            f"the start date {start.isoformat()} is not before the end date {end.isoformat()}"
+            f"the start date {first.isoformat()} is not before the end date {last.isoformat()}"
         )
-    return start, end
+    return first, last
 
 
 @segment_group.command("changes")
@@ -444,6 +417,7 @@ def history_command(app, segment, lifecycle, start, end, every, output_format, c
     colours = stdout_console().is_terminal and not stdout_console().no_color
     draw = chart if chart is not None else stdout_console().is_terminal
     with app.open_store(create=False) as store:
+        warn_unmatched(store, chosen, catalog.segments)
 
         def evaluate(day):
             return open_evaluation(store, day, catalog.segments, engine=app.engine)

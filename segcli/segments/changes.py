@@ -86,6 +86,23 @@ def check_change_fields(text: str) -> list[str]:
     return names
 
 
+def dates_of(store: Store, segment: str, start: date | None, end: date) -> tuple[date, date]:
+    """The dates of the changes: ``start``, else the segment's latest snapshot before
+    ``end`` (an error with the way out when it has none)."""
+    from segcli.segments.snapshots import latest_before
+
+    if start is None:
+        previous = latest_before(store, segment, end)
+        if previous is None:
+            raise SegcliError(
+                f"{segment} has no snapshot before {end.isoformat()} to start from",
+                hint=f"give --since DATE, or take one: segcli segment snapshot {segment} "
+                "--as-of DATE",
+            )
+        start = previous.as_of
+    return start, end
+
+
 @dataclass
 class Side:
     """One date's members: from its snapshot, or evaluated."""

@@ -103,14 +103,6 @@ def _snapshot(row: Sequence[Any]) -> Snapshot:
     )
 
 
-def snapshots_of(store: Store, segment: str) -> list[Snapshot]:
-    """The segment's snapshots, oldest first."""
-    rows = store.execute(
-        f"SELECT {_COLUMNS} FROM snapshots WHERE segment = ? ORDER BY as_of", (segment,)
-    ).fetchall()
-    return [_snapshot(row) for row in rows]
-
-
 def snapshot_on(store: Store, segment: str, day: date) -> Snapshot | None:
     row = store.execute(
         f"SELECT {_COLUMNS} FROM snapshots WHERE segment = ? AND as_of = ?",
@@ -183,6 +175,34 @@ def check_moves(moves: list[tuple[str, date, int, int]], limit: Decimal, what: s
             hint="check the day's imports; run again without --max-change (or a larger one) "
             "if the move is real",
         )
+
+
+def guard(
+    store: Store,
+    moves: list[tuple[str, date, int]],
+    limit: Decimal,
+    smallest: int,
+    what: str,
+) -> list[str]:
+    """The --max-change check: each (segment, date, size then) against the segment's
+    latest snapshot before that date, leaving out segments under ``smallest`` members at
+    both dates (GuardTripped when one moved more than ``limit`` percent). Returns the
+    segments that have no snapshot to compare with."""
+    compared = []
+    first = []
+    for name, day, size in moves:
+        previous = latest_before(store, name, day)
+        if previous is None:
+            first.append(name)
+        elif max(previous.members, size) >= smallest:
+            compared.append((name, previous.as_of, previous.members, size))
+    check_moves(compared, limit, what)
+    return first
+
+
+def member_counts(con: Any) -> dict[int, int]:
+    """The members of each segment i of a ``members_table`` connection."""
+    return dict(con.execute("SELECT i, count(*) FROM snap_keys GROUP BY i").fetchall())
 
 
 # -----------------------------------------------------------------------------------
